@@ -1,0 +1,29 @@
+"""dualgrad: forward-mode automatic differentiation with a block of k tangent columns.
+
+    import numpy as np, dualgrad as dg
+    out, tangents = dg.jvp(f, (x,), (V,))     # V: (k, *x.shape) -> tangents: (k, *out.shape)
+
+The core is ``dual.py`` (the Dual type and NumPy dispatch), ``primitive.py`` (the rule table and
+``bind``), ``rules/`` (one file per family of ops) and ``transforms.py`` (jvp, jacfwd, check_jvp).
+"""
+from .dual import Dual  # noqa: I001  (first: the rule modules import it)
+from .errors import BackendUnavailableError, JVPCheckError, MissingRuleError, TangentShapeError
+from .primitive import RULES, Primitive
+from .transforms import check_jvp, default_chunk_size, defjvp, jacfwd, jvp, primitive
+from . import backend
+from .rules.elementwise import (
+    abs, add, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, cbrt, ceil, clip, cos, cosh, deg2rad,
+    divide, exp, exp2, expm1, floor, hypot, log, log1p, log2, log10, logaddexp, maximum, minimum, multiply,
+    negative, positive, power, rad2deg, reciprocal, rint, sign, sin, sinh, sqrt, square, subtract, tan, tanh,
+    trunc, where,
+)
+from .rules.reductions import cumsum, logsumexp, max, mean, min, prod, std, sum, var
+from .rules.shape import (
+    array_split, broadcast_to, concatenate, diagonal, expand_dims, flip, getitem, moveaxis, pad, ravel, repeat,
+    reshape, roll, split, squeeze, stack, swapaxes, take, tile, transpose, tril, triu,
+)
+from .rules.linalg import (
+    cholesky, det, dot, einsum, inner, inv, matmul, norm, outer, slogdet, solve, tensordot, trace,
+)
+
+__version__ = "0.1.0"

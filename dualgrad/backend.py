@@ -1,0 +1,81 @@
+"""The array module (NumPy or CuPy) is taken from the data, never from a global setting.
+
+Nothing here imports CuPy unless CuPy is already imported (an array of it exists) or a caller asks
+for it by name; a machine without CuPy never touches it.
+"""
+from __future__ import annotations
+
+import sys
+from types import ModuleType
+
+import numpy as np
+
+from .errors import BackendUnavailableError
+
+BACKENDS = ("numpy", "cupy")
+
+
+def namespace(*arrays) -> ModuleType:
+    """The array module of the first CuPy array among ``arrays``, else NumPy."""
+    cupy = sys.modules.get("cupy")
+    if cupy is not None:
+        for a in arrays:
+            if isinstance(a, cupy.ndarray):
+                return cupy
+    return np
+
+
+def get(name: str) -> ModuleType:
+    """The array module called ``name`` ("numpy" or "cupy"), with a clear error when it is absent."""
+    if name == "numpy":
+        return np
+    if name != "cupy":
+        raise ValueError(f"unknown backend {name!r}; choose one of {BACKENDS}")
+    try:
+        import cupy
+    except ImportError as e:
+        raise BackendUnavailableError(
+            "backend 'cupy' was requested but CuPy is not installed. Install the GPU extra with "
+            "pip install 'dualgrad[gpu]' (it pulls cupy-cuda12x; pick the wheel matching your CUDA), "
+            "or use backend='numpy'.") from e
+    try:
+        cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:  # CUDA driver missing or no device
+        raise BackendUnavailableError(
+            f"backend 'cupy' was requested; CuPy is installed but no CUDA device is usable ({e}). "
+            "Use backend='numpy' on this machine.") from e
+    return cupy
+
+
+def available() -> tuple[str, ...]:
+    """The backends that work on this machine: always "numpy", plus "cupy" with a usable GPU."""
+    names = ["numpy"]
+    try:
+        get("cupy")
+        names.append("cupy")
+    except BackendUnavailableError:
+        pass
+    return tuple(names)
+
+
+def asarray(x, backend: str | None = None):
+    """``x`` as an array of ``backend`` (default: keep the array's own module)."""
+    xp = namespace(x) if backend is None else get(backend)
+    return xp.asarray(x)
+
+
+def to_numpy(x) -> np.ndarray:
+    """A NumPy copy of a NumPy or CuPy array (for printing, plotting and saving)."""
+    cupy = sys.modules.get("cupy")
+    if cupy is not None and isinstance(x, cupy.ndarray):
+        return cupy.asnumpy(x)
+    return np.asarray(x)
+
+
+def special(xp: ModuleType) -> ModuleType:
+    """The special-function module (erf, ...) matching ``xp``: scipy.special or cupyx.scipy.special."""
+    if xp is np:
+        import scipy.special
+        return scipy.special
+    import cupyx.scipy.special
+    return cupyx.scipy.special

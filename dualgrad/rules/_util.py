@@ -1,0 +1,65 @@
+"""Small helpers shared by the rule families: aligning tangent blocks and normalising axes."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import namespace
+
+
+def lift(t, ndim: int):
+    """A tangent block ``(k, *s)`` reshaped to ``(k, 1, ..., 1, *s)`` with ``ndim`` axes after k.
+
+    NumPy broadcasts from the right; an operand of lower rank than the output needs its unit axes
+    inserted *after* the tangent axis, not before it.
+    """
+    extra = ndim - (t.ndim - 1)
+    if extra <= 0:
+        return t
+    return t.reshape(t.shape[:1] + (1,) * extra + t.shape[1:])
+
+
+def fit(t, shape: tuple):
+    """The tangent block ``t`` broadcast (as a read-only view) to ``(k, *shape)``."""
+    target = t.shape[:1] + tuple(shape)
+    t = lift(t, len(shape))
+    return t if t.shape == target else namespace(t).broadcast_to(t, target)
+
+
+def add_terms(a, b):
+    """a + b where either may be None (a symbolic zero)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+def normalize_axis(axis: int, ndim: int, op: str) -> int:
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(f"{op}: axis {axis} is out of bounds for an array of dimension {ndim}")
+    return axis % ndim
+
+
+def normalize_axes(axis, ndim: int, op: str) -> tuple:
+    """``axis`` (None, int or tuple) as a sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (int, np.integer)):
+        axis = (int(axis),)
+    axes = tuple(sorted(normalize_axis(int(a), ndim, op) for a in axis))
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: repeated axis in {axis}")
+    return axes
+
+
+def tangent_axes(axes: tuple) -> tuple:
+    """Primal axes shifted past the leading tangent axis."""
+    return tuple(a + 1 for a in axes)
+
+
+def reject(op: str, **unsupported):
+    """Raise for NumPy keyword arguments that a Dual cannot honour (out=, where=, dtype=, ...)."""
+    bad = [k for k, v in unsupported.items() if v is not None and v is not np._NoValue]
+    if bad:
+        raise TypeError(f"{op} on a Dual does not support the argument(s) {bad}; compute the same thing "
+                        "without them (e.g. cast with .astype, mask with np.where).")

@@ -1,0 +1,1 @@
+"""Neural-network functions (filled in by the nn family)."""

@@ -1,0 +1,202 @@
+"""Reductions. Primal axes are shifted by one for the tangent block (axis a of x is axis a + 1 of t).
+
+Ties: max and min split the tangent equally among all positions that attain the extremum
+(HIPS autograd's convention); at a unique extremum this is the ordinary derivative.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import namespace
+from ..primitive import bind, defprimitive, implements
+from ._util import normalize_axes, reject, tangent_axes
+
+
+def _count(shape, axes):
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+def _keep(y, axes, keepdims):
+    """A reduced array with the reduced axes restored as size-1 axes (for broadcasting against x)."""
+    return y if keepdims else np.expand_dims(y, axes)
+
+# ----- sum, mean: linear --------------------------------------------------------------------------
+def _sum_rule(primals, tangents, axis, keepdims):
+    (x,), (t,) = primals, tangents
+    axes = normalize_axes(axis, np.ndim(x), "sum")
+    out = namespace(x).sum(x, axis=axes, keepdims=keepdims)
+    return out, None if t is None else t.sum(axis=tangent_axes(axes), keepdims=keepdims)
+
+
+def _mean_rule(primals, tangents, axis, keepdims):
+    (x,), (t,) = primals, tangents
+    axes = normalize_axes(axis, np.ndim(x), "mean")
+    out = namespace(x).mean(x, axis=axes, keepdims=keepdims)
+    return out, None if t is None else t.mean(axis=tangent_axes(axes), keepdims=keepdims)
+
+
+_sum = defprimitive("sum", _sum_rule, family="reductions", kind="linear", numpy=("np.sum", "Dual.sum"))
+_mean = defprimitive("mean", _mean_rule, family="reductions", kind="linear", numpy=("np.mean", "Dual.mean"))
+
+
+@implements(np.sum)
+def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    reject("sum", dtype=dtype, out=out, initial=initial, where=where)
+    return bind(_sum, a, axis=axis, keepdims=keepdims)
+
+
+@implements(np.mean)
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
+    reject("mean", dtype=dtype, out=out, where=where)
+    return bind(_mean, a, axis=axis, keepdims=keepdims)
+
+# ----- prod -----------------------------------------------------------------------------------------
+def _prod_rule(primals, tangents, axis, keepdims):
+    """d prod(x) = Σ_i (Π_{j≠i} x_j) dx_i; the products of the others come from exclusive cumulative
+    products from both ends, so zeros in x need no division."""
+    (x,), (t,) = primals, tangents
+    xp = namespace(x)
+    axes = normalize_axes(axis, np.ndim(x), "prod")
+    out = xp.prod(x, axis=axes, keepdims=keepdims)
+    if t is None:
+        return out, None
+    rest = [a for a in range(x.ndim) if a not in axes]
+    flat = xp.transpose(x, rest + list(axes)).reshape([x.shape[a] for a in rest] + [-1])   # (*rest, m)
+    ones = xp.ones(flat.shape[:-1] + (1,), dtype=x.dtype)
+    left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = xp.flip(xp.cumprod(xp.flip(xp.concatenate([flat[..., 1:], ones], axis=-1), -1), axis=-1), -1)
+    tflat = xp.transpose(t, [0] + [a + 1 for a in rest] + [a + 1 for a in axes]).reshape(
+        (t.shape[0],) + flat.shape)
+    dout = (tflat * (left * right)).sum(axis=-1)                                              # (k, *rest)
+    if keepdims:
+        dout = dout.reshape((t.shape[0],) + out.shape)
+    return out, dout
+
+
+_prod = defprimitive("prod", _prod_rule, family="reductions", numpy=("np.prod", "Dual.prod"),
+                     note="exact with zeros in x (no division)")
+
+
+@implements(np.prod)
+def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    reject("prod", dtype=dtype, out=out, initial=initial, where=where)
+    return bind(_prod, a, axis=axis, keepdims=keepdims)
+
+# ----- max, min -------------------------------------------------------------------------------------
+def _extremum_rule(reduce):
+    def rule(primals, tangents, axis, keepdims):
+        (x,), (t,) = primals, tangents
+        axes = normalize_axes(axis, np.ndim(x), reduce.__name__)
+        out = reduce(x, axis=axes, keepdims=keepdims)
+        if t is None:
+            return out, None
+        hit = x == _keep(out, axes, keepdims)                       # all positions attaining the extremum
+        weight = hit / hit.sum(axis=axes, keepdims=True)            # ties share the tangent equally
+        return out, (t * weight.astype(x.dtype, copy=False)).sum(axis=tangent_axes(axes), keepdims=keepdims)
+    return rule
+
+
+_max = defprimitive("max", _extremum_rule(np.max), family="reductions", numpy=("np.max", "np.amax", "Dual.max"),
+                    note="ties split the tangent equally among the maxima")
+_min = defprimitive("min", _extremum_rule(np.min), family="reductions", numpy=("np.min", "np.amin", "Dual.min"),
+                    note="ties split the tangent equally among the minima")
+
+
+@implements(np.max, np.amax)
+def max(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+    reject("max", out=out, initial=initial, where=where)
+    return bind(_max, a, axis=axis, keepdims=keepdims)
+
+
+@implements(np.min, np.amin)
+def min(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+    reject("min", out=out, initial=initial, where=where)
+    return bind(_min, a, axis=axis, keepdims=keepdims)
+
+# ----- var, std ---------------------------------------------------------------------------------------
+def _var_rule(primals, tangents, axis, ddof, keepdims):
+    """d var = 2/(N − ddof) Σ (x − mean) dx   (the mean's own tangent drops out since Σ (x − mean) = 0)."""
+    (x,), (t,) = primals, tangents
+    axes = normalize_axes(axis, np.ndim(x), "var")
+    centered = x - x.mean(axis=axes, keepdims=True)
+    scale = 1.0 / (_count(x.shape, axes) - ddof)
+    out = (centered * centered).sum(axis=axes, keepdims=keepdims) * scale
+    if t is None:
+        return out, None
+    return out, (t * centered).sum(axis=tangent_axes(axes), keepdims=keepdims) * (2 * scale)
+
+
+def _std_rule(primals, tangents, axis, ddof, keepdims):
+    """d std = d var / (2 std); infinite where std = 0 (the square root has no derivative there)."""
+    var, dvar = _var_rule(primals, tangents, axis, ddof, keepdims)
+    out = namespace(var).sqrt(var)
+    return out, None if dvar is None else dvar * (0.5 / out)
+
+
+_var = defprimitive("var", _var_rule, family="reductions", numpy=("np.var", "Dual.var"))
+_std = defprimitive("std", _std_rule, family="reductions", numpy=("np.std", "Dual.std"),
+                    note="undefined (inf/nan) where std = 0")
+
+
+@implements(np.var)
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None, correction=None):
+    reject("var", dtype=dtype, out=out, where=where, mean=mean)
+    return bind(_var, a, axis=axis, ddof=ddof if correction is None else correction, keepdims=keepdims)
+
+
+@implements(np.std)
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None, correction=None):
+    reject("std", dtype=dtype, out=out, where=where, mean=mean)
+    return bind(_std, a, axis=axis, ddof=ddof if correction is None else correction, keepdims=keepdims)
+
+# ----- logsumexp ------------------------------------------------------------------------------------
+def _logsumexp_rule(primals, tangents, axis, keepdims):
+    """out = m + log Σ exp(x − m) with m the max (stable); d out = Σ softmax(x) dx."""
+    (x,), (t,) = primals, tangents
+    xp = namespace(x)
+    axes = normalize_axes(axis, np.ndim(x), "logsumexp")
+    m = x.max(axis=axes, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0)
+    e = xp.exp(x - m)
+    s = e.sum(axis=axes, keepdims=True)
+    out_keep = xp.log(s) + m
+    out = out_keep if keepdims else out_keep.squeeze(axis=axes)
+    if t is None:
+        return out, None
+    return out, (t * (e / s)).sum(axis=tangent_axes(axes), keepdims=keepdims)
+
+
+_logsumexp = defprimitive("logsumexp", _logsumexp_rule, family="reductions", kind="fused",
+                          numpy=("scipy.special.logsumexp (as dg.logsumexp)",),
+                          note="softmax computed once and reused for the tangent")
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log Σ exp(x) over ``axis``, computed stably; its tangent is Σ softmax(x)·dx."""
+    return bind(_logsumexp, x, axis=axis, keepdims=keepdims)
+
+# ----- cumsum -----------------------------------------------------------------------------------------
+def _cumsum_rule(primals, tangents, axis):
+    (x,), (t,) = primals, tangents
+    xp = namespace(x)
+    if axis is None:
+        out = xp.cumsum(x)
+        return out, None if t is None else xp.cumsum(t.reshape(t.shape[0], -1), axis=1)
+    axis = normalize_axes(axis, np.ndim(x), "cumsum")[0]
+    return xp.cumsum(x, axis=axis), None if t is None else xp.cumsum(t, axis=axis + 1)
+
+
+_cumsum = defprimitive("cumsum", _cumsum_rule, family="reductions", kind="linear",
+                       numpy=("np.cumsum", "Dual.cumsum"))
+
+
+@implements(np.cumsum)
+def cumsum(a, axis=None, dtype=None, out=None):
+    reject("cumsum", dtype=dtype, out=out)
+    return bind(_cumsum, a, axis=axis)
+
+
+__all__ = ["sum", "mean", "prod", "max", "min", "var", "std", "logsumexp", "cumsum"]
