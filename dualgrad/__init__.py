@@ -25,5 +25,7 @@ from .rules.shape import (
 from .rules.linalg import (
     cholesky, det, dot, einsum, inner, inv, matmul, norm, outer, slogdet, solve, tensordot, trace,
 )
+from .rules.nn import *  # noqa: F403  (the names in rules/nn.py's __all__)
+from .rules.conv import *  # noqa: F403  (the names in rules/conv.py's __all__)
 
 __version__ = "0.1.0"

@@ -1,1 +1,2 @@
-"""Convolution and pooling (filled in by the conv family)."""
+"""Convolution and pooling (NCHW activations, OIHW weights)."""
+__all__ = []

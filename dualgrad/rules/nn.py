@@ -1,1 +1,2 @@
-"""Neural-network functions (filled in by the nn family)."""
+"""Neural-network functions: activations, softmax, losses, normalisation, dropout."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""OpCases for the elementwise rules (see tests/harness.py for the format)."""
+CASES = []

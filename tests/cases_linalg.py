@@ -1,0 +1,2 @@
+"""OpCases for the linalg rules (see tests/harness.py for the format)."""
+CASES = []
