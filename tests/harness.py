@@ -6,8 +6,8 @@ the function is analytic), against k single-column runs, and in float32.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 from hypothesis import strategies as st

@@ -148,7 +148,7 @@ _clip = defprimitive("clip", _clip_rule, family="elementwise", kind="elementwise
                      note="tangent of x inside [lo, hi] (bounds included), of the bound outside")
 
 
-@implements(np.clip)
+@implements(np.clip, "clip")      # ndarray.clip reaches the clip ufunc
 def clip(a, a_min=None, a_max=None, out=None, **kwargs):
     """np.clip on Duals; the bounds may be Duals too."""
     if out is not None:
