@@ -1,2 +1,192 @@
-"""OpCases for the linalg rules (see tests/harness.py for the format)."""
-CASES = []
+"""OpCases for the linalg rules (see tests/harness.py for the format).
+
+``fn`` is plain NumPy (``@``, np.dot, np.linalg.*), so each case also checks the dispatch from NumPy
+to the rule. Cases are analytic where the NumPy function is holomorphic on complex input (not vdot,
+which conjugates its first argument, nor norms, slogdet or cholesky).
+"""
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from .harness import OpCase, away_from_zero, fixed, normal, one_shape, spd, well_conditioned
+
+side = st.integers(1, 4)
+
+
+def distinct_magnitudes(rng, shape):
+    """|x| at least 0.1 apart with random signs: no ties for the inf-norms."""
+    n = int(np.prod(shape, dtype=int))
+    mags = 0.2 + 0.1 * rng.permutation(n) + rng.uniform(0, 0.01, n)
+    return (mags * rng.choice([-1.0, 1.0], n)).reshape(shape)
+
+
+@st.composite
+def matmul_shapes(draw, a_kind, b_kind):
+    """Shapes for ``a @ b``; a kind is "vector", "matrix" or "batched" (batch axes broadcast, size 1 included)."""
+    m, n, p = draw(side), draw(side), draw(side)
+    ba, bb = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=1, max_dims=2, max_side=3)).input_shapes
+    a = {"vector": (n,), "matrix": (m, n), "batched": ba + (m, n)}[a_kind]
+    b = {"vector": (n,), "matrix": (n, p), "batched": bb + (n, p)}[b_kind]
+    return a, b
+
+
+def square(batch_dims=0, min_side=1, max_side=4):
+    """One stack of square matrices (*batch, n, n)."""
+    return st.tuples(hnp.array_shapes(min_dims=batch_dims, max_dims=batch_dims, max_side=3),
+                     st.integers(min_side, max_side)).map(lambda s: (s[0] + (s[1], s[1]),))
+
+
+def invertible(batch_dims=0):
+    """Square shapes for the ``well_conditioned`` sampler, n >= 2: at n = 1 it draws 1 + N(0, 1), which can be ~0."""
+    return square(batch_dims, min_side=2)
+
+
+def solve_shapes(a_batch, b_batch, vector=False):
+    """(A, b) for np.linalg.solve: A (*a_batch, n, n); b (n,) or (*b_batch, n, m)."""
+    return st.tuples(st.integers(2, 4), side).map(
+        lambda nm: (a_batch + (nm[0], nm[0]), (nm[0],) if vector else b_batch + (nm[0], nm[1])))
+
+
+def matmul_op(a, b):
+    return a @ b
+
+
+KINDS = ("vector", "matrix", "batched")
+MATMUL = [OpCase("matmul", matmul_op, matmul_shapes(x, y), analytic=True, label=f"{x}@{y}")
+          for x in KINDS for y in KINDS]
+
+CASES = MATMUL + [
+    OpCase("matmul", lambda a, b: np.matmul(a, b), hnp.mutually_broadcastable_shapes(
+        signature=np.matmul.signature, max_dims=4, max_side=4).map(lambda r: r.input_shapes),
+        analytic=True, label="np.matmul-any-ranks"),
+    OpCase("matmul", lambda a, b: b.T @ a, fixed((3, 4), (3, 2)), analytic=True, label="transposed-operand"),
+    OpCase("matmul", lambda a: a @ a, fixed((4, 4)), analytic=True, label="same-operand"),
+    # np.dot: a product for 0-d operands, matmul for b with <= 2 axes, a tensordot otherwise
+    OpCase("matmul", lambda a, b: np.dot(a, b), matmul_shapes("vector", "vector"), analytic=True, label="dot-1d"),
+    OpCase("matmul", lambda a, b: np.dot(a, b), matmul_shapes("matrix", "matrix"), analytic=True, label="dot-2d"),
+    OpCase("matmul", lambda a, b: np.dot(a, b), fixed((2, 3, 4), (4,)), analytic=True, label="dot-3d-1d"),
+    OpCase("matmul", lambda a, b: np.dot(a, b), fixed((2, 3, 4), (4, 2)), analytic=True, label="dot-3d-2d"),
+    OpCase("tensordot", lambda a, b: np.dot(a, b), fixed((3, 4), (2, 4, 3)), analytic=True, label="dot-2d-3d"),
+    OpCase("tensordot", lambda a, b: np.dot(a, b), fixed((4,), (2, 4, 3)), analytic=True, label="dot-1d-3d"),
+    OpCase("multiply", lambda a, b: np.dot(a, b), fixed((), (2, 3)), analytic=True, label="dot-scalar"),
+    OpCase("matmul", lambda a, b: a.dot(b), fixed((2, 3), (3,)), analytic=True, label="method-dot",
+           differentiable=(0,)),
+    # np.inner contracts the last axes; np.vdot flattens both (and conjugates a: not analytic in a)
+    OpCase("tensordot", lambda a, b: np.inner(a, b), fixed((4,), (4,)), analytic=True, label="inner-1d"),
+    OpCase("tensordot", lambda a, b: np.inner(a, b), fixed((2, 3), (4, 1, 3)), analytic=True, label="inner-nd"),
+    OpCase("multiply", lambda a, b: np.inner(a, b), fixed((2, 3), ()), analytic=True, label="inner-scalar"),
+    OpCase("matmul", lambda a, b: np.vdot(a, b), fixed((2, 3), (3, 2)), label="vdot"),
+    OpCase("matmul", lambda a, b: np.vdot(a, b), fixed((2, 3), (6,)), analytic=True, label="vdot-analytic-in-b",
+           differentiable=(1,)),
+    # tensordot
+    OpCase("tensordot", lambda a, b: np.tensordot(a, b, axes=0), fixed((2, 3), (3,)), analytic=True,
+           label="axes=0"),
+    OpCase("tensordot", lambda a, b: np.tensordot(a, b, axes=1), fixed((2, 3), (3, 4)), analytic=True,
+           label="axes=1"),
+    OpCase("tensordot", lambda a, b: np.tensordot(a, b), fixed((2, 3, 4), (3, 4, 2)), analytic=True,
+           label="axes=2"),
+    OpCase("tensordot", lambda a, b: np.tensordot(a, b, axes=([1, 0], [0, 2])), fixed((3, 2, 4), (2, 5, 3)),
+           analytic=True, label="explicit-axes"),
+    OpCase("tensordot", lambda a, b: np.tensordot(a, b, axes=(-1, -2)), fixed((2, 3), (4, 3, 2)),
+           analytic=True, label="negative-axes"),
+    OpCase("tensordot", lambda a, b: np.tensordot(a, b, axes=([-1, 0], [0, -1])), fixed((3, 2, 4), (4, 2, 3)),
+           analytic=True, label="negative-axis-lists"),
+    # einsum
+    OpCase("einsum", lambda a, b: np.einsum("ij,jk->ik", a, b), matmul_shapes("matrix", "matrix"),
+           analytic=True, label="explicit"),
+    OpCase("einsum", lambda a, b: np.einsum("ij,jk", a, b), fixed((2, 3), (3, 4)), analytic=True, label="implicit"),
+    OpCase("einsum", lambda a: np.einsum("ji", a), fixed((2, 3)), analytic=True, label="implicit-transpose"),
+    OpCase("einsum", lambda a, b: np.einsum("...ij,...jk->...ik", a, b), matmul_shapes("batched", "batched"),
+           analytic=True, label="ellipsis"),
+    OpCase("einsum", lambda a, b: np.einsum("...ij,jk", a, b), fixed((2, 1, 3, 4), (4, 2)), analytic=True,
+           label="implicit-ellipsis"),
+    OpCase("einsum", lambda a: np.einsum("ii->", a), fixed((4, 4)), analytic=True, label="trace"),
+    OpCase("einsum", lambda a: np.einsum("ii", a), fixed((3, 3)), analytic=True, label="implicit-trace"),
+    OpCase("einsum", lambda a: np.einsum("bii->bi", a), fixed((2, 3, 3)), analytic=True, label="diagonal"),
+    OpCase("einsum", lambda a, b, c: np.einsum("ij,jk,kl->il", a, b, c), fixed((2, 3), (3, 4), (4, 2)),
+           analytic=True, label="three-operands"),
+    OpCase("einsum", lambda a: np.einsum("ij,ij->", a, a), fixed((3, 4)), analytic=True, label="repeated-operand"),
+    OpCase("einsum", lambda a, b: np.einsum("zy, yA -> Az", a, b), fixed((2, 3), (3, 4)), analytic=True,
+           label="letters-z-A-and-spaces"),
+    OpCase("einsum", lambda a, b: np.einsum("i,j->ij", a, b), fixed((3,), (4,)), analytic=True, label="outer"),
+    OpCase("einsum", lambda a, b: np.einsum("ij,j->i", a, b), fixed((3, 4), (4,)), analytic=True,
+           label="constant-operand", differentiable=(0,)),
+    # outer (flattens both operands)
+    OpCase("outer", lambda a, b: np.outer(a, b), st.tuples(side, side).map(lambda s: ((s[0],), (s[1],))),
+           analytic=True),
+    OpCase("outer", lambda a, b: np.outer(a, b), fixed((2, 2), (3,)), analytic=True, label="flattens"),
+    OpCase("outer", lambda a, b: np.outer(a, b), fixed((), (3,)), analytic=True, label="0d"),
+    # trace
+    OpCase("trace", lambda a: np.trace(a), square(), analytic=True),
+    OpCase("trace", lambda a: np.trace(a), fixed((3, 5)), analytic=True, label="rectangular"),
+    OpCase("trace", lambda a: np.trace(a, offset=1), fixed((4, 4)), analytic=True, label="offset=1"),
+    OpCase("trace", lambda a: np.trace(a, offset=-2), fixed((4, 3)), analytic=True, label="offset=-2"),
+    OpCase("trace", lambda a: np.trace(a, axis1=1, axis2=2), fixed((2, 3, 3)), analytic=True, label="axes"),
+    OpCase("trace", lambda a: np.trace(a, -1, axis1=-1, axis2=0), fixed((3, 2, 4)), analytic=True,
+           label="negative-axes-offset"),
+    OpCase("trace", lambda a: a.trace(1), fixed((3, 3, 2)), analytic=True, label="method"),
+    # norm: vector norms (any ord), with axis None / int / negative / 1-tuple and keepdims
+    OpCase("norm", lambda x: np.linalg.norm(x), one_shape(0, 3), label="default-any-rank"),
+    OpCase("norm", lambda x: np.linalg.norm(x, keepdims=True), one_shape(1, 3), label="default-keepdims"),
+    OpCase("norm", lambda x: np.linalg.norm(x, axis=1), fixed((3, 4, 2)), label="axis=1"),
+    OpCase("norm", lambda x: np.linalg.norm(x, 2, axis=-1, keepdims=True), fixed((3, 4)), label="ord=2-axis=-1"),
+    OpCase("norm", lambda x: np.linalg.norm(x, axis=(1,)), fixed((3, 4)), label="axis-1-tuple"),
+    OpCase("norm", lambda x: np.linalg.norm(x, 1), one_shape(1, 1), sample=away_from_zero(), label="ord=1"),
+    OpCase("norm", lambda x: np.linalg.norm(x, 1, axis=0, keepdims=True), fixed((3, 2)),
+           sample=away_from_zero(), label="ord=1-axis-keepdims"),
+    OpCase("norm", lambda x: np.linalg.norm(x, np.inf), one_shape(1, 1), sample=distinct_magnitudes,
+           label="ord=inf"),
+    OpCase("norm", lambda x: np.linalg.norm(x, -np.inf, axis=-2), fixed((4, 3)), sample=distinct_magnitudes,
+           label="ord=-inf-axis"),
+    OpCase("norm", lambda x: np.linalg.norm(x, np.inf, axis=1, keepdims=True), fixed((2, 4)),
+           sample=distinct_magnitudes, label="ord=inf-keepdims"),
+    OpCase("norm", lambda x: np.linalg.norm(x, 3), one_shape(1, 1), sample=away_from_zero(), label="ord=3"),
+    OpCase("norm", lambda x: np.linalg.norm(x, 0.5, axis=0), fixed((4, 2)), sample=away_from_zero(),
+           label="ord=0.5"),
+    OpCase("norm", lambda x: np.linalg.norm(x, -1.5, axis=-1), fixed((2, 3)), sample=away_from_zero(),
+           label="ord=-1.5"),
+    OpCase("norm", lambda x: np.linalg.norm(x, 0, axis=1), fixed((2, 3)), sample=away_from_zero(),
+           label="ord=0"),
+    # norm: matrix norms over an axis pair
+    OpCase("norm", lambda x: np.linalg.norm(x, "fro"), fixed((3, 4)), label="fro"),
+    OpCase("norm", lambda x: np.linalg.norm(x, axis=(2, 0)), fixed((3, 2, 4)), label="matrix-default-axes"),
+    OpCase("norm", lambda x: np.linalg.norm(x, "fro", axis=(0, -1), keepdims=True), fixed((3, 2, 4)),
+           label="fro-keepdims"),
+    OpCase("norm", lambda x: np.linalg.norm(x, "nuc"), fixed((3, 4)), label="nuc"),
+    OpCase("norm", lambda x: np.linalg.norm(x, "nuc", axis=(-2, -1)), fixed((2, 4, 4)), label="nuc-batched"),
+    OpCase("norm", lambda x: np.linalg.norm(x, 2), fixed((4, 3)), label="spectral"),
+    OpCase("norm", lambda x: np.linalg.norm(x, 2, axis=(2, 1), keepdims=True), fixed((2, 3, 4)),
+           label="spectral-axes-keepdims"),
+    OpCase("norm", lambda x: np.linalg.norm(x, -2), fixed((3, 3)), label="ord=-2"),
+    OpCase("norm", lambda x: np.linalg.norm(x, -2, axis=(0, 2)), fixed((4, 2, 3)), label="ord=-2-axes"),
+    # solve: vector or matrix right-hand sides, batched and broadcast; tangents on A, b or both
+    OpCase("solve", lambda a, b: np.linalg.solve(a, b), solve_shapes((), (), vector=True),
+           sample=(well_conditioned, normal), analytic=True, label="vector-b"),
+    OpCase("solve", lambda a, b: np.linalg.solve(a, b), solve_shapes((), ()),
+           sample=(well_conditioned, normal), analytic=True, label="matrix-b"),
+    OpCase("solve", lambda a, b: np.linalg.solve(a, b), solve_shapes((3,), (3,)),
+           sample=(well_conditioned, normal), analytic=True, label="batched"),
+    OpCase("solve", lambda a, b: np.linalg.solve(a, b), solve_shapes((2, 1), (3,)),
+           sample=(well_conditioned, normal), analytic=True, label="broadcast-batch"),
+    OpCase("solve", lambda a, b: np.linalg.solve(a, b), solve_shapes((), (2,)),
+           sample=(well_conditioned, normal), analytic=True, label="batched-b-only"),
+    OpCase("solve", lambda a, b: np.linalg.solve(a, b), solve_shapes((2,), (), vector=True),
+           sample=(well_conditioned, normal), analytic=True, label="batched-A-vector-b"),
+    OpCase("solve", lambda a, b: np.linalg.solve(a, b), solve_shapes((2,), (2,)),
+           sample=(well_conditioned, normal), analytic=True, label="tangent-on-A", differentiable=(0,)),
+    OpCase("solve", lambda a, b: np.linalg.solve(a, b), solve_shapes((2,), (2,)),
+           sample=(well_conditioned, normal), analytic=True, label="tangent-on-b", differentiable=(1,)),
+    # inv, det, slogdet, cholesky
+    OpCase("inv", lambda a: np.linalg.inv(a), invertible(), sample=well_conditioned, analytic=True),
+    OpCase("inv", lambda a: np.linalg.inv(a), invertible(2), sample=well_conditioned, analytic=True, label="batched"),
+    OpCase("det", lambda a: np.linalg.det(a), invertible(), sample=well_conditioned, analytic=True),
+    OpCase("det", lambda a: np.linalg.det(a), invertible(2), sample=well_conditioned, analytic=True, label="batched"),
+    OpCase("slogdet", lambda a: np.linalg.slogdet(a), invertible(), sample=well_conditioned),
+    OpCase("slogdet", lambda a: np.linalg.slogdet(-a), invertible(1), sample=well_conditioned,
+           label="batched-negative"),
+    OpCase("cholesky", lambda a: np.linalg.cholesky(a), square(), sample=spd),
+    OpCase("cholesky", lambda a: np.linalg.cholesky(a), square(2), sample=spd, label="batched"),
+    OpCase("cholesky", lambda a: np.linalg.cholesky(a, upper=True), square(), sample=spd, label="upper"),
+    OpCase("cholesky", lambda a: np.linalg.cholesky(a, upper=True), square(1), sample=spd,
+           label="upper-batched"),
+]

@@ -15,12 +15,16 @@ halved diagonal.
 """
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 
 from ..backend import namespace
 from ..errors import MissingRuleError
 from ..primitive import bind, defprimitive, implements
-from ._util import add_terms, fit, lift, normalize_axes, normalize_axis, reject
+from ._util import add_terms, fit, lift, normalize_axes, normalize_axis, reject, tangent_axes
+from .elementwise import multiply
+from .shape import ravel
 
 
 # ----- matmul (fused) -------------------------------------------------------------------------------
@@ -54,11 +58,27 @@ def _tangent_right(tb, a, b):
     return xp.matmul(a, lift(tb, max(a.ndim, b.ndim)))
 
 
+def _matmul_shape_message(sa, sb):
+    if not sa or not sb:
+        return (f"matmul: operands of shapes {sa} and {sb}; matmul needs at least one axis on each side. "
+                "Scale by a scalar with * (np.multiply) instead.")
+    inner_b, which = (sb[0], "only") if len(sb) == 1 else (sb[-2], "second-to-last")
+    if sa[-1] != inner_b:
+        return (f"matmul: shapes {sa} and {sb} are not aligned: the last axis of the first operand ({sa[-1]}) "
+                f"must equal the {which} axis of the second ({inner_b}). Transpose an operand (x.T, x.mT) or "
+                "check the layer sizes.")
+    return (f"matmul: the batch axes {sa[:-2]} and {sb[:-2]} of the operands {sa} and {sb} do not broadcast; "
+            "batch axes must be equal or 1 (insert size-1 axes with x[:, None] or np.expand_dims).")
+
+
 def _matmul_rule(primals, tangents):
     (a, b), (ta, tb) = primals, tangents
     xp = namespace(a, b)
     a, b = xp.asarray(a), xp.asarray(b)
-    out = xp.matmul(a, b)
+    try:
+        out = xp.matmul(a, b)
+    except ValueError as e:                            # checked only on failure: the hot path pays nothing
+        raise ValueError(_matmul_shape_message(a.shape, b.shape)) from e
     if ta is None and tb is None:
         return out, None
     t = None if ta is None else _tangent_left(ta, a, b)
@@ -74,15 +94,13 @@ def _matmul_rule(primals, tangents):
 
 
 _matmul = defprimitive("matmul", _matmul_rule, family="linalg", kind="fused",
-                       numpy=("np.matmul", "@", "np.dot", "np.inner", "np.vdot"),
+                       numpy=("np.matmul", "@", "np.dot", "Dual.dot", "np.vdot"),
                        note="k folded into GEMM rows (dA·B) and batched GEMMs (A·dB)")
 
 
 @implements("matmul")
 def matmul(a, b):
     """``a @ b`` with NumPy's matmul semantics (1-D operands, broadcast batch dimensions)."""
-    if np.ndim(a) == 0 or np.ndim(b) == 0:
-        raise ValueError("matmul: input operand does not have enough dimensions (use * for scalars)")
     return bind(_matmul, a, b)
 
 
@@ -91,7 +109,6 @@ def dot(a, b, out=None):
     """np.dot: a product for scalars, matmul when b has at most 2 axes, else a tensordot."""
     reject("dot", out=out)
     if np.ndim(a) == 0 or np.ndim(b) == 0:
-        from .elementwise import multiply
         return multiply(a, b)
     if np.ndim(b) <= 2:
         return matmul(a, b)
@@ -100,15 +117,15 @@ def dot(a, b, out=None):
 
 @implements(np.inner)
 def inner(a, b):
+    """np.inner: contracts the last axes (a product for 0-d operands)."""
     if np.ndim(a) == 0 or np.ndim(b) == 0:
-        from .elementwise import multiply
         return multiply(a, b)
     return tensordot(a, b, axes=([-1], [-1]))
 
 
 @implements(np.vdot)
 def vdot(a, b):
-    from .shape import ravel
+    """np.vdot of real arrays: the dot product of the flattened operands."""
     return matmul(ravel(a), ravel(b))
 
 
@@ -138,7 +155,8 @@ def _tensordot_rule(primals, tangents, axes):
 
 
 _tensordot = defprimitive("tensordot", _tensordot_rule, family="linalg", kind="linear",
-                          numpy=("np.tensordot",), note="bilinear: each tangent through the same contraction")
+                          numpy=("np.tensordot", "np.inner", "np.dot"),
+                          note="bilinear: each tangent through the same contraction")
 
 
 @implements(np.tensordot)
@@ -230,21 +248,21 @@ def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 def _vector_norm_tangent(t, x, out_keep, ord, axes):
     """Tangent of the vector p-norm of x over ``axes`` (out_keep: the norm with size-1 axes kept)."""
     xp = namespace(x)
-    ta = tuple(a + 1 for a in axes)
-    if ord is None or ord == 2:                       # d‖x‖ = ⟨x, dx⟩ / ‖x‖, and 0 at x = 0
-        safe = xp.where(out_keep == 0, 1, out_keep)
-        return (t * (x / safe)).sum(axis=ta)
+    ta = tangent_axes(axes)
+    if ord == 0:
+        return None                                   # a count of nonzeros: piecewise constant
     if ord == 1:
         return (t * xp.sign(x)).sum(axis=ta)
-    if ord in (np.inf, -np.inf):                      # the extreme |x_i|; ties share the tangent
+    if ord in (np.inf, -np.inf):                      # the extreme |x_i|; ties share the tangent equally
         hit = xp.abs(x) == out_keep
         weight = xp.sign(x) * hit / hit.sum(axis=axes, keepdims=True)
         return (t * weight.astype(x.dtype, copy=False)).sum(axis=ta)
-    if ord == 0:
-        return None                                   # a count of nonzeros: piecewise constant
-    ax = xp.abs(x)                                    # d‖x‖_p = Σ |x|^(p−1) sign(x) dx / ‖x‖^(p−1)
-    safe = xp.where(out_keep == 0, 1, out_keep)
-    return (t * (xp.sign(x) * (ax / safe) ** (ord - 1))).sum(axis=ta)
+    safe = xp.where(out_keep == 0, 1, out_keep)       # 0 at x = 0
+    if ord is None or ord == 2:                       # d‖x‖ = ⟨x, dx⟩ / ‖x‖
+        return (t * (x / safe)).sum(axis=ta)
+    # d‖x‖_p = Σ sign(x) (|x| / ‖x‖)^(p−1) dx; an entry x_i = 0 contributes 0 (as abs' derivative at 0)
+    ratio = xp.abs(x) / safe
+    return (t * (xp.sign(x) * xp.where(ratio == 0, 1, ratio) ** (ord - 1))).sum(axis=ta)
 
 
 def _matrix_norm_tangent(t, x, ord, axes):
@@ -253,17 +271,18 @@ def _matrix_norm_tangent(t, x, ord, axes):
     r, c = axes
     xm = xp.moveaxis(x, (r, c), (-2, -1))
     tm = xp.moveaxis(t, (r + 1, c + 1), (-2, -1))
-    if ord in (None, "fro"):
+    if ord in (None, "fro"):                          # d‖A‖_F = ⟨A, dA⟩ / ‖A‖_F, and 0 at A = 0
         fro = xp.sqrt((xm * xm).sum(axis=(-2, -1), keepdims=True))
         return (tm * (xm / xp.where(fro == 0, 1, fro))).sum(axis=(-2, -1))
+    if ord not in ("nuc", 2, -2):
+        raise MissingRuleError(f"linalg.norm: no forward rule for the matrix norm ord={ord!r} of an array of "
+                               f"shape {x.shape} over axes {axes} (supported: None, 'fro', 'nuc', 2, -2). For "
+                               "the max-abs-column/row-sum norms use np.max(np.sum(np.abs(a), axis=...)).")
     u, _, vh = xp.linalg.svd(xm, full_matrices=False)
     if ord == "nuc":                                  # d Σσ_i = Σ u_iᵀ dA v_i = tr(Uᵀ dA V)
         return ((u @ vh) * tm).sum(axis=(-2, -1))
-    if ord in (2, -2):                                # d σ = uᵀ dA v for the largest/smallest σ
-        i = 0 if ord == 2 else -1
-        return xp.einsum("...i,k...ij,...j->k...", u[..., :, i], tm, vh[..., i, :])
-    raise MissingRuleError(f"linalg.norm: no forward rule for the matrix norm ord={ord!r} "
-                           "(supported: None, 'fro', 'nuc', 2, -2)")
+    i = 0 if ord == 2 else -1                         # d σ = uᵀ dA v for the largest/smallest σ
+    return xp.einsum("...i,k...ij,...j->k...", u[..., :, i], tm, vh[..., i, :])
 
 
 def _norm_rule(primals, tangents, ord, axis, keepdims):
@@ -272,28 +291,18 @@ def _norm_rule(primals, tangents, ord, axis, keepdims):
     out = xp.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
     if t is None:
         return out, None
-    if axis is None and ord is None:
-        axes = tuple(range(x.ndim))
-        matrix = False
+    if isinstance(axis, tuple) and len(axis) == 2:
+        dout = _matrix_norm_tangent(t, x, ord, tuple(normalize_axis(a, x.ndim, "linalg.norm") for a in axis))
     else:
-        axes = normalize_axes(axis if axis is not None else tuple(range(x.ndim)), x.ndim, "linalg.norm")
-        matrix = len(axes) == 2
-    if matrix:
-        axes = tuple(normalize_axis(a, x.ndim, "linalg.norm") for a in (axis if axis is not None else (0, 1)))
-        dout = _matrix_norm_tangent(t, x, ord, axes)
-    else:
-        out_keep = xp.linalg.norm(x, ord=ord, axis=axis if axis is not None else None, keepdims=True) \
-            if axis is not None else xp.reshape(xp.linalg.norm(x, ord=ord), (1,) * x.ndim)
-        dout = _vector_norm_tangent(t, x, out_keep, ord, axes)
-    if dout is None:
-        return out, None
-    if keepdims:
-        dout = dout.reshape((t.shape[0],) + out.shape)
-    return out, dout
+        axes = normalize_axes(axis, x.ndim, "linalg.norm")        # None: all axes (x flattened)
+        keep = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+        dout = _vector_norm_tangent(t, x, xp.reshape(out, keep), ord, axes)
+    return out, None if dout is None else dout.reshape((t.shape[0],) + np.shape(out))
 
 
 _norm = defprimitive("norm", _norm_rule, family="linalg", numpy=("np.linalg.norm",),
-                     note="vector: any ord (0 at x = 0 for ord 2); matrix: fro, nuc, 2, -2")
+                     note="vector: any ord, 0 at x = 0, ties of the inf-norms share the tangent, an entry 0 "
+                          "adds 0 (ord < 1); matrix: fro, nuc, 2, -2")
 
 
 @implements(np.linalg.norm)
@@ -334,40 +343,42 @@ def _inv_rule(primals, tangents):
     return y, None if ta is None else -xp.matmul(xp.matmul(y, ta), y)
 
 
+def _logdet_tangent(a, ta):
+    """d log|det A| = tr(A⁻¹ dA) = Σ_ij (A⁻ᵀ)_ij dA_ij: one n³ inverse serves all k columns, where a
+    solve against the k blocks dA would cost k·n³."""
+    xp = namespace(a)
+    return (xp.swapaxes(xp.linalg.inv(a), -1, -2) * ta).sum(axis=(-2, -1))
+
+
 def _det_rule(primals, tangents):
     (a,), (ta,) = primals, tangents
-    xp = namespace(a)
-    d = xp.linalg.det(a)
-    if ta is None:
-        return d, None
-    # d det = det · tr(A⁻¹ dA) = det · Σ_ij (A⁻¹)_ji dA_ij
-    return d, d * (xp.swapaxes(xp.linalg.inv(a), -1, -2) * ta).sum(axis=(-2, -1))
+    d = namespace(a).linalg.det(a)
+    return d, None if ta is None else d * _logdet_tangent(a, ta)      # d det = det · tr(A⁻¹ dA)
 
 
 def _slogdet_rule(primals, tangents):
     (a,), (ta,) = primals, tangents
-    xp = namespace(a)
-    sign, logabs = xp.linalg.slogdet(a)
-    if ta is None:
-        return (sign, logabs), None
-    return (sign, logabs), (None, (xp.swapaxes(xp.linalg.inv(a), -1, -2) * ta).sum(axis=(-2, -1)))
+    sign, logabs = namespace(a).linalg.slogdet(a)
+    return (sign, logabs), None if ta is None else (None, _logdet_tangent(a, ta))
 
 
 def _cholesky_rule(primals, tangents, upper):
     """A = L Lᵀ;  dL = L Φ(L⁻¹ dA L⁻ᵀ), Φ = lower triangle with the diagonal halved. NumPy reads only
-    the lower triangle of A, so the tangent is symmetrised from dA's lower triangle the same way."""
+    the lower triangle of A (the upper one when ``upper``), so dA is symmetrised from that triangle."""
     (a,), (ta,) = primals, tangents
     xp = namespace(a)
+    if upper:                                                   # U = Lᵀ with L the factor of Aᵀ
+        low, dl = _cholesky_rule([xp.swapaxes(a, -1, -2)], [None if ta is None else xp.swapaxes(ta, -1, -2)],
+                                 upper=False)
+        return xp.swapaxes(low, -1, -2), None if dl is None else xp.swapaxes(dl, -1, -2)
     low = xp.linalg.cholesky(a)
-    out = xp.swapaxes(low, -1, -2) if upper else low
     if ta is None:
-        return out, None
+        return low, None
     da = xp.tril(ta) + xp.swapaxes(xp.tril(ta, -1), -1, -2)
     y = xp.linalg.solve(low, da)                                # L⁻¹ dA
     x = xp.linalg.solve(low, xp.swapaxes(y, -1, -2))            # L⁻¹ dA L⁻ᵀ (symmetric)
     phi = xp.tril(x, -1) + 0.5 * x * xp.eye(x.shape[-1], dtype=x.dtype)
-    dl = xp.matmul(low, phi)
-    return out, xp.swapaxes(dl, -1, -2) if upper else dl
+    return low, xp.matmul(low, phi)
 
 
 _solve = defprimitive("solve", _solve_rule, family="linalg", numpy=("np.linalg.solve",),
@@ -377,7 +388,7 @@ _det = defprimitive("det", _det_rule, family="linalg", numpy=("np.linalg.det",),
 _slogdet = defprimitive("slogdet", _slogdet_rule, family="linalg", numpy=("np.linalg.slogdet",),
                         note="sign has zero tangent")
 _cholesky = defprimitive("cholesky", _cholesky_rule, family="linalg", numpy=("np.linalg.cholesky",),
-                         note="reads the lower triangle, as NumPy does")
+                         note="reads the lower triangle (the upper one with upper=True), as NumPy does")
 
 
 @implements(np.linalg.solve)
@@ -395,10 +406,13 @@ def det(a):
     return bind(_det, a)
 
 
+SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
+
+
 @implements(np.linalg.slogdet)
 def slogdet(a):
-    """(sign, log|det a|) as a tuple; the sign carries a zero tangent."""
-    return bind(_slogdet, a)
+    """(sign, logabsdet) as NumPy's named tuple; the sign carries a zero tangent."""
+    return SlogdetResult(*bind(_slogdet, a))
 
 
 @implements(np.linalg.cholesky)

@@ -1,0 +1,113 @@
+"""The Dual type: construction, properties, operators, and the errors for bad input."""
+import numpy as np
+import pytest
+
+import dualgrad as dg
+
+rng = np.random.default_rng(0)
+
+
+def test_properties():
+    x, v = rng.standard_normal((3, 4)), rng.standard_normal((5, 3, 4))
+    d = dg.Dual(x, v)
+    assert (d.k, d.shape, d.ndim, d.size, d.dtype) == (5, (3, 4), 2, 12, np.float64)
+    assert d.primal is x and d.tangent is v
+    zero = dg.Dual(x, None)
+    assert zero.tangent is None and zero.k is None
+    assert len(d) == 3 and [row.shape for row in d] == [(4,)] * 3
+
+
+def test_python_float_and_float32():
+    assert dg.Dual(2.0).shape == () and dg.Dual(2.0).dtype == np.float64
+    d = dg.Dual(np.ones(3, np.float32), np.ones((2, 3)))
+    assert d.tangent.dtype == np.float32, "tangents follow the primal's dtype"
+
+
+def test_operators_match_numpy_and_carry_tangents():
+    x, v = rng.standard_normal(4), rng.standard_normal((2, 4))
+    d = dg.Dual(x, v)
+    for expr, ref, dref in [
+        (lambda a: a + 1.5, x + 1.5, v),
+        (lambda a: 1.5 - a, 1.5 - x, -v),
+        (lambda a: 2 * a, 2 * x, 2 * v),
+        (lambda a: a / 2, x / 2, v / 2),
+        (lambda a: -a, -x, -v),
+        (lambda a: +a, x, v),
+        (lambda a: a * a, x * x, 2 * x * v),
+        (lambda a: abs(a), np.abs(x), np.sign(x) * v),
+    ]:
+        out = expr(d)
+        np.testing.assert_allclose(out.primal, ref)
+        np.testing.assert_allclose(out.tangent, dref)
+    np.testing.assert_allclose((d @ x).tangent, v @ x)
+    np.testing.assert_allclose((x @ d).tangent, v @ x)
+
+
+def test_comparisons_return_plain_boolean_arrays():
+    d = dg.Dual(np.array([1.0, 2.0, 3.0]), np.ones((1, 3)))
+    for result in (d > 2, d >= 2, d < 2, d <= 2, d == 2, d != 2, 2 < d):
+        assert type(result) is np.ndarray and result.dtype == bool
+    np.testing.assert_array_equal(d > dg.Dual(np.full(3, 2.0)), [False, False, True])
+    assert bool(dg.Dual(1.0) > 0)
+
+
+def test_ndarray_on_the_left_defers_to_dual():
+    d = dg.Dual(np.ones(3), np.ones((2, 3)))
+    for out in (np.arange(3.0) + d, np.arange(3.0) * d, np.arange(3.0) - d, np.eye(3) @ d):
+        assert isinstance(out, dg.Dual) and out.tangent.shape == (2, 3)
+
+
+def test_methods():
+    x, v = rng.standard_normal((2, 3)), rng.standard_normal((4, 2, 3))
+    d = dg.Dual(x, v)
+    np.testing.assert_allclose(d.T.tangent, v.transpose(0, 2, 1))
+    np.testing.assert_allclose(d.reshape(3, 2).tangent, v.reshape(4, 3, 2))
+    np.testing.assert_allclose(d.sum(axis=1).tangent, v.sum(axis=2))
+    np.testing.assert_allclose(d.mean().tangent, v.mean(axis=(1, 2)))
+    assert d.max().shape == () and d.astype(np.float32).tangent.dtype == np.float32
+
+
+@pytest.mark.parametrize("tangent, match", [
+    (np.ones((3, 4)), r"tangent block of shape \(k, 3, 4\).*got tangent shape \(3, 4\).*v\[None\]"),
+    (np.ones((2, 4, 3)), r"\(k, 3, 4\)"),
+    (np.ones((0, 3, 4)), r"k >= 1"),
+])
+def test_wrong_tangent_shape_is_a_clear_error(tangent, match):
+    with pytest.raises(dg.TangentShapeError, match=match):
+        dg.Dual(np.ones((3, 4)), tangent)
+
+
+def test_integer_primal_is_a_clear_error():
+    with pytest.raises(TypeError, match=r"integer 3.*Write 3.0"):
+        dg.Dual(3)
+    with pytest.raises(TypeError, match=r"dtype int64.*astype"):
+        dg.Dual(np.arange(3))
+
+
+def test_complex_tangent_is_refused():
+    with pytest.raises(TypeError, match="real"):
+        dg.Dual(np.ones(2), np.ones((1, 2), complex))
+
+
+def test_duals_with_different_k_do_not_mix():
+    a = dg.Dual(np.ones(3), np.ones((2, 3)))
+    b = dg.Dual(np.ones(3), np.ones((5, 3)))
+    with pytest.raises(dg.TangentShapeError, match=r"add: .*k=2.*k=5.*same jvp call"):
+        a + b
+
+
+def test_conversions_that_would_drop_the_tangent_raise():
+    d = dg.Dual(np.ones(3), np.ones((1, 3)))
+    with pytest.raises(TypeError, match="drop its tangent"):
+        np.asarray(d)
+    with pytest.raises(TypeError, match="drop the tangent"):
+        float(dg.Dual(1.0, np.ones(1)))
+    with pytest.raises(TypeError, match="drop the tangent"):
+        d.item()
+    with pytest.raises(TypeError, match="immutable"):
+        d[0] = 1.0
+
+
+def test_repr_names_k():
+    assert "k=2" in repr(dg.Dual(np.ones(2), np.ones((2, 2))))
+    assert "tangent=None" in repr(dg.Dual(np.ones(2)))

@@ -1,0 +1,79 @@
+"""NumPy code runs on Duals unchanged through __array_ufunc__/__array_function__; what has no rule
+raises MissingRuleError naming the function, never a wrong value or a dropped tangent."""
+import numpy as np
+import pytest
+
+import dualgrad as dg
+
+rng = np.random.default_rng(1)
+
+
+def plain_numpy(x):
+    """Written for ndarrays only, with no knowledge of dualgrad."""
+    y = np.sin(x) * np.exp(-x ** 2) + np.maximum(x, 0.1)
+    y = np.where(x > 0, y, np.tanh(y))
+    z = np.concatenate([y, x[1:] - x[:-1] ** 2], axis=0)
+    m = np.einsum("ij,kj->ik", z, z) + np.dot(z, z.T)
+    return np.sum(m, axis=1) / np.linalg.norm(z) + np.mean(np.abs(z))
+
+
+def test_plain_numpy_function_matches_finite_differences():
+    x = rng.standard_normal((4, 3))
+    dg.check_jvp(plain_numpy, (x,), k=4)
+
+
+def test_numpy_namespace_functions_dispatch():
+    x, v = rng.standard_normal((3, 4)), rng.standard_normal((2, 3, 4))
+    d = dg.Dual(x, v)
+    for f in (np.sin, np.exp, lambda a: np.sum(a, axis=1), lambda a: np.maximum(a, 0),
+              lambda a: np.linalg.norm(a), lambda a: np.transpose(a), lambda a: np.clip(a, -1, 1)):
+        assert isinstance(f(d), dg.Dual)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda d: np.sort(d), "numpy.sort"),
+    (lambda d: np.median(d), "numpy.median"),
+    (lambda d: np.fft.fft(d), "numpy.fft.fft"),
+    (lambda d: np.linalg.eig(d), "numpy.linalg.eig"),
+    (lambda d: np.cumprod(d), "numpy.cumprod"),
+    (lambda d: np.fmod(d, 2.0), "numpy.fmod"),
+    (lambda d: np.heaviside(d, 0.5), "numpy.heaviside"),
+    (lambda d: np.add.reduce(d), "numpy.add.reduce"),
+])
+def test_unsupported_numpy_function_raises_missing_rule_error(call, name):
+    d = dg.Dual(rng.standard_normal((3, 3)), rng.standard_normal((2, 3, 3)))
+    with pytest.raises(dg.MissingRuleError, match=name.replace(".", r"\.")):
+        call(d)
+
+
+def test_out_argument_is_refused():
+    d = dg.Dual(np.ones(3), np.ones((1, 3)))
+    with pytest.raises(TypeError, match="immutable"):
+        np.sin(d, out=np.empty(3))
+    with pytest.raises(TypeError, match="out"):
+        np.sum(d, out=np.empty(()))
+
+
+def test_unsupported_keyword_arguments_are_refused():
+    d = dg.Dual(np.ones(3), np.ones((1, 3)))
+    with pytest.raises(TypeError, match="where"):
+        np.sum(d, where=np.array([True, False, True]))
+    with pytest.raises(TypeError, match="dtype"):
+        np.add(d, d, dtype=np.float32)
+
+
+def test_constant_constructors_and_queries_look_at_the_primal():
+    d = dg.Dual(np.ones((2, 3)), np.ones((1, 2, 3)))
+    assert type(np.zeros_like(d)) is np.ndarray and np.zeros_like(d).shape == (2, 3)
+    assert np.ones_like(d).sum() == 6 and np.full_like(d, 7.0)[0, 0] == 7.0
+    assert np.shape(d) == (2, 3) and np.ndim(d) == 2 and np.size(d) == 6
+    assert np.result_type(d, np.float32) == np.float64
+    assert np.isfinite(d).all() and not np.isnan(d).any()
+
+
+def test_floor_and_round_are_piecewise_constant():
+    d = dg.Dual(np.array([0.3, 1.7]), np.ones((3, 2)))
+    for out in (np.floor(d), np.round(d), np.sign(d)):
+        assert isinstance(out, dg.Dual) and out.tangent is None
+    _, t = dg.jvp(np.floor, (np.array([0.3, 1.7]),), (np.ones((3, 2)),))
+    assert t.shape == (3, 2) and not t.any()
