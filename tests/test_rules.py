@@ -26,7 +26,7 @@ FAMILIES = ["elementwise", "reductions", "shape", "linalg", "nn", "conv"]
 CASES = [case for fam in FAMILIES for case in importlib.import_module(f"tests.cases_{fam}").CASES]
 
 
-def _draw_setup(case, data, dtype=np.float64):
+def _draw_setup(case, data):
     shapes = data.draw(case.shapes, label="shapes")
     k = data.draw(st.sampled_from([1, 2, 7]), label="k")
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))

@@ -17,10 +17,9 @@ from numbers import Integral
 import numpy as np
 
 from ..backend import namespace, special
-from ..dual import Dual
+from ..dual import Dual, _primal
 from ..primitive import bind, defprimitive, implements
 from ._util import add_terms, fit, lift, normalize_axes, tangent_axes
-from .reductions import logsumexp
 
 __all__ = ["relu", "leaky_relu", "sigmoid", "softplus", "gelu", "silu", "elu", "softmax", "log_softmax",
            "softmax_cross_entropy", "mse", "layer_norm", "batch_norm", "dropout"]
@@ -38,10 +37,6 @@ REDUCTIONS = ("mean", "sum", "none")
 def _chain(t, slope):
     """t · f'(x) for an elementwise f, with the slope computed only when the tangent is not a symbolic zero."""
     return None if t is None else t * slope()
-
-
-def _primal(x):
-    return x.primal if isinstance(x, Dual) else x
 
 
 def _check_reduction(op, reduction):
@@ -114,11 +109,12 @@ def _activation(name, rule, note, numpy=()):
 
 _relu = _activation("relu", _relu_rule, "relu'(0) = 0 (PyTorch)")
 _leaky_relu = _activation("leaky_relu", _leaky_relu_rule, "slope negative_slope at 0 (PyTorch)")
-_sigmoid = _activation("sigmoid", _sigmoid_rule, "scipy.special.expit: stable for large |x|",
+_sigmoid = _activation("sigmoid", _sigmoid_rule, "scipy.special.expit: stable for large |x|; slope σ(x)σ(−x)",
                        numpy=("scipy.special.expit",))
 _softplus = _activation("softplus", _softplus_rule,
                         "PyTorch semantics: x (slope 1) where beta·x > threshold; stable log1p form elsewhere")
-_gelu = _activation("gelu", _gelu_rule, "approximate='none': x·Φ(x) via erf; 'tanh': PyTorch's tanh form")
+_gelu = _activation("gelu", _gelu_rule,
+                    "approximate='none': x·Φ(x), Φ via erfc (accurate tails); 'tanh': PyTorch's tanh form")
 _silu = _activation("silu", _silu_rule, "x·sigmoid(x)")
 _elu = _activation("elu", _elu_rule, "slope alpha at 0 (PyTorch)")
 
@@ -135,7 +131,7 @@ def leaky_relu(x: Operand, negative_slope: float = 0.01) -> Operand:
 
 @implements("expit")
 def sigmoid(x: Operand) -> Operand:
-    """σ(x) = 1 / (1 + e⁻ˣ) elementwise, computed stably for large |x|; σ' = σ (1 − σ).
+    """σ(x) = 1 / (1 + e⁻ˣ) elementwise, computed stably for large |x|; σ' = σ(x) σ(−x) = σ (1 − σ).
 
     ``scipy.special.expit`` on a Dual reaches this rule too.
     """
@@ -153,7 +149,8 @@ def softplus(x: Operand, beta: float = 1.0, threshold: float = 20.0) -> Operand:
 def gelu(x: Operand, approximate: str = "none") -> Operand:
     """Gaussian error linear unit elementwise, as PyTorch's ``gelu``.
 
-    ``approximate="none"``: x Φ(x) = x (1 + erf(x/√2)) / 2.
+    ``approximate="none"``: x Φ(x) = x (1 + erf(x/√2)) / 2, evaluated as x erfc(−x/√2) / 2 (no cancellation
+    for negative x).
     ``approximate="tanh"``: x (1 + tanh(√(2/π) (x + 0.044715 x³))) / 2.
     """
     if approximate not in ("none", "tanh"):
@@ -172,16 +169,25 @@ def elu(x: Operand, alpha: float = 1.0) -> Operand:
 
 
 # ----- softmax, log_softmax -------------------------------------------------------------------------
-def _log_softmax(x, axes):
-    """x − logsumexp(x) over ``axes`` (the max is subtracted inside logsumexp: no overflow)."""
-    return x - logsumexp(x, axis=axes, keepdims=True)
+def _shifted_exp(x, axes):
+    """(z, e, s) with z = x − max(x), e = exp(z), s = Σ e over ``axes`` (kept as size-1 axes).
+
+    softmax = e / s and log_softmax = z − log s, from one exp and no overflow (a row of −inf keeps its
+    max out of the shift, as in logsumexp).
+    """
+    xp = namespace(x)
+    m = x.max(axis=axes, keepdims=True)
+    z = x - xp.where(xp.isfinite(m), m, 0)
+    e = xp.exp(z)
+    return z, e, e.sum(axis=axes, keepdims=True)
 
 
 def _softmax_rule(primals, tangents, axis):
     """d softmax = y ⊙ (t − Σ y t), the sum over ``axis``: the output y is reused."""
     (x,), (t,) = primals, tangents
     axes = normalize_axes(axis, np.ndim(x), "softmax")
-    y = namespace(x).exp(_log_softmax(x, axes))
+    _, e, s = _shifted_exp(x, axes)
+    y = e / s
     return y, None if t is None else y * (t - (y * t).sum(axis=tangent_axes(axes), keepdims=True))
 
 
@@ -189,10 +195,9 @@ def _log_softmax_rule(primals, tangents, axis):
     """d log_softmax = t − Σ softmax(x) t over ``axis``."""
     (x,), (t,) = primals, tangents
     axes = normalize_axes(axis, np.ndim(x), "log_softmax")
-    out = _log_softmax(x, axes)
-    if t is None:
-        return out, None
-    return out, t - (namespace(x).exp(out) * t).sum(axis=tangent_axes(axes), keepdims=True)
+    z, e, s = _shifted_exp(x, axes)
+    out = z - namespace(x).log(s)
+    return out, None if t is None else t - ((e / s) * t).sum(axis=tangent_axes(axes), keepdims=True)
 
 
 _softmax = defprimitive("softmax", _softmax_rule, family="nn",
@@ -226,15 +231,14 @@ def _cross_entropy_rule(primals, tangents, reduction):
     """
     (logits, labels), (t, _) = primals, tangents
     xp = namespace(logits)
-    n_classes = logits.shape[-1]
-    logp = _log_softmax(logits, (logits.ndim - 1,)).reshape(-1, n_classes)      # (n, C)
-    rows = xp.arange(logp.shape[0])
+    shifted, e, s = (a.reshape(-1, a.shape[-1]) for a in _shifted_exp(logits, (logits.ndim - 1,)))  # (n, C)
+    rows = xp.arange(e.shape[0])
     labels = xp.asarray(labels).ravel()
-    loss = -logp[rows, labels]                                                   # (n,)
+    loss = xp.log(s[:, 0]) - shifted[rows, labels]                               # log Σ e^(z−m) − (z−m)[label]
     out = {"none": lambda: loss.reshape(logits.shape[:-1]), "sum": loss.sum, "mean": loss.mean}[reduction]()
     if t is None:
         return out, None
-    g = xp.exp(logp)                                                             # softmax, computed once
+    g = e / s                                                                    # softmax, from the same exp
     g[rows, labels] -= 1
     k = t.shape[0]
     if reduction == "none":
