@@ -1,0 +1,15 @@
+"""Multi-tangent forward-gradient estimators (Flügel et al. 2024): samplers, aggregations, theory.
+
+    from dualgrad import estimators as est
+    V = est.sample_tangents(k, n, sampler="normal", rng=rng)          # (k, n)
+    g = est.aggregate(V, d, method="projection")                        # d: (k,) -> (n,)
+    value, g = est.forward_gradient(f, x, k=16, method="projection", rng=rng)
+    est.theory.expected_cosine(n, k, "projection")
+"""
+from . import theory
+from .aggregation import AGGREGATIONS, RankDeficientTangentsWarning, aggregate, scaling_correction_factor
+from .forward_gradient import forward_gradient, num_parameters
+from .tangents import SAMPLERS, sample_tangents
+
+__all__ = ["AGGREGATIONS", "SAMPLERS", "RankDeficientTangentsWarning", "aggregate", "forward_gradient",
+           "num_parameters", "sample_tangents", "scaling_correction_factor", "theory"]

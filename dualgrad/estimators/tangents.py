@@ -1,0 +1,150 @@
+"""Tangent samplers: k directions in R^n (or of any shape), drawn from a numpy.random.Generator.
+
+Every sampler returns an array ``V`` of shape ``(k, *shape)``: one tangent per row (flattened, the
+paper's ``k × n`` matrix ``Vᵀ``). The names follow the paper's code (Flügel et al. 2024, frog):
+
+| sampler          | tangents                                                                  | E[v vᵀ]   |
+|------------------|---------------------------------------------------------------------------|-----------|
+| "normal"         | v ~ N(0, I_n)  (every paper experiment but §4.3)                          | I         |
+| "rademacher"     | entries ±1 with probability 1/2                                           | I         |
+| "basis"          | the first k standard basis vectors e_1 … e_k (zero rows when k > n)       | —         |
+| "angle"          | unit vectors at exactly ``angle`` degrees to a random unit base vector    | —         |
+| "orthonormal"    | a uniformly random orthonormal k-frame (QR of a Gaussian; not in paper)   | I/n       |
+| "varying_length" | k distinct random basis vectors scaled by U[1, max_length]                | —         |
+
+``normalize=True`` divides every tangent by its length afterwards (the paper's ``normalize``
+post-processing). ``resample=r`` redraws up to r times until the k tangents are linearly
+independent (rank k), as the paper does for Rademacher tangents.
+"""
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+
+
+def _namespace(rng):
+    """NumPy, or CuPy for a cupy.random.Generator."""
+    if type(rng).__module__.startswith("cupy"):
+        return sys.modules["cupy"]
+    return np
+
+
+def _check_rng(rng):
+    if rng is None:
+        raise TypeError("sample_tangents needs rng=np.random.default_rng(seed): every random draw in dualgrad "
+                        "takes a Generator, so that the same seed gives the same run")
+    if not hasattr(rng, "standard_normal") or isinstance(rng, np.random.RandomState):
+        raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+
+
+def normal(k, n, rng, xp, dtype):
+    return rng.standard_normal((k, n), dtype=dtype)
+
+
+def rademacher(k, n, rng, xp, dtype):
+    return (rng.integers(0, 2, (k, n)) * 2 - 1).astype(dtype)
+
+
+def basis(k, n, rng, xp, dtype):
+    return xp.eye(k, n, dtype=dtype)                         # rows e_1 … e_k; rows past n are zero
+
+
+def angle(k, n, rng, xp, dtype, *, angle: float):
+    """Base b = the first normalised Gaussian; every other tangent is cos(a)·b + sin(a)·r̂ with r̂ the
+    normalised part of an independent Gaussian orthogonal to b, so ∠(v_i, b) = a exactly and ‖v_i‖ = 1.
+    The span of {b, v_i} is that of {b, r̂_i}: a uniformly random subspace, whatever the angle.
+    angle = 0 means no rotation: plain normalised Gaussians (the paper's convention)."""
+    v = rng.standard_normal((k, n), dtype=dtype)
+    v /= xp.linalg.norm(v, axis=1, keepdims=True)
+    if angle == 0 or k == 1:
+        return v
+    base, rest = v[:1], v[1:]
+    rest = rest - (rest @ base.T) * base                    # reject the component along b
+    rest /= xp.linalg.norm(rest, axis=1, keepdims=True)
+    a = math.radians(angle)
+    return xp.concatenate([base, math.cos(a) * base + math.sin(a) * rest])
+
+
+def orthonormal(k, n, rng, xp, dtype):
+    """Orthonormal rows spanning a uniformly random k-dimensional subspace (Haar, via QR with the
+    signs of R's diagonal fixed)."""
+    if k > n:
+        raise ValueError(f"orthonormal tangents need k <= n; got k={k} > n={n}")
+    q, r = xp.linalg.qr(rng.standard_normal((n, k)).astype(dtype))
+    return (q * xp.sign(xp.diagonal(r))).T
+
+
+def varying_length(k, n, rng, xp, dtype, *, max_length: float):
+    """k distinct random standard basis vectors, each scaled by a length drawn from U[1, max_length]."""
+    if k > n:
+        raise ValueError(f"varying_length tangents are distinct basis vectors: need k <= n; got k={k} > n={n}")
+    lengths = 1 + (max_length - 1) * rng.random((k, 1))
+    rows = rng.permutation(n)[:k]
+    v = xp.zeros((k, n), dtype=dtype)
+    v[xp.arange(k), xp.asarray(rows)] = 1
+    return (v * xp.asarray(lengths)).astype(dtype)
+
+
+SAMPLERS = {
+    "normal": normal,
+    "rademacher": rademacher,
+    "basis": basis,
+    "angle": angle,
+    "orthonormal": orthonormal,
+    "varying_length": varying_length,
+}
+
+def expected_length(sampler: str, n: int, normalize: bool, **options) -> float | None:
+    """The typical tangent length the scaling correction assumes: √n for normal and Rademacher
+    tangents (E‖v‖² = n), 1 for unit tangents, the mean scale for varying_length."""
+    if normalize or sampler in ("basis", "angle", "orthonormal"):
+        return 1.0
+    if sampler in ("normal", "rademacher"):
+        return math.sqrt(n)
+    if sampler == "varying_length":
+        return (1 + options["max_length"]) / 2
+    return None
+
+
+def rank(V, xp=np) -> int:
+    return int(xp.linalg.matrix_rank(V.reshape(V.shape[0], -1)))
+
+
+def sample_tangents(k: int, n_or_shape, sampler: str = "normal", rng=None, normalize: bool = False, *,
+                    angle: float | None = None, max_length: float | None = None, resample: int = 0,
+                    dtype=np.float64):
+    """Draw k tangents of shape ``n_or_shape`` (an int n, or any array shape): returns ``(k, *shape)``.
+
+    ``sampler`` is one of ``SAMPLERS`` (see the module docstring); "angle" needs ``angle`` (degrees),
+    "varying_length" needs ``max_length``. ``normalize`` scales every tangent to unit length.
+    ``resample`` redraws up to that many times until the tangents are linearly independent.
+    """
+    _check_rng(rng)
+    if sampler not in SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r}; choose one of {sorted(SAMPLERS)}")
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    shape = (int(n_or_shape),) if np.ndim(n_or_shape) == 0 else tuple(int(s) for s in n_or_shape)
+    n = math.prod(shape)
+    options = {}
+    if sampler == "angle":
+        if angle is None:
+            raise ValueError("sampler='angle' needs angle=<degrees>, e.g. angle=30")
+        options["angle"] = float(angle)
+    if sampler == "varying_length":
+        if max_length is None or max_length < 1:
+            raise ValueError("sampler='varying_length' needs max_length >= 1")
+        options["max_length"] = float(max_length)
+    xp = _namespace(rng)
+    draw = SAMPLERS[sampler]
+    V = draw(k, n, rng, xp, dtype, **options)
+    for _ in range(resample):
+        if k <= n and rank(V, xp) == k:
+            break
+        V = draw(k, n, rng, xp, dtype, **options)
+    if normalize:
+        norms = xp.linalg.norm(V, axis=1, keepdims=True)
+        V = V / xp.where(norms == 0, 1, norms)
+    return V.reshape((k,) + shape)

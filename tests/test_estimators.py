@@ -1,0 +1,268 @@
+"""Estimators: samplers, aggregations, forward_gradient, and their statistics against exact theory.
+
+Statistical tests use fixed seeds and tolerances of Z standard errors of the Monte-Carlo mean (never a
+hand-tuned constant), so a wrong formula or estimator fails them while a correct one passes.
+"""
+import math
+import warnings
+
+import numpy as np
+import pytest
+import scipy.stats
+from hypothesis import given
+from hypothesis import strategies as st
+
+import dualgrad as dg
+from dualgrad import estimators as est
+from dualgrad.estimators import theory
+
+Z = 5.0   # standard errors allowed between a Monte-Carlo mean and its exact value
+
+
+def draws(n, k, samples, seed, sampler="normal", **options):
+    """Monte-Carlo draws: tangents (samples, k, n) and the fixed gradient ∇f (a random unit vector)."""
+    rng = np.random.default_rng(seed)
+    grad = rng.standard_normal(n)
+    grad /= np.linalg.norm(grad)
+    Vs = np.stack([est.sample_tangents(k, n, sampler, rng, **options) for _ in range(samples)])
+    return Vs, grad
+
+
+def estimates(Vs, grad, method):
+    return np.stack([est.aggregate(V, V @ grad, method) for V in Vs])
+
+
+def cosines(G, grad):
+    return G @ grad / (np.linalg.norm(G, axis=1) * np.linalg.norm(grad))
+
+
+def assert_mean_matches(samples, expected, what):
+    """Every coordinate of the sample mean within Z standard errors of its expectation."""
+    samples = np.asarray(samples)
+    se = samples.std(axis=0, ddof=1) / math.sqrt(len(samples))
+    dev = np.abs(samples.mean(axis=0) - expected)
+    assert np.all(dev <= Z * se + 1e-12), f"{what}: max deviation {np.max(dev / (se + 1e-300)):.1f} SE"
+
+
+# ----- bias -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("n, k", [(8, 1), (8, 3), (20, 5)])
+def test_mean_is_unbiased_sum_biased_by_k_projection_by_k_over_n(n, k):
+    Vs, grad = draws(n, k, 4000, seed=n + k)
+    assert_mean_matches(estimates(Vs, grad, "mean"), grad, "mean")
+    assert_mean_matches(estimates(Vs, grad, "sum"), k * grad, "sum")
+    projection = estimates(Vs, grad, "projection")
+    assert_mean_matches(projection, k / n * grad, "projection")
+    assert_mean_matches(n / k * projection, grad, "rescaled projection")
+
+
+def test_the_bias_tests_can_fail():
+    """The same test rejects a wrong expectation: the projection is NOT unbiased for k < n."""
+    Vs, grad = draws(8, 3, 4000, seed=11)
+    with pytest.raises(AssertionError):
+        assert_mean_matches(estimates(Vs, grad, "projection"), grad, "projection")
+
+
+# ----- per-draw geometry ------------------------------------------------------------------------------
+@pytest.mark.parametrize("n, k", [(10, 1), (10, 3), (50, 20), (6, 6), (5, 9)])
+def test_projection_cosine_dominates_mean_for_every_draw(n, k):
+    Vs, grad = draws(n, k, 300, seed=3)
+    c_proj, c_mean = cosines(estimates(Vs, grad, "projection"), grad), cosines(estimates(Vs, grad, "mean"), grad)
+    assert np.all(c_proj >= c_mean - 1e-12)
+    if k == 1:
+        np.testing.assert_allclose(c_proj, c_mean, rtol=1e-12)
+    if k >= n:
+        np.testing.assert_allclose(estimates(Vs, grad, "projection"), np.broadcast_to(grad, (300, n)), atol=1e-10)
+
+
+# ----- Monte-Carlo against exact theory -------------------------------------------------------------------
+GRID = [(1, 1), (4, 1), (16, 4), (64, 16), (64, 64), (256, 16), (100, 150)]
+
+
+@pytest.mark.parametrize("n, k", GRID)
+@pytest.mark.parametrize("method", ["projection", "mean", "sum"])
+def test_cosine_and_norm_ratio_match_theory(n, k, method):
+    Vs, grad = draws(n, k, 1500, seed=7 * n + k)
+    G = estimates(Vs, grad, method)
+    assert_mean_matches(cosines(G, grad), theory.expected_cosine(n, k, method), f"E[cos] {method}")
+    ratio = np.linalg.norm(G, axis=1)
+    assert_mean_matches(ratio, theory.expected_norm_ratio(n, k, method), f"E[norm ratio] {method}")
+    assert_mean_matches(ratio ** 2, theory.expected_squared_norm_ratio(n, k, method), f"E[norm²] {method}")
+    if method in ("mean", "projection"):
+        mse = np.sum((G - grad) ** 2, axis=1)
+        assert_mean_matches(mse, theory.mean_squared_error(n, k, method), f"MSE {method}")
+    if method == "projection" and k <= n:
+        mse = np.sum((n / k * G - grad) ** 2, axis=1)
+        assert_mean_matches(mse, theory.mean_squared_error(n, k, "rescaled_projection"), "MSE rescaled")
+
+
+@pytest.mark.parametrize("n, k, method", [(16, 4, "projection"), (64, 16, "projection"), (16, 4, "mean"),
+                                          (64, 16, "mean"), (30, 1, "mean")])
+def test_cosine_squared_follows_its_beta_law(n, k, method):
+    Vs, grad = draws(n, k, 2000, seed=5 * n + k)
+    c2 = cosines(estimates(Vs, grad, method), grad) ** 2
+    law = theory.cosine_squared_distribution(n, k, method)
+    assert scipy.stats.kstest(c2, law.cdf).pvalue > 1e-3
+    wrong = scipy.stats.beta(k / 2, (n - k) / 2 if method == "mean" else (n - 1) / 2)
+    if k > 1:
+        assert scipy.stats.kstest(c2, wrong.cdf).pvalue < 1e-3, "the KS test must be able to tell the laws apart"
+
+
+def test_theory_values_from_the_paper_digest():
+    # digest §4.1 reference table (projection / mean), n x k
+    for n, k, proj, mean in [(16, 1, .203, .203), (64, 16, .494, .444), (1024, 256, .500, .447),
+                             (4096, 64, .125, .124), (16, 64, 1.0, .899)]:
+        assert theory.expected_cosine(n, k, "projection") == pytest.approx(proj, abs=6e-4)
+        assert theory.expected_cosine(n, k, "mean") == pytest.approx(mean, abs=6e-4)
+    assert theory.expected_norm_ratio(4096, 16, "mean") == pytest.approx(15.8, abs=0.05)
+    assert theory.expected_cosine(64, 64, "mean") == pytest.approx(0.709, abs=1e-3)
+
+
+# ----- custom angles (paper §4.3) -----------------------------------------------------------------------
+def test_projection_is_invariant_to_the_angle_while_the_mean_degrades():
+    n, k = 64, 16
+    mean_cos = {}
+    for angle in (15, 45, 90):
+        Vs, grad = draws(n, k, 800, seed=angle, sampler="angle", angle=angle)
+        assert_mean_matches(cosines(estimates(Vs, grad, "projection"), grad),
+                            theory.expected_cosine(n, k, "projection"), f"projection at {angle} degrees")
+        mean_cos[angle] = cosines(estimates(Vs, grad, "mean"), grad)
+    for lo, hi in ((15, 45), (45, 90)):
+        a, b = mean_cos[lo], mean_cos[hi]
+        se = math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+        assert b.mean() - a.mean() > Z * se, f"mean cos should grow from {lo} to {hi} degrees"
+
+
+# ----- samplers -------------------------------------------------------------------------------------------
+def test_samplers():
+    rng = np.random.default_rng(0)
+    V = est.sample_tangents(5, 12, "angle", rng, angle=30)
+    np.testing.assert_allclose(np.linalg.norm(V, axis=1), 1)
+    np.testing.assert_allclose(np.degrees(np.arccos(V[1:] @ V[0])), 30)
+    V = est.sample_tangents(4, 9, "orthonormal", rng)
+    np.testing.assert_allclose(V @ V.T, np.eye(4), atol=1e-12)
+    assert set(np.unique(est.sample_tangents(3, 50, "rademacher", rng))) == {-1.0, 1.0}
+    np.testing.assert_array_equal(est.sample_tangents(4, 3, "basis", rng), np.eye(4, 3))
+    V = est.sample_tangents(4, 10, "varying_length", rng, max_length=3.0)
+    lengths = np.linalg.norm(V, axis=1)
+    assert np.all((lengths >= 1) & (lengths <= 3)) and np.count_nonzero(V) == 4
+    assert len({int(np.flatnonzero(row)[0]) for row in V}) == 4
+    np.testing.assert_allclose(np.linalg.norm(est.sample_tangents(3, 7, "normal", rng, normalize=True), axis=1), 1)
+    assert est.sample_tangents(2, (3, 4), "normal", rng).shape == (2, 3, 4)
+    assert est.sample_tangents(2, 5, "normal", rng, dtype=np.float32).dtype == np.float32
+
+
+def test_same_seed_same_tangents_and_resampling():
+    a = est.sample_tangents(3, 8, "normal", np.random.default_rng(42))
+    b = est.sample_tangents(3, 8, "normal", np.random.default_rng(42))
+    np.testing.assert_array_equal(a, b)
+    for seed in range(20):
+        V = est.sample_tangents(3, 3, "rademacher", np.random.default_rng(seed), resample=10)
+        assert np.linalg.matrix_rank(V) == 3
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(sampler="gauss"), ValueError, "unknown sampler"),
+    (dict(sampler="angle"), ValueError, "angle="),
+    (dict(rng=None), TypeError, "default_rng"),
+    (dict(rng=np.random.RandomState(0)), TypeError, "Generator"),
+    (dict(sampler="orthonormal", k=9), ValueError, "k <= n"),
+])
+def test_sampler_errors(kwargs, error, match):
+    args = dict(k=3, n_or_shape=5, sampler="normal", rng=np.random.default_rng(0)) | kwargs
+    with pytest.raises(error, match=match):
+        est.sample_tangents(**args)
+
+
+# ----- aggregation properties (hypothesis) -------------------------------------------------------------------
+@given(n=st.integers(1, 12), k=st.integers(1, 15), B=st.integers(1, 4), seed=st.integers(0, 2**31),
+       method=st.sampled_from(sorted(est.AGGREGATIONS)), dtype=st.sampled_from([np.float32, np.float64]))
+def test_aggregate_shapes_dtypes_and_batch_columns(n, k, B, seed, method, dtype):
+    rng = np.random.default_rng(seed)
+    V = est.sample_tangents(k, n, "normal", rng, dtype=dtype)
+    d = rng.standard_normal((k, B)).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", est.RankDeficientTangentsWarning)
+        g = est.aggregate(V, d, method)
+        assert g.shape == (n, B) and g.dtype == dtype
+        for b in range(B):
+            single = est.aggregate(V, d[:, b], method)
+            assert single.shape == (n,)
+            np.testing.assert_allclose(g[:, b], single, rtol=1e-4 if dtype == np.float32 else 1e-10, atol=1e-5)
+
+
+@given(n=st.integers(1, 10), extra=st.integers(0, 5), seed=st.integers(0, 2**31))
+def test_projection_with_k_at_least_n_is_the_gradient(n, extra, seed):
+    rng = np.random.default_rng(seed)
+    grad = rng.standard_normal(n)
+    V = est.sample_tangents(n + extra, n, "normal", rng)
+    np.testing.assert_allclose(est.aggregate(V, V @ grad, "projection"), grad, rtol=1e-7, atol=1e-9)
+
+
+def test_duplicated_tangents_warn_and_give_the_least_squares_projection():
+    rng = np.random.default_rng(4)
+    grad, V = rng.standard_normal(6), rng.standard_normal((3, 6))
+    doubled = np.concatenate([V, V[:1]])                                   # rank 3 with k = 4
+    with pytest.warns(est.RankDeficientTangentsWarning, match="3-dimensional"):
+        g = est.aggregate(doubled, doubled @ grad, "projection")
+    np.testing.assert_allclose(g, est.aggregate(V, V @ grad, "projection"), rtol=1e-9)
+
+
+def test_projection_equals_sum_for_orthonormal_tangents_and_paper_defs():
+    rng = np.random.default_rng(5)
+    V, grad = est.sample_tangents(3, 7, "orthonormal", rng), rng.standard_normal(7)
+    d = V @ grad
+    np.testing.assert_allclose(est.aggregate(V, d, "projection"), est.aggregate(V, d, "sum"), atol=1e-12)
+    V = rng.standard_normal((4, 7))
+    d = V @ grad
+    j = np.argmax(np.abs(d))
+    np.testing.assert_allclose(est.aggregate(V, d, "max"), d[j] * V[j])
+    c = np.abs(d) / np.linalg.norm(V, axis=1)
+    np.testing.assert_allclose(est.aggregate(V, d, "max_normalized"), d[np.argmax(c)] * V[np.argmax(c)])
+    keep = c >= c.max() - 0.1
+    np.testing.assert_allclose(est.aggregate(V, d, "mean_of_top_k"), (V[keep].T @ d[keep]) / 4)
+
+
+def test_aggregate_errors():
+    with pytest.raises(ValueError, match="unknown aggregation"):
+        est.aggregate(np.ones((2, 3)), np.ones(2), "median")
+    with pytest.raises(ValueError, match=r"\(k,\) or \(k, B\) with k = 2"):
+        est.aggregate(np.ones((2, 3)), np.ones(3), "mean")
+    with pytest.raises(ValueError, match=r"\(k, n\)"):
+        est.aggregate(np.ones((2, 3, 1)), np.ones(2), "mean")
+
+
+def test_scaling_correction_makes_the_expected_norm_right():
+    n, k = 64, 8
+    Vs, grad = draws(n, k, 1500, seed=9)
+    G = np.stack([est.aggregate(V, V @ grad, "projection", scaling_correction=True,
+                                expected_tangent_length=math.sqrt(n)) for V in Vs])
+    assert_mean_matches(np.linalg.norm(G, axis=1), 1.0, "corrected projection norm")
+    assert est.scaling_correction_factor("sum", 4, 10, 1.0) == pytest.approx(
+        est.scaling_correction_factor("mean", 4, 10, 1.0) / 4)
+
+
+# ----- forward_gradient -------------------------------------------------------------------------------------
+def test_forward_gradient_uses_one_pass_and_handles_pytrees():
+    rng = np.random.default_rng(6)
+    params = {"w": rng.standard_normal((3, 2)), "b": rng.standard_normal(2)}
+    x = rng.standard_normal((5, 3))
+
+    def loss(p):
+        return np.sum((np.tanh(x @ p["w"] + p["b"])) ** 2)
+
+    value, g, V, d = est.forward_gradient(loss, params, k=8, method="projection", rng=rng, return_tangents=True)
+    assert set(g) == {"w", "b"} and g["w"].shape == (3, 2) and V.shape == (8, 8)
+    exact = dg.jacfwd(lambda w, b: loss({"w": w, "b": b}), argnums=(0, 1))(params["w"], params["b"])
+    np.testing.assert_allclose(g["w"], exact[0], rtol=1e-8)                # k = n: the exact gradient
+    np.testing.assert_allclose(g["b"], exact[1], rtol=1e-8)
+    flat = np.concatenate([exact[0].ravel(), exact[1].ravel()])
+    np.testing.assert_allclose(d, V @ flat, rtol=1e-10)
+
+
+def test_forward_gradient_per_sample_values():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(4)
+    A = rng.standard_normal((3, 4))
+    value, g = est.forward_gradient(lambda v: (A @ v) ** 2, x, k=4, method="projection", rng=rng)
+    assert value.shape == (3,) and g.shape == (4, 3)
+    np.testing.assert_allclose(g, (2 * (A @ x)[:, None] * A).T, rtol=1e-8)
