@@ -1,0 +1,97 @@
+"""Datasets: the bundled digits, IDX and CIFAR readers on small synthetic files, and the errors."""
+import gzip
+import pickle
+
+import numpy as np
+import pytest
+
+from dualgrad import data
+
+
+def test_digits_splits_are_seeded_disjoint_and_normalised():
+    s = data.load("digits")
+    assert (len(s.train), len(s.val), len(s.test)) == (1079, 359, 359)
+    assert s.train.x.shape[1:] == (1, 8, 8) and s.train.x.dtype == np.float32 and s.train.y.dtype == np.int64
+    assert abs(float(s.train.x.mean())) < 1e-5 and float(s.train.x.std()) == pytest.approx(1.0, rel=1e-4)
+    everything = np.concatenate([s.train.x, s.val.x, s.test.x]).reshape(1797, -1)
+    assert len(np.unique(everything, axis=0)) == len(np.unique(np.load(data.datasets.HERE / "digits.npz")["images"]
+                                                               .reshape(1797, -1), axis=0)), "a partition"
+    again = data.load("digits")
+    np.testing.assert_array_equal(s.val.y, again.val.y)
+    other = data.digits(seed=1)
+    assert not np.array_equal(s.val.y, other.val.y)
+    assert set(np.unique(s.train.y)) == set(range(10))
+
+
+def test_batches_cover_the_data_once_per_epoch():
+    s = data.load("digits").val
+    seen = np.concatenate([y for _, y in data.batches(s, 64, np.random.default_rng(0))])
+    assert np.array_equal(np.sort(seen), np.sort(s.y))
+    first = next(data.batches(s, 64, np.random.default_rng(0)))[1]
+    assert np.array_equal(first, next(data.batches(s, 64, np.random.default_rng(0)))[1])
+    in_order = np.concatenate([y for _, y in data.batches(s, 100)])
+    assert np.array_equal(in_order, s.y)
+
+
+def write_idx(path, array, gz):
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    raw = header + array.astype(np.uint8).tobytes()
+    if gz:
+        with gzip.open(str(path) + ".gz", "wb") as fh:
+            fh.write(raw)
+    else:
+        path.write_bytes(raw)
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_idx_dataset_from_files(tmp_path, gz):
+    rng = np.random.default_rng(0)
+    d = tmp_path / "mnist"
+    d.mkdir()
+    write_idx(d / "train-images-idx3-ubyte", rng.integers(0, 256, (30, 28, 28)), gz)
+    write_idx(d / "train-labels-idx1-ubyte", rng.integers(0, 10, 30), gz)
+    write_idx(d / "t10k-images-idx3-ubyte", rng.integers(0, 256, (7, 28, 28)), gz)
+    write_idx(d / "t10k-labels-idx1-ubyte", rng.integers(0, 10, 7), gz)
+    s = data.load("mnist", tmp_path, n_val=10)
+    assert (len(s.train), len(s.val), len(s.test)) == (20, 10, 7) and s.test.x.shape == (7, 1, 28, 28)
+
+
+def test_missing_and_corrupt_files_are_clear_errors(tmp_path, monkeypatch):
+    with pytest.raises(data.DatasetNotFoundError, match=r"mnist: missing train-images-idx3-ubyte\[.gz\].*--data-dir"):
+        data.load("mnist", tmp_path)
+    monkeypatch.setenv("DUALGRAD_DATA", str(tmp_path))
+    with pytest.raises(data.DatasetNotFoundError, match=str(tmp_path)):
+        data.load("fashion-mnist")
+    bad = tmp_path / "bad-idx"
+    bad.write_bytes(b"\x12\x34\x56\x78garbage")
+    with pytest.raises(data.CorruptDatasetError, match="magic number"):
+        data.read_idx(bad)
+    truncated = tmp_path / "short"
+    truncated.write_bytes(bytes([0, 0, 8, 1]) + (100).to_bytes(4, "big") + bytes(10))
+    with pytest.raises(data.CorruptDatasetError, match="truncated"):
+        data.read_idx(truncated)
+    with pytest.raises(data.DatasetNotFoundError, match="cifar-10-python.tar.gz"):
+        data.load("cifar10", tmp_path)
+    with pytest.raises(ValueError, match="unknown dataset"):
+        data.load("imagenet")
+
+
+def test_cifar10_from_pickles(tmp_path):
+    rng = np.random.default_rng(1)
+    d = tmp_path / "cifar-10-batches-py"
+    d.mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"data": rng.integers(0, 256, (4, 3072)).astype(np.uint8), b"labels": list(rng.integers(0, 10, 4))}
+        with open(d / name, "wb") as fh:
+            pickle.dump(batch, fh)
+    s = data.load("cifar10", tmp_path, n_val=5)
+    assert (len(s.train), len(s.val), len(s.test)) == (15, 5, 4) and s.train.x.shape[1:] == (3, 32, 32)
+    (d / "test_batch").write_bytes(b"not a pickle")
+    with pytest.raises(data.CorruptDatasetError, match="test_batch"):
+        data.load("cifar10", tmp_path, n_val=5)
+
+
+def test_teacher_student_is_seeded_and_learnable_by_its_teacher():
+    a, b = data.teacher_student(seed=3), data.teacher_student(seed=3)
+    np.testing.assert_array_equal(a.train.x, b.train.x)
+    assert len(np.unique(a.train.y)) > 5
