@@ -1,7 +1,18 @@
 """Datasets for training: bundled digits (no download), MNIST, Fashion-MNIST, CIFAR-10, teacher-student."""
 from .datasets import (
-    LOADERS, CorruptDatasetError, Dataset, DatasetNotFoundError, Splits, batches, cifar10, data_dir, digits,
-    idx_dataset, load, read_idx, teacher_student,
+    LOADERS,
+    CorruptDatasetError,
+    Dataset,
+    DatasetNotFoundError,
+    Splits,
+    batches,
+    cifar10,
+    data_dir,
+    digits,
+    idx_dataset,
+    load,
+    read_idx,
+    teacher_student,
 )
 
 __all__ = ["LOADERS", "CorruptDatasetError", "Dataset", "DatasetNotFoundError", "Splits", "batches", "cifar10",
