@@ -11,7 +11,8 @@ fold the tangent axis k into a GEMM dimension:
 
 Matrix functions use the classic identities: d(A⁻¹) = −A⁻¹ dA A⁻¹, d det A = det A · tr(A⁻¹ dA),
 d(A⁻¹b) = A⁻¹(db − dA x), and Cholesky's dL = L Φ(L⁻¹ dA L⁻ᵀ) with Φ the lower triangle with
-halved diagonal.
+halved diagonal. Solves take the k tangent columns as extra right-hand sides: one factorisation of A
+serves all k.
 """
 from __future__ import annotations
 
@@ -86,10 +87,8 @@ def _matmul_rule(primals, tangents):
         right = _tangent_right(tb, a, b)
         if t is None:
             t = right
-        elif t.shape == right.shape and t.flags.writeable:
-            t += right                                 # t is this rule's own fresh array
         else:
-            t = t + right
+            t += right                                 # t: this rule's own fresh (k, *out.shape) GEMM output
     return out, fit(t, out.shape)
 
 
@@ -315,6 +314,17 @@ def norm(x, ord=None, axis=None, keepdims=False):
 
 
 # ----- solve, inv, det, slogdet, cholesky ------------------------------------------------------------
+def _solve_stacked(a, rhs):
+    """A⁻¹ R for every slice R of the block ``rhs`` (k, *batch, n, m), in one solve: k is folded into the
+    columns (one factorisation of A serves all k) and A's batch is broadcast explicitly (CuPy's solve
+    does not broadcast)."""
+    xp = namespace(a, rhs)
+    k, shape = rhs.shape[0], rhs.shape[1:]
+    columns = xp.moveaxis(rhs, 0, -1).reshape(shape[:-1] + (-1,))           # (*batch, n, m·k)
+    sol = xp.linalg.solve(xp.broadcast_to(a, shape[:-2] + a.shape[-2:]), columns)
+    return xp.moveaxis(sol.reshape(shape + (k,)), -1, 0)
+
+
 def _solve_rule(primals, tangents):
     """x = A⁻¹b;  dx = A⁻¹(db − dA x), all k right-hand sides in one solve."""
     (a, b), (ta, tb) = primals, tangents
@@ -322,18 +332,13 @@ def _solve_rule(primals, tangents):
     x = xp.linalg.solve(a, b)
     if ta is None and tb is None:
         return x, None
-    vector = np.ndim(b) == 1
+    vector = np.ndim(b) == 1                                    # NumPy 2: only a 1-D b is a vector
     xm = x[..., None] if vector else x                          # (..., n, m)
-    rhs = None
-    if tb is not None:
-        rhs = fit(tb[..., None] if vector else tb, xm.shape)
+    rhs = None if tb is None else fit(tb[..., None] if vector else tb, xm.shape)
     if ta is not None:
         rhs = add_terms(rhs, -xp.matmul(lift(ta, xm.ndim), xm))
-    k = rhs.shape[0]
-    stacked = xp.moveaxis(rhs, 0, -1)                           # (..., n, m, k)
-    sol = xp.linalg.solve(a, stacked.reshape(stacked.shape[:-2] + (-1,))).reshape(stacked.shape)
-    dx = xp.moveaxis(sol, -1, 0)                                # (k, ..., n, m)
-    return x, (dx[..., 0] if vector else dx).reshape((k,) + x.shape)
+    dx = _solve_stacked(a, rhs)                                 # (k, ..., n, m)
+    return x, dx[..., 0] if vector else dx
 
 
 def _inv_rule(primals, tangents):
@@ -375,8 +380,8 @@ def _cholesky_rule(primals, tangents, upper):
     if ta is None:
         return low, None
     da = xp.tril(ta) + xp.swapaxes(xp.tril(ta, -1), -1, -2)
-    y = xp.linalg.solve(low, da)                                # L⁻¹ dA
-    x = xp.linalg.solve(low, xp.swapaxes(y, -1, -2))            # L⁻¹ dA L⁻ᵀ (symmetric)
+    y = _solve_stacked(low, da)                                 # L⁻¹ dA
+    x = _solve_stacked(low, xp.swapaxes(y, -1, -2))             # L⁻¹ dA L⁻ᵀ (symmetric)
     phi = xp.tril(x, -1) + 0.5 * x * xp.eye(x.shape[-1], dtype=x.dtype)
     return low, xp.matmul(low, phi)
 
@@ -384,7 +389,8 @@ def _cholesky_rule(primals, tangents, upper):
 _solve = defprimitive("solve", _solve_rule, family="linalg", numpy=("np.linalg.solve",),
                       note="tangents for all k columns in one extra solve")
 _inv = defprimitive("inv", _inv_rule, family="linalg", numpy=("np.linalg.inv",))
-_det = defprimitive("det", _det_rule, family="linalg", numpy=("np.linalg.det",), note="A must be invertible")
+_det = defprimitive("det", _det_rule, family="linalg", numpy=("np.linalg.det",),
+                    note="A must be invertible (the tangent uses A⁻¹)")
 _slogdet = defprimitive("slogdet", _slogdet_rule, family="linalg", numpy=("np.linalg.slogdet",),
                         note="sign has zero tangent")
 _cholesky = defprimitive("cholesky", _cholesky_rule, family="linalg", numpy=("np.linalg.cholesky",),
