@@ -3,14 +3,14 @@
     import numpy as np, dualgrad as dg
     out, tangents = dg.jvp(f, (x,), (V,))     # V: (k, *x.shape) -> tangents: (k, *out.shape)
 
-The core is ``dual.py`` (the Dual type and NumPy dispatch), ``primitive.py`` (the rule table and
+The core is ``dual.py`` (the Dual type and NumPy dispatch), ``registry.py`` (the rule table and
 ``bind``), ``rules/`` (one file per family of ops) and ``transforms.py`` (jvp, jacfwd, check_jvp).
 """
 from .dual import Dual  # noqa: I001  (first: the rule modules import it)
 from .errors import BackendUnavailableError, JVPCheckError, MissingRuleError, TangentShapeError
-from .primitive import RULES, Primitive
+from .registry import RULES, Primitive
 from .transforms import check_jvp, default_chunk_size, defjvp, jacfwd, jvp, primitive
-from . import backend
+from . import backend, nn
 from .rules.elementwise import (
     abs, add, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, cbrt, ceil, clip, cos, cosh, deg2rad,
     divide, exp, exp2, expm1, floor, hypot, log, log1p, log2, log10, logaddexp, maximum, minimum, multiply,

@@ -215,8 +215,8 @@ def _as_float_array(x, what):
 
 
 # The rule modules import this one; bind their functions late to avoid an import cycle.
-from .primitive import NUMPY_FUNCTIONS as _numpy_functions  # noqa: E402
-from .primitive import NUMPY_UFUNCS as _numpy_ufuncs  # noqa: E402
+from .registry import NUMPY_FUNCTIONS as _numpy_functions  # noqa: E402
+from .registry import NUMPY_UFUNCS as _numpy_ufuncs  # noqa: E402
 from .rules import elementwise as _ew  # noqa: E402
 from .rules import linalg as _la  # noqa: E402
 from .rules import reductions as _red  # noqa: E402

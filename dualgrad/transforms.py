@@ -10,8 +10,8 @@ import numpy as np
 from .backend import namespace, to_numpy
 from .dual import Dual
 from .errors import JVPCheckError, MissingRuleError, TangentShapeError
-from .primitive import NUMPY_FUNCTIONS, NUMPY_UFUNCS, RULES, bind, defprimitive
 from .pytree import flatten, flatten_like, leaf_paths, unflatten
+from .registry import NUMPY_FUNCTIONS, NUMPY_UFUNCS, RULES, bind, defprimitive
 
 
 # ----- jvp ------------------------------------------------------------------------------------------

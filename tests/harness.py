@@ -52,9 +52,13 @@ def distinct(rng, shape):
 
 
 def well_conditioned(rng, shape):
-    """Square matrices (..., n, n) = n·I + noise: invertible with a modest condition number."""
+    """Square matrices (..., n, n) = (n + 1)·I + noise, redrawn until every smallest singular value is at
+    least 1: invertible with a modest condition number even for n = 1, 2."""
     n = shape[-1]
-    return rng.standard_normal(shape) + n * np.eye(n)
+    while True:
+        a = rng.standard_normal(shape) + (n + 1) * np.eye(n)
+        if shape[-1] == 0 or np.min(np.linalg.svd(a, compute_uv=False)) >= 1.0:
+            return a
 
 
 def spd(rng, shape):
@@ -123,12 +127,15 @@ def complex_step(fn, xs, vs, col, h=1e-30):
     return [np.imag(np.asarray(o)) / h for o in flatten(out)[0]]
 
 
-def assert_close(got, ref, rtol, what):
+def assert_close(got, ref, rtol, what, floor=1e-3):
+    """max|got − ref| ≤ rtol · max(max|ref|, floor): relative to the largest reference value, with an
+    absolute floor for outputs near zero (float32 comparisons use a larger floor: rounding of O(1)
+    intermediates leaves ~1e-7 absolute error on a tangent that cancels to ~0)."""
     got = np.asarray(got, dtype=np.float64)
     ref = np.asarray(ref, dtype=np.float64)
     assert got.shape == ref.shape, f"{what}: shape {got.shape} != {ref.shape}"
     if ref.size == 0:
         return
-    scale = max(float(np.max(np.abs(ref))), 1e-3)
+    scale = max(float(np.max(np.abs(ref))), floor)
     err = float(np.max(np.abs(got - ref)))
     assert err <= rtol * scale, f"{what}: max abs error {err:.3e} > {rtol:.1e} x scale {scale:.3e}"

@@ -98,8 +98,8 @@ def test_float32_stays_float32_and_agrees_with_float64(case, xp, data):
         if o64.dtype.kind == "f":
             assert o32.dtype == np.float32, f"{case.id}: output {n} is {o32.dtype}"
             assert t32.dtype == np.float32, f"{case.id}: tangent {n} is {t32.dtype}"
-            assert_close(to_numpy(o32), to_numpy(o64), case.float32_rtol, f"{case.id}: float32 primal {n}")
-            assert_close(to_numpy(t32), to_numpy(t64), case.float32_rtol, f"{case.id}: float32 tangent {n}")
+            assert_close(to_numpy(o32), to_numpy(o64), case.float32_rtol, f"{case.id}: float32 primal {n}", 1e-2)
+            assert_close(to_numpy(t32), to_numpy(t64), case.float32_rtol, f"{case.id}: float32 tangent {n}", 1e-2)
 
 
 def test_every_rule_has_a_case():

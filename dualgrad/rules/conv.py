@@ -32,7 +32,7 @@ import numbers
 import numpy as np
 
 from ..backend import namespace
-from ..primitive import bind, defprimitive
+from ..registry import bind, defprimitive
 from .shape import reshape
 
 __all__ = ["adaptive_avg_pool2d", "avg_pool2d", "conv1d", "conv2d", "max_pool2d"]

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from ..backend import namespace
-from ..primitive import bind, defprimitive, implements
+from ..registry import bind, defprimitive, implements
 from ._util import add_terms, fit, lift
 
 LN2, LN10 = math.log(2.0), math.log(10.0)

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..backend import namespace
 from ..errors import MissingRuleError
-from ..primitive import bind, defprimitive, implements
+from ..registry import bind, defprimitive, implements
 from ._util import add_terms, fit, lift, normalize_axes, normalize_axis, reject, tangent_axes
 from .elementwise import multiply
 from .shape import ravel

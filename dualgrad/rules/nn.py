@@ -18,7 +18,7 @@ import numpy as np
 
 from ..backend import namespace, special
 from ..dual import Dual, _primal
-from ..primitive import bind, defprimitive, implements
+from ..registry import bind, defprimitive, implements
 from ._util import add_terms, fit, lift, normalize_axes, tangent_axes
 
 __all__ = ["relu", "leaky_relu", "sigmoid", "softplus", "gelu", "silu", "elu", "softmax", "log_softmax",

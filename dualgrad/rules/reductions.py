@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import namespace
-from ..primitive import bind, defprimitive, implements
+from ..registry import bind, defprimitive, implements
 from ._util import normalize_axes, reject, tangent_axes
 
 

@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from ..backend import namespace
-from ..primitive import bind, defprimitive, implements
+from ..registry import bind, defprimitive, implements
 from ._util import lift, normalize_axes, normalize_axis, reject
 
 
