@@ -1,0 +1,146 @@
+"""Gradient sources against the exact gradient, and the training loop: learning, resume, divergence,
+early stopping, diagnostics."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+import dualgrad as dg
+from dualgrad import checkpoint, data, nn, train
+from dualgrad.gradients import make_gradient_source, num_activities
+
+Z = 5.0
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.load("digits")
+
+
+def tiny_model(seed=0, width=12, dtype=np.float64):
+    return nn.FCNet(64, width, 2, 10, rng=np.random.default_rng(seed)).astype(dtype)
+
+
+def batch(digits, size=8, dtype=np.float64):
+    return digits.train.x[:size].astype(dtype), digits.train.y[:size]
+
+
+def flat(grads, names):
+    return np.concatenate([np.ravel(grads[n]) for n in names])
+
+
+# ----- gradient sources -----------------------------------------------------------------------------------------
+def test_exact_gradient_matches_forward_mode_directional_derivatives(digits):
+    model = tiny_model()
+    params = model.parameters()
+    x, y = batch(digits)
+    loss, grads = make_gradient_source("exact")(model, params, x, y, nn.Context())
+    rng = np.random.default_rng(0)
+    tangents = {n: rng.standard_normal((3,) + p.shape) for n, p in params.items()}
+    value, jvps = dg.jvp(lambda p: dg.softmax_cross_entropy(model.forward(x, p, nn.Context()), y), (params,),
+                         (tangents,))
+    assert loss == pytest.approx(float(value), rel=1e-12)
+    expected = sum(np.tensordot(tangents[n], grads[n], axes=grads[n].ndim) for n in params)
+    np.testing.assert_allclose(jvps, expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("source", ["weight", "activity"])
+def test_projection_with_k_at_least_n_is_the_exact_gradient(digits, source):
+    model = tiny_model()
+    params = model.parameters()
+    x, y = batch(digits)
+    n = num_activities(model, (1, 8, 8)) if source == "activity" else model.num_parameters()
+    _, exact = make_gradient_source("exact")(model, params, x, y, nn.Context())
+    loss, est = make_gradient_source(source, method="projection", k=n)(model, params, x, y, nn.Context(),
+                                                                      np.random.default_rng(1))
+    np.testing.assert_allclose(flat(est, params), flat(exact, params), rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize("source", ["weight", "activity"])
+def test_mean_estimate_is_unbiased(digits, source):
+    model = tiny_model(width=6)
+    params = model.parameters()
+    x, y = batch(digits, 4)
+    _, exact = make_gradient_source("exact")(model, params, x, y, nn.Context())
+    estimator = make_gradient_source(source, method="mean", k=2)
+    rng = np.random.default_rng(2)
+    draws = np.stack([flat(estimator(model, params, x, y, nn.Context(), rng)[1], params) for _ in range(3000)])
+    se = draws.std(axis=0, ddof=1) / math.sqrt(len(draws))
+    assert np.all(np.abs(draws.mean(axis=0) - flat(exact, params)) <= Z * se + 1e-12)
+
+
+def test_fg_needs_k_one_and_unknown_source():
+    with pytest.raises(ValueError, match="k = 1"):
+        make_gradient_source("activity", method="fg", k=4)
+    with pytest.raises(ValueError, match="unknown gradient source"):
+        make_gradient_source("backprop")
+
+
+def test_activity_count_is_2w_plus_10():
+    assert num_activities(nn.FCNet(784, 256, 2, 10, rng=np.random.default_rng(0)), (1, 28, 28)) == 522
+
+
+# ----- the loop --------------------------------------------------------------------------------------------------
+def quick(**kw):
+    options = dict(grad="activity", method="projection", k=16, lr=0.4, epochs=6, batch_size=64, seed=0)
+    return options | kw
+
+
+@pytest.mark.parametrize("grad, method, k, lr", [("exact", "projection", 1, 0.1), ("activity", "projection", 16, 0.4)])
+def test_short_training_beats_chance_by_a_wide_margin(digits, grad, method, k, lr):
+    model = nn.FCNet(64, 128, 2, 10, rng=np.random.default_rng(0))
+    history = train.fit(model, digits, progress=False, **quick(grad=grad, method=method, k=k, lr=lr, epochs=8))
+    assert history.rows[0]["test_acc"] < 0.25
+    assert history.final()["test_acc"] > 0.6, history.final()
+
+
+def test_metrics_files_and_resume_bit_for_bit(digits, tmp_path):
+    full = train.fit(tiny_model(), digits, out=tmp_path / "full", progress=False, **quick())
+    half = train.fit(tiny_model(), digits, out=tmp_path / "half", progress=False, **quick(epochs=3))
+    assert len(half.rows) == 4
+    resumed = train.fit(tiny_model(seed=99), digits, out=tmp_path / "half", resume=True, progress=False,
+                        **quick(epochs=3) | {"epochs": 6})
+    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in full.rows]
+    assert [{k: v for k, v in r.items() if k != "seconds"} for r in resumed.rows] == strip
+    lines = (tmp_path / "full" / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 7 and set(train.FIELDS) <= set(json.loads(lines[0]))
+    assert (tmp_path / "full" / "metrics.csv").read_text().splitlines()[0] == ",".join(train.FIELDS)
+    assert json.loads((tmp_path / "full" / "summary.json").read_text())["stopped"] == "epoch budget reached"
+
+
+def test_resume_with_other_settings_is_refused(digits, tmp_path):
+    train.fit(tiny_model(), digits, out=tmp_path, progress=False, **quick(epochs=1))
+    with pytest.raises(ValueError, match=r"different settings \(\['lr'\]\)"):
+        train.fit(tiny_model(), digits, out=tmp_path, resume=True, progress=False, **quick(epochs=2, lr=0.1))
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        train.fit(tiny_model(), digits, out=tmp_path / "empty", resume=True, progress=False, **quick())
+
+
+def test_divergence_stops_and_keeps_the_last_good_checkpoint(digits, tmp_path):
+    model = tiny_model()
+    history = train.fit(model, digits, out=tmp_path, progress=False, **quick(grad="exact", lr=1e4, epochs=5))
+    assert history.stopped.startswith("diverged in epoch 1") and "restored" in history.stopped
+    assert len(history.rows) == 1
+    arrays, meta = checkpoint.load(tmp_path / "checkpoint.npz")
+    assert meta["epoch"] == 0
+    for name, value in model.parameters().items():
+        assert np.all(np.isfinite(value))
+        np.testing.assert_array_equal(value, arrays[f"params/{name}"])
+
+
+def test_early_stopping(digits):
+    history = train.fit(tiny_model(), digits, progress=False, **quick(patience=1, min_delta=10.0, epochs=5))
+    assert history.stopped.startswith("early stopping") and len(history.rows) == 3     # epochs 0, 1 (best), 2
+
+
+def test_diagnostics_log_cosine_and_norm_ratio(digits, tmp_path):
+    train.fit(tiny_model(), digits, out=tmp_path, progress=False, **quick(epochs=1, diagnostics_every=5, k=4))
+    rows = [json.loads(line) for line in (tmp_path / "diagnostics.jsonl").read_text().splitlines()]
+    assert len(rows) == 4 and all(-1 <= r["cosine"] <= 1 and r["norm_ratio"] > 0 for r in rows)
+    assert np.mean([r["cosine"] for r in rows]) > 0
+
+
+def test_unknown_option_is_a_type_error(digits):
+    with pytest.raises(TypeError):
+        train.fit(tiny_model(), digits, progress=False, learning_rate=0.1)
