@@ -104,9 +104,10 @@ def test_jacfwd_argnums_tuple_and_pytree_output():
 
 def test_default_chunk_size_rule():
     assert dg.default_chunk_size(10) == 10
-    assert dg.default_chunk_size(2048) == 2048
-    assert dg.default_chunk_size(4096) == 1024
-    assert dg.default_chunk_size(10 ** 7) == 1
+    assert dg.default_chunk_size(512) == 512
+    assert dg.default_chunk_size(1024) == 256
+    assert dg.default_chunk_size(4096) == 64
+    assert dg.default_chunk_size(10 ** 7) == 16
 
 
 def test_jacfwd_refuses_integer_input():

@@ -37,9 +37,14 @@ def aggregate_mean(V, d):
 
 
 def orthogonal_projection(V, d):
-    """P_U ∇f from d = V∇f without ∇f: with Vᵀ = QR (reduced QR, Q: n×k orthonormal columns),
-    P_U = Q Qᵀ and Qᵀ∇f = R⁻ᵀ d, so P_U ∇f = Q R⁻ᵀ d. This is one QR and one k×k solve, never an
-    inverse, and it avoids the Gram matrix V Vᵀ whose condition number is the square of V's.
+    """P_U ∇f from d = V∇f without ∇f:  P_U ∇f = Vᵀ c  with  (V Vᵀ) c = d.
+
+    Two exact routes, never an inverse:
+
+    * the Gram system, solved with a Cholesky factor of G = V Vᵀ (k×k; O(nk²) for G, cheap for
+      k ≪ n) whenever G is well conditioned (cond(G) ≲ 1/√ε, estimated from the factor's diagonal);
+    * otherwise the QR route, which never forms G (whose condition number is the square of V's):
+      with Vᵀ = QR, P_U = Q Qᵀ and Qᵀ∇f = R⁻ᵀ d, so P_U ∇f = Q R⁻ᵀ d.
 
     k > n: only the first n tangents are used (the paper's ``first_n``); with independent tangents the
     result is then ∇f itself. Linearly dependent tangents: the least-squares projection onto their span
@@ -49,14 +54,22 @@ def orthogonal_projection(V, d):
     k, n = V.shape
     if k > n:
         V, d = V[:n], d[:n]
+    eps = float(xp.finfo(V.dtype).eps)
+    gram = V @ V.T
+    try:
+        low = xp.linalg.cholesky(gram)
+        diag = xp.abs(xp.diagonal(low))
+        if float(diag.min()) ** 2 * eps ** -0.5 > float(diag.max()) ** 2:
+            return V.T @ xp.linalg.solve(low.T, xp.linalg.solve(low, d))
+    except xp.linalg.LinAlgError:
+        pass
     q, r = xp.linalg.qr(V.T)                                              # (n, k), (k, k)
     diag = xp.abs(xp.diagonal(r))
-    tol = max(V.shape) * xp.finfo(V.dtype).eps * (float(diag.max()) if diag.size else 0.0)
+    tol = max(V.shape) * eps * (float(diag.max()) if diag.size else 0.0)
     if diag.size and float(diag.min()) <= tol:
         warnings.warn(f"the {V.shape[0]} tangents span only a {int((diag > tol).sum())}-dimensional subspace; "
                       "using the least-squares projection onto their span", RankDeficientTangentsWarning,
                       stacklevel=3)
-        gram = V @ V.T
         coeff = xp.linalg.lstsq(gram, d, rcond=None)[0]                   # minimum-norm solution
         return V.T @ coeff
     return q @ xp.linalg.solve(r.T, d)
