@@ -42,7 +42,8 @@ def orthogonal_projection(V, d):
     Two exact routes, never an inverse:
 
     * the Gram system, solved with a Cholesky factor of G = V Vᵀ (k×k; O(nk²) for G, cheap for
-      k ≪ n) whenever G is well conditioned (cond(G) ≲ 1/√ε, estimated from the factor's diagonal);
+      k ≪ n), when G is well conditioned: cond(G) ≤ 1/√ε from its eigenvalues (an O(k³) check), so
+      the solution's relative error stays below √ε (1.5e-8 in float64, 3.5e-4 in float32);
     * otherwise the QR route, which never forms G (whose condition number is the square of V's):
       with Vᵀ = QR, P_U = Q Qᵀ and Qᵀ∇f = R⁻ᵀ d, so P_U ∇f = Q R⁻ᵀ d.
 
@@ -56,13 +57,10 @@ def orthogonal_projection(V, d):
         V, d = V[:n], d[:n]
     eps = float(xp.finfo(V.dtype).eps)
     gram = V @ V.T
-    try:
+    eigenvalues = xp.linalg.eigvalsh(gram)
+    if float(eigenvalues[0]) > 0 and float(eigenvalues[-1]) <= float(eigenvalues[0]) * eps ** -0.5:
         low = xp.linalg.cholesky(gram)
-        diag = xp.abs(xp.diagonal(low))
-        if float(diag.min()) ** 2 * eps ** -0.5 > float(diag.max()) ** 2:
-            return V.T @ xp.linalg.solve(low.T, xp.linalg.solve(low, d))
-    except xp.linalg.LinAlgError:
-        pass
+        return V.T @ xp.linalg.solve(low.T, xp.linalg.solve(low, d))
     q, r = xp.linalg.qr(V.T)                                              # (n, k), (k, k)
     diag = xp.abs(xp.diagonal(r))
     tol = max(V.shape) * eps * (float(diag.max()) if diag.size else 0.0)
