@@ -1,7 +1,12 @@
 """The ``dualgrad`` command: a dispatcher over subcommands.
 
+    dualgrad train --model fcnet --width 256 --dataset digits --grad activity --method projection --k 16 --out runs/x
+    dualgrad compare --model fcnet --width 256 --dataset digits --k 16 --out runs/cmp   # exact, fg, mean, frog
     dualgrad experiment approx --quick --out runs/a        # §4.1 approximation quality
     dualgrad experiment angles --out runs/angles           # §4.3 custom tangents
+    dualgrad experiment functions --quick --out runs/f     # §4.2 closed-form functions
+    dualgrad experiment angles-opt --out runs/ao           # §4.3 optimisation with angled tangents
+    dualgrad experiment lr-search --out runs/lr            # learning rates for the bundled digits
 
 Each subcommand is one ``_add_<command>(subparsers)`` below that declares its flags and sets ``run``, a
 function of the parsed arguments; the work itself lives in the library (``dualgrad.experiments``, ...).
@@ -10,7 +15,10 @@ To add a command, write its ``_add_`` function and call it from ``build_parser``
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+
+from .experiments import functions
 
 
 def _add_experiment_approx(experiments) -> None:
@@ -89,6 +97,118 @@ def _run_experiment(experiment, args, **options) -> None:
         print(f"wrote {path}")
 
 
+def _add_training_flags(p) -> None:
+    from .recipes import MODELS
+    from .train import TrainConfig
+    d = TrainConfig()
+    p.add_argument("--model", choices=MODELS, default="fcnet", help="network (default fcnet, the paper's FC net)")
+    p.add_argument("--width", type=int, default=256, help="hidden width of fcnet / stem channels (default 256)")
+    p.add_argument("--hidden-layers", type=int, default=2, help="fcnet hidden layers (default 2, as the paper)")
+    p.add_argument("--dataset", default="digits",
+                   help="digits (bundled, default), mnist, fashion-mnist, cifar10, teacher-student")
+    p.add_argument("--data-dir", help="directory with downloaded datasets (default $DUALGRAD_DATA or ./data)")
+    p.add_argument("--sampler", default=d.sampler, help=f"tangent sampler (default {d.sampler})")
+    p.add_argument("--lr", type=float, help="learning rate (default: tuned table or rule, see docs/training.md)")
+    p.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), default=d.optimizer)
+    p.add_argument("--momentum", type=float, default=d.momentum)
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    p.add_argument("--lr-schedule", choices=("constant", "cosine", "step"), default=d.lr_schedule)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--patience", type=int, default=d.patience, help="early stopping on validation loss")
+    p.add_argument("--min-delta", type=float, default=d.min_delta)
+    p.add_argument("--loss-bound", type=float, default=d.loss_bound, help="stop when the loss reaches this")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--threads", type=int, default=d.threads, help="BLAS threads (default 1)")
+    p.add_argument("--diagnostics", type=int, default=0, metavar="N",
+                   help="every N steps log cosine and norm ratio to the exact gradient")
+    p.add_argument("--no-plot", dest="plot", action="store_false", help="skip the curves plot")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+
+
+def _training_options(args) -> dict:
+    return dict(model=args.model, width=args.width, hidden_layers=args.hidden_layers, dataset=args.dataset,
+                data_dir=args.data_dir, sampler=args.sampler, lr=args.lr, optimizer=args.optimizer,
+                momentum=args.momentum, weight_decay=args.weight_decay, lr_schedule=args.lr_schedule,
+                batch_size=args.batch_size, epochs=args.epochs, patience=args.patience, min_delta=args.min_delta,
+                loss_bound=args.loss_bound, seed=args.seed, threads=args.threads,
+                diagnostics_every=args.diagnostics, plot=args.plot, progress=args.progress)
+
+
+def _add_train(commands) -> None:
+    p = commands.add_parser(
+        "train", help="train a network with forward gradients (or the exact gradient)",
+        description="Train on a dataset with forward gradients: every step pushes k tangents through the network "
+                    "in one forward pass. Prints a progress bar and a results table; writes OUT/metrics.jsonl, "
+                    "metrics.csv, checkpoint.npz, best.npz, summary.json and (with matplotlib) curves.png.")
+    p.add_argument("--grad", choices=("activity", "weight", "exact"), default="activity",
+                   help="activity perturbation (default, the paper's), weight perturbation, or the exact gradient")
+    p.add_argument("--method", default="projection",
+                   help="aggregation: projection (frog), mean, fg (mean with k=1), sum, max, ... (default projection)")
+    p.add_argument("--k", type=int, default=16, help="tangents per step (default 16)")
+    p.add_argument("--out", default="runs/train", help="output directory (default runs/train)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    _add_training_flags(p)
+    p.set_defaults(run=_run_train)
+
+
+def _run_train(args) -> None:
+    from .recipes import train_run
+    train_run(grad=args.grad, method=args.method, k=args.k, out=args.out, resume=args.resume,
+              **_training_options(args))
+
+
+def _add_compare(commands) -> None:
+    p = commands.add_parser(
+        "compare", help="exact, fg, mean and frog side by side on the same data and seeds",
+        description="The paper's comparison in one command: the exact gradient, the single-tangent forward gradient "
+                    "(fg), the mean and the orthogonal projection (frog) of k tangents, trained on the same data from "
+                    "the same initialisation. Prints one table; writes a run directory per approach and compare.png.")
+    p.add_argument("--grad", choices=("activity", "weight"), default="activity", help="perturbation (default activity)")
+    p.add_argument("--k", type=int, default=16, help="tangents for mean and frog (default 16)")
+    p.add_argument("--out", default="runs/compare", help="output directory (default runs/compare)")
+    _add_training_flags(p)
+    p.set_defaults(run=_run_compare)
+
+
+def _run_compare(args) -> None:
+    from .recipes import compare_run
+    compare_run(k=args.k, grad=args.grad, out=args.out, **_training_options(args))
+
+
+def _add_experiment_lr_search(experiments) -> None:
+    p = experiments.add_parser(
+        "lr-search", help="tune learning rates of bp, fg, mean and frog for training on a dataset",
+        description="A coarse-then-fine log grid per approach, scored by the best validation loss, selected with "
+                    "the paper's rule (within 5% of the best, closest to their mean). Writes OUT/<dataset>.csv in "
+                    "the layout of the paper's lrs/*.csv and OUT/trials.csv.")
+    p.add_argument("--model", default="fcnet")
+    p.add_argument("--width", type=int, default=256)
+    p.add_argument("--dataset", default="digits")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--out", default="runs/lr-search")
+    p.add_argument("--workers", type=int, help="worker processes (default: the number of cores)")
+    p.set_defaults(run=_run_lr_search)
+
+
+def _run_lr_search(args) -> None:
+    import pathlib
+
+    from .experiments import lr_search
+    from .experiments.sweep import write_csv
+    rows, trials = lr_search.search(args.model, args.width, args.dataset, epochs=args.epochs, seeds=args.seeds,
+                                    workers=args.workers)
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    lr_search.write_table(out / f"{args.dataset}.csv", rows)
+    write_csv(out / "trials.csv", ["approach", "k", "lr", "val_loss"],
+              [{"approach": a, "k": k, "lr": lr, "val_loss": v} for (a, k, lr), v in sorted(trials.items())])
+    for r in rows:
+        print(f"{r['gradient_approach']:8s} k={r['k'] or '-':>4} lr={r['lr']:.4g}  best val loss {r['val_loss']:.4f}")
+    print(f"wrote {out / (args.dataset + '.csv')} and {out / 'trials.csv'}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dualgrad", description="Forward-mode AD with k tangent columns and "
                                      "multi-tangent forward gradients (Flügel et al. 2024).")
@@ -97,12 +217,22 @@ def build_parser() -> argparse.ArgumentParser:
     experiments = experiment.add_subparsers(dest="experiment", required=True, metavar="EXPERIMENT")
     _add_experiment_approx(experiments)
     _add_experiment_angles(experiments)
+    functions.add_subcommands(experiments)
+    _add_experiment_lr_search(experiments)
+    _add_train(commands)
+    _add_compare(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .data import CorruptDatasetError, DatasetNotFoundError
+    from .experiments.lrs import LearningRateNotFound
     args = build_parser().parse_args(argv)
-    args.run(args)
+    try:
+        args.run(args)
+    except (DatasetNotFoundError, CorruptDatasetError, LearningRateNotFound, FileNotFoundError) as e:
+        print(f"dualgrad: error: {e}", file=sys.stderr)       # what is missing and where to put it
+        return 2
     return 0
 
 

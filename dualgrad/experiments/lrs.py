@@ -27,7 +27,7 @@ import re
 from pathlib import Path
 
 TABLE_DIR = Path(__file__).with_name("lrs")
-TABLES = ("math", "math__custom_tangents", "fc_nns", "sota_nns")
+TABLES = ("math", "math__custom_tangents", "fc_nns", "sota_nns", "digits")
 #: Our approach names -> the paper's ``gradient_approach`` column.
 PAPER_APPROACH = {"bp": "bp", "fg": "fg-mean", "mean": "fg-mean", "fg-mean": "fg-mean",
                   "frog": "frog", "projection": "frog"}

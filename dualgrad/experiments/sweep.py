@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 
@@ -34,11 +35,7 @@ def job_rng(seed: int, *key) -> np.random.Generator:
 
 def _one_blas_thread():
     """Pool initializer: every worker process is one core, so BLAS threads inside it would only
-    oversubscribe the machine (threadpoolctl is optional; without it BLAS keeps its own setting)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
+    oversubscribe the machine."""
     threadpool_limits(1)
 
 
@@ -54,9 +51,10 @@ def run_jobs(fn: Callable, jobs: Sequence, executor: concurrent.futures.Executor
     bar = tqdm(total=len(jobs), desc=desc, unit="job", disable=not progress)
     results = [None] * len(jobs)
     if executor is None and (workers or os.cpu_count() or 1) == 1:
-        for i, job in enumerate(jobs):
-            results[i] = fn(job)
-            bar.update()
+        with threadpool_limits(1):                 # as in the pool's workers: one job, one core
+            for i, job in enumerate(jobs):
+                results[i] = fn(job)
+                bar.update()
         bar.close()
         return results
     own = executor is None
