@@ -7,6 +7,7 @@
     dualgrad experiment functions --quick --out runs/f     # §4.2 closed-form functions
     dualgrad experiment angles-opt --out runs/ao           # §4.3 optimisation with angled tangents
     dualgrad experiment lr-search --out runs/lr            # learning rates for the bundled digits
+    dualgrad bench --suite mlp --k 4 16                    # timings against hand-written NumPy and peers
 
 Each subcommand is one ``_add_<command>(subparsers)`` below that declares its flags and sets ``run``, a
 function of the parsed arguments; the work itself lives in the library (``dualgrad.experiments``, ...).
@@ -18,7 +19,7 @@ import argparse
 import sys
 import time
 
-from .experiments import functions
+from .experiments import fcnet, functions
 
 
 def _add_experiment_approx(experiments) -> None:
@@ -209,6 +210,22 @@ def _run_lr_search(args) -> None:
     print(f"wrote {out / (args.dataset + '.csv')} and {out / 'trials.csv'}")
 
 
+def _add_bench(commands) -> None:
+    from .bench import add_arguments
+    p = commands.add_parser(
+        "bench", help="time the k-tangent passes and training steps against hand-written NumPy and the peers",
+        description="The benchmark suite (docs/performance.md): k-tangent MLP and conv-net forward passes, one "
+                    "training step, peak memory against depth, and this machine's GEMM peak. PyTorch and JAX are "
+                    "compared when installed (pip install '.[bench]') and skipped otherwise.")
+    add_arguments(p)
+    p.set_defaults(run=_run_bench)
+
+
+def _run_bench(args) -> None:
+    from .bench import run_command
+    run_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dualgrad", description="Forward-mode AD with k tangent columns and "
                                      "multi-tangent forward gradients (Flügel et al. 2024).")
@@ -218,9 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_experiment_approx(experiments)
     _add_experiment_angles(experiments)
     functions.add_subcommands(experiments)
+    fcnet.add_subcommands(experiments)
     _add_experiment_lr_search(experiments)
     _add_train(commands)
     _add_compare(commands)
+    _add_bench(commands)
     return parser
 
 

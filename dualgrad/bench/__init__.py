@@ -1,0 +1,126 @@
+"""``dualgrad bench``: the benchmark suite of issue 6, run in one process with interleaved timing.
+
+Suites: ``mlp`` (the k-tangent MLP pass), ``conv`` (LeNet-5 and a 4-layer conv net), ``step`` (one
+training step), ``memory`` (peak memory against depth), plus the GEMM peak of this machine. Every timing
+table gives the median ms per call, the ratio to the NumPy primal forward, to the hand-written/fused
+NumPy version, to the best installed peer, GFLOP/s and the share of the measured GEMM peak. Peers
+(PyTorch, JAX) are optional: absent ones are skipped with a note.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from . import conv, mlp, training
+from .peers import versions
+from .timing import gemm_peak, interleaved, machine_info
+
+SUITES = ("mlp", "conv", "step", "memory")
+
+
+def _check(methods, rtol=1e-3):
+    """All methods computing tangents must agree with dualgrad's (relative to the largest value)."""
+    ref = np.asarray(methods["dualgrad jvp"][0]())
+    for name, (f, kind) in methods.items():
+        if kind in ("hand", "peer"):
+            got = np.asarray(f())
+            err = float(np.max(np.abs(got - ref)) / np.max(np.abs(ref)))
+            if err > rtol:
+                raise AssertionError(f"{name} disagrees with dualgrad: relative difference {err:.1e}")
+
+
+def _fmt(value, spec=".2f"):
+    return "-" if value is None else format(value, spec)
+
+
+def _table(title, primal_s, results, kinds, flop, peak):
+    """Rows (and their printed table) for one timing group; ratios against the primal, the hand-written
+    NumPy version (or its GEMM floor) and the best peer."""
+    numpy_best = min((results[n][0] for n in results if kinds[n] in ("hand", "floor")), default=None)
+    peers = [results[n][0] for n in results if kinds[n] == "peer"]
+    best_peer = min(peers) if peers else None
+    lines = [f"\n{title}", f"{'method':44s} {'ms':>9s} {'x primal':>9s} {'x NumPy':>8s} {'x peer':>7s} "
+                           f"{'GFLOP/s':>8s} {'% peak':>7s}"]
+    rows = []
+    for name, (median, best, rounds) in sorted(results.items(), key=lambda kv: kv[1][0]):
+        gflops = flop / median / 1e9 if flop else None
+        pct = 100 * gflops / peak if gflops else None
+        rows.append({"method": name, "kind": kinds[name], "ms": median * 1e3, "min_ms": best * 1e3,
+                     "rounds": rounds, "x_primal": median / primal_s,
+                     "x_numpy": median / numpy_best if numpy_best else None,
+                     "x_best_peer": median / best_peer if best_peer else None, "gflops": gflops, "pct_peak": pct})
+        r = rows[-1]
+        lines.append(f"{name:44s} {median * 1e3:9.2f} {r['x_primal']:9.2f} {_fmt(r['x_numpy']):>8s} "
+                     f"{_fmt(r['x_best_peer']):>7s} {_fmt(gflops, '.1f'):>8s} {_fmt(pct, '.0f'):>7s}")
+    return "\n".join(lines), rows
+
+
+def run(suites=SUITES, ks=(1, 4, 16, 64), budget: float = 1.0, print_fn=print) -> dict:
+    """Run the suites; returns a JSON-serialisable report (and prints the tables as it goes)."""
+    report = {"machine": machine_info(), "peers": versions(), "groups": []}
+    peak = gemm_peak(np.float32, budget=budget)
+    report["gemm_peak_gflops_f32"] = peak
+    print_fn(f"machine: {report['machine']['cpu']} x{report['machine']['cores']}; numpy {np.__version__}; "
+             f"BLAS {'; '.join(report['machine']['blas'])}; OPENBLAS_CORETYPE={report['machine']['OPENBLAS_CORETYPE']}")
+    print_fn(f"peers: torch {report['peers']['torch']}; jax {report['peers']['jax']}")
+    print_fn(f"float32 GEMM peak (2048³): {peak:.1f} GFLOP/s")
+
+    def group(title, primal_fn, methods, flop, key):
+        results = interleaved({"numpy primal forward": primal_fn} | {n: f for n, (f, _) in methods.items()}, budget)
+        kinds = {"numpy primal forward": "primal"} | {n: kind for n, (_, kind) in methods.items()}
+        text, rows = _table(title, results["numpy primal forward"][0], results, kinds, flop, peak)
+        print_fn(text)
+        report["groups"].append({"group": key, "title": title, "rows": rows})
+
+    if "mlp" in suites:
+        for k in ks:
+            methods = mlp.methods(k)
+            _check(methods)
+            group(f"MLP 784-1024-1024-10, batch 128, float32, k = {k} ({mlp.flops(k) / 1e9:.3f} GFLOP)",
+                  mlp.primal(), methods, mlp.flops(k), {"suite": "mlp", "k": k})
+    if "conv" in suites:
+        for net in conv.NETS:
+            for k in [k for k in ks if k <= 16]:
+                methods = conv.methods(net, k)
+                _check(methods)
+                group(f"{net}, batch 128, float32, k = {k} ({conv.flops(net, k) / 1e9:.3f} GFLOP)",
+                      conv.primal(net), methods, conv.flops(net, k), {"suite": "conv", "net": net, "k": k})
+    if "step" in suites:
+        group(f"one training step, FCNet 784-1024-1024-10, batch 64, float32 (frog k = {training.K})",
+              training.primal(), training.methods(), None, {"suite": "step"})
+    if "memory" in suites:
+        rows = training.peak_memory()
+        print_fn("\npeak memory of one step (MiB of NumPy allocations), MLP width 256, batch 64, k = 16")
+        names = [key for key in rows[0] if key != "hidden_layers"]
+        print_fn(f"{'hidden layers':>13s} " + " ".join(f"{n:>28s}" for n in names))
+        for r in rows:
+            print_fn(f"{r['hidden_layers']:13d} " + " ".join(f"{r[n]:28.1f}" for n in names))
+        report["memory"] = rows
+    return report
+
+
+def main(argv=None) -> int:
+    import argparse
+    parser = argparse.ArgumentParser(prog="dualgrad bench", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run_command(parser.parse_args(argv))
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--suite", nargs="+", choices=SUITES, default=list(SUITES), help="which suites (default all)")
+    p.add_argument("--k", type=int, nargs="+", default=[1, 4, 16, 64], help="numbers of tangents (default 1 4 16 64)")
+    p.add_argument("--budget", type=float, default=1.0, help="seconds of timed calls per method (default 1)")
+    p.add_argument("--threads", type=int, help="BLAS threads (default: the library's)")
+    p.add_argument("--json", help="also write the report to this JSON file")
+
+
+def run_command(args) -> int:
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(args.threads):
+        report = run(args.suite, args.k, args.budget)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(report, fh, indent=1, default=str)
+        print(f"wrote {args.json}")
+    return 0
