@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numbers
 
+import numpy as np
+
 from .backend import namespace
 from .errors import MissingRuleError, TangentShapeError
 
@@ -114,9 +116,14 @@ class Dual:
         kwargs.pop("out", None)
         handler = _numpy_ufuncs.get(ufunc.__name__)
         if handler is None:
-            raise MissingRuleError(
-                f"numpy.{ufunc.__name__} has no forward-mode rule in dualgrad. Use a supported function "
-                f"(docs/ops.md) or register one with dg.defjvp(numpy.{ufunc.__name__}).")
+            if getattr(np, ufunc.__name__, None) is ufunc:
+                fix = f"register one with dg.defjvp(numpy.{ufunc.__name__})"
+                name = f"numpy.{ufunc.__name__}"
+            else:   # a ufunc from elsewhere, e.g. scipy.special
+                fix = "call it through a function decorated with @dg.primitive and register a rule with dg.defjvp"
+                name = f"the ufunc {ufunc.__name__} (not one of NumPy's)"
+            raise MissingRuleError(f"{name} has no forward-mode rule in dualgrad. Use a supported function "
+                                   f"(docs/ops.md) or {fix}.")
         if kwargs:
             raise TypeError(f"numpy.{ufunc.__name__} on a Dual does not support the arguments "
                             f"{sorted(kwargs)}; compute the same result without them.")

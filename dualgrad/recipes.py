@@ -2,9 +2,10 @@
 
 Learning rates, in this order (``default_lr`` returns the value and its source):
 
-1. a tuned table shipped with dualgrad for this dataset: ``experiments/lrs/<dataset>.csv`` (for the bundled
-   digits: our own grid search, ``dualgrad experiment lr-search``), then the paper's tables for MNIST
-   (``fc_nns.csv``: FCNet with W ∈ {256, 1024, 4096});
+1. for the FC net with activity perturbation or the exact gradient (how the tables were tuned): a table
+   shipped with dualgrad for this dataset, ``experiments/lrs/<dataset>.csv`` (for the bundled digits: our
+   own grid search, ``dualgrad experiment lr-search``), then the paper's tables for MNIST (``fc_nns.csv``:
+   FCNet with W ∈ {256, 1024, 4096});
 2. otherwise the rule from the gradient-descent contraction analysis (docs/estimators.md): with n the
    number of perturbed values per sample (activities, or parameters for weight perturbation),
    lr_mean = lr_bp · k / (n + k + 1) and lr_projection = lr_bp · n / (n + k + 1) (= lr_bp for k ≥ n),
@@ -53,7 +54,7 @@ def paper_approach(grad: str, method: str, k: int) -> str | None:
 def default_lr(model: str, width: int, dataset: str, grad: str, method: str, k: int, n: int) -> tuple[float, str]:
     """(learning rate, where it comes from) for a training configuration; see the module docstring."""
     approach = paper_approach(grad, method, k)
-    if approach is not None and model == "fcnet":
+    if approach is not None and model == "fcnet" and grad in ("activity", "exact", "bp"):   # tables: activity
         for table, task, data in ((dataset, f"fcnet_w={width}", None), ("fc_nns", f"fc_w={width}", "mnist")):
             if data is not None and dataset != data:
                 continue

@@ -173,6 +173,8 @@ def fit(model, splits: Splits, cfg: TrainConfig | None = None, *, out=None, resu
     when other processes share the cores. Raise it for wide models.
     """
     cfg = replace(cfg or TrainConfig(), **overrides)       # a TypeError names an unknown option
+    if cfg.diagnostics_every and out is None:
+        raise ValueError("diagnostics_every writes diagnostics.jsonl: give an output directory (out=...)")
     with threadpool_limits(cfg.threads):
         return _fit(model, splits, cfg, out, resume, progress)
 
@@ -229,7 +231,7 @@ def _fit(model, splits, cfg, out, resume, progress) -> History:
                 diverged = f"diverged in epoch {epoch}, step {step}: training loss {loss:.4g} " + (
                     "is not finite" if not math.isfinite(loss) else f">= the bound {cfg.loss_bound}")
                 break
-            if cfg.diagnostics_every and optimizer.steps % cfg.diagnostics_every == 0 and out is not None:
+            if cfg.diagnostics_every and optimizer.steps % cfg.diagnostics_every == 0:
                 _diagnose(out, model, params, x, y, ctx, grads, optimizer.steps, epoch)
             optimizer.step(params, grads)
             if bar is not None:

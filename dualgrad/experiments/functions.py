@@ -250,6 +250,12 @@ def curve_key(row: dict) -> str:
 
 
 # ----- §4.3 -----------------------------------------------------------------------------------------------------
+def _degrees(angle: float) -> float | int:
+    """An angle as the int it is when whole (15.0 -> 15), so that it keys the same random stream and CSV
+    value whether it came from the defaults or from the command line."""
+    return int(angle) if float(angle).is_integer() else float(angle)
+
+
 def run_angles(n: int = ANGLE_N, ks: Sequence[int] = ANGLE_K, angles: Sequence[float] = ANGLES,
                approaches: Sequence[str] = ANGLE_APPROACHES, seeds: Sequence[int] = PAPER_SEEDS,
                steps_scale: float = 1.0, lr: float | None = None, executor=None, workers: int | None = None,
@@ -265,7 +271,7 @@ def run_angles(n: int = ANGLE_N, ks: Sequence[int] = ANGLE_K, angles: Sequence[f
     fallbacks = []
     runs = [(Run(function, n, approach, k, seed, _lr("math__custom_tangents", function, n, approach, k, lr, angle,
                                                      fallbacks), steps, angle), (seed,))
-            for approach in approaches for k in sorted(set(ks)) for angle in sorted(set(angles))
+            for approach in approaches for k in sorted(set(ks)) for angle in sorted({_degrees(a) for a in angles})
             for seed in sorted(set(seeds))]
     _warn_fallbacks(fallbacks)
     rows = [row for row, _ in _simulate(runs, executor, workers, progress, "angles-opt")]
