@@ -19,6 +19,7 @@ import argparse
 import sys
 import time
 
+from .backend import retain_freed_memory
 from .experiments import fcnet, functions
 
 
@@ -247,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     from .data import CorruptDatasetError, DatasetNotFoundError
     from .experiments.lrs import LearningRateNotFound
     args = build_parser().parse_args(argv)
+    retain_freed_memory()          # this process is ours: keep large freed blocks mapped (backend docstring)
     try:
         args.run(args)
     except (DatasetNotFoundError, CorruptDatasetError, LearningRateNotFound, FileNotFoundError) as e:
