@@ -359,6 +359,8 @@ def _fcnet_command(args) -> None:
     print(accuracy_table(rows))
     if subset is not None:
         print(f"({subset.describe()})")
+    print("\nepochs run / best-validation epoch, mean over seeds (how the runs stopped)")
+    print(epochs_table(rows))
     print("\nlearning rates (source)")
     print(lr_table(rows))
     seconds = time.perf_counter() - start
