@@ -15,7 +15,9 @@ def no_peers(monkeypatch):
 
 def test_bench_mlp_report(tmp_path, capsys, no_peers):
     out = tmp_path / "bench.json"
-    assert cli.main(["bench", "--suite", "mlp", "--k", "1", "--budget", "0.01", "--json", str(out)]) == 0
+    plot = tmp_path / "bench.png"
+    assert cli.main(["bench", "--suite", "mlp", "--k", "1", "2", "--budget", "0.01", "--json", str(out),
+                     "--plot", str(plot)]) == 0
     text = capsys.readouterr().out
     assert "float32 GEMM peak" in text and "dualgrad jvp" in text and "GEMMs only (the floor)" in text
     report = json.loads(out.read_text())
@@ -23,6 +25,9 @@ def test_bench_mlp_report(tmp_path, capsys, no_peers):
     names = {r["method"] for r in mlp["rows"]}
     assert {"numpy primal forward", "dualgrad jvp", "hand-fused NumPy, tangents (n,k,m)"} <= names
     assert all(r["ms"] > 0 and r["x_primal"] > 0 for r in mlp["rows"])
+    primal = next(r for r in mlp["rows"] if r["kind"] == "primal")      # counts the primal's FLOPs only
+    assert primal["gflops"] == pytest.approx(bench.mlp.flops(0) / primal["ms"] / 1e6)
+    assert plot.stat().st_size > 0
 
 
 @pytest.mark.slow

@@ -36,7 +36,8 @@ def _fmt(value, spec=".2f"):
 
 def _table(title, primal_s, results, kinds, flop, peak):
     """Rows (and their printed table) for one timing group; ratios against the primal, the hand-written
-    NumPy version (or its GEMM floor) and the best peer."""
+    NumPy version (or its GEMM floor) and the best peer. ``flop`` is (primal FLOPs, k-tangent pass FLOPs):
+    the primal forward's GFLOP/s counts its own work only."""
     numpy_best = min((results[n][0] for n in results if kinds[n] in ("hand", "floor")), default=None)
     peers = [results[n][0] for n in results if kinds[n] == "peer"]
     best_peer = min(peers) if peers else None
@@ -44,7 +45,8 @@ def _table(title, primal_s, results, kinds, flop, peak):
                            f"{'GFLOP/s':>8s} {'% peak':>7s}"]
     rows = []
     for name, (median, best, rounds) in sorted(results.items(), key=lambda kv: kv[1][0]):
-        gflops = flop / median / 1e9 if flop else None
+        work = (flop[0] if kinds[name] == "primal" else flop[1]) if flop else None
+        gflops = work / median / 1e9 if work else None
         pct = 100 * gflops / peak if gflops else None
         rows.append({"method": name, "kind": kinds[name], "ms": median * 1e3, "min_ms": best * 1e3,
                      "rounds": rounds, "x_primal": median / primal_s,
@@ -78,14 +80,15 @@ def run(suites=SUITES, ks=(1, 4, 16, 64), budget: float = 1.0, print_fn=print) -
             methods = mlp.methods(k)
             _check(methods)
             group(f"MLP 784-1024-1024-10, batch 128, float32, k = {k} ({mlp.flops(k) / 1e9:.3f} GFLOP)",
-                  mlp.primal(), methods, mlp.flops(k), {"suite": "mlp", "k": k})
+                  mlp.primal(), methods, (mlp.flops(0), mlp.flops(k)), {"suite": "mlp", "k": k})
     if "conv" in suites:
         for net in conv.NETS:
             for k in [k for k in ks if k <= 16]:
                 methods = conv.methods(net, k)
                 _check(methods)
                 group(f"{net}, batch 128, float32, k = {k} ({conv.flops(net, k) / 1e9:.3f} GFLOP)",
-                      conv.primal(net), methods, conv.flops(net, k), {"suite": "conv", "net": net, "k": k})
+                      conv.primal(net), methods, (conv.flops(net, 0), conv.flops(net, k)),
+                      {"suite": "conv", "net": net, "k": k})
     if "step" in suites:
         group(f"one training step, FCNet 784-1024-1024-10, batch 64, float32 (frog k = {training.K})",
               training.primal(), training.methods(), None, {"suite": "step"})
@@ -113,6 +116,7 @@ def add_arguments(p) -> None:
     p.add_argument("--budget", type=float, default=1.0, help="seconds of timed calls per method (default 1)")
     p.add_argument("--threads", type=int, help="BLAS threads (default: the library's)")
     p.add_argument("--json", help="also write the report to this JSON file")
+    p.add_argument("--plot", help="also write a PNG of time against k (matplotlib, the plot extra)")
 
 
 def run_command(args) -> int:
@@ -123,4 +127,10 @@ def run_command(args) -> int:
         with open(args.json, "w") as fh:
             json.dump(report, fh, indent=1, default=str)
         print(f"wrote {args.json}")
+    if args.plot:
+        from .plot import plot_report
+        try:
+            print(f"wrote {plot_report(report, args.plot)}")
+        except ImportError:
+            print("matplotlib is not installed (pip install 'dualgrad[plot]'): no plot written")
     return 0
