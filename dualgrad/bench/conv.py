@@ -7,8 +7,9 @@ Two networks, float32, batch 128, tangents on every weight and bias, mean softma
   conv 64@3×3, ReLU, conv 64@3×3, ReLU, max-pool 2, FC 4096-10.
 
 The hand-written network computes each conv input's im2col columns once and reuses them for ``W·cols(x)``
-and ``dW·cols(x)``, folds k into the batch for ``W·cols(dx)``, and takes one argmax per pooling window for
-all k — the same decomposition as dualgrad's rules, without dispatch or checks.
+and ``dW·cols(x)``, folds k into the batch for ``W·cols(dx)``, builds the columns a chunk of samples at a
+time so that they stay in cache, and takes one argmax per pooling window for all k — the same
+decomposition as dualgrad's rules, without dispatch or checks.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 import dualgrad as dg
+from dualgrad.rules.conv import COLUMN_CHUNK_BYTES
 
 from .peers import jax_or_none, torch_or_none
 
@@ -99,19 +101,32 @@ def _columns(x, kk, p):
     return win.reshape(c * kk * kk, n * oh * ow), (n, oh, ow)
 
 
+def _chunk_size(sample_bytes):
+    """Samples per chunk of columns: the same cache budget as dualgrad's rule (``COLUMN_CHUNK_BYTES``)."""
+    return max(1, COLUMN_CHUNK_BYTES // sample_bytes)
+
+
 def _conv(x, dx, w, dw, b, db, p):
-    o, k = w.shape[0], dw.shape[0]
-    cols, (n, oh, ow) = _columns(x, w.shape[-1], p)
-    wm = w.reshape(o, -1)
-    out = (wm @ cols).reshape(o, n, oh, ow).transpose(1, 0, 2, 3) + b[:, None, None]
-    t = (dw.reshape(k * o, -1) @ cols).reshape(k, o, n, oh, ow).transpose(0, 2, 1, 3, 4)
-    if dx is not None:
-        dcols, _ = _columns(dx.reshape((-1,) + dx.shape[2:]), w.shape[-1], p)
-        t = t + (wm @ dcols).reshape(o, k, n, oh, ow).transpose(1, 2, 0, 3, 4)
-    else:
-        t = np.ascontiguousarray(t)
-    t += db[:, None, :, None, None]
-    return np.ascontiguousarray(out), t
+    """Primal and k-tangent conv, the batch in chunks of samples whose columns stay in cache."""
+    o, k, kk = w.shape[0], dw.shape[0], w.shape[-1]
+    n, c, h, wd = x.shape
+    oh, ow = h + 2 * p - kk + 1, wd + 2 * p - kk + 1
+    wm, dwm = w.reshape(o, -1), dw.reshape(k * o, -1)
+    out = np.empty((n, o, oh, ow), x.dtype)
+    t = np.empty((k, n, o, oh, ow), x.dtype)
+    step = _chunk_size(c * kk * kk * oh * ow * x.itemsize * (1 + (k if dx is not None else 0)))
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        m = hi - lo
+        cols, _ = _columns(x[lo:hi], kk, p)
+        np.add((wm @ cols).reshape(o, m, oh, ow).transpose(1, 0, 2, 3), b[:, None, None], out=out[lo:hi])
+        tc = t[:, lo:hi]
+        tc[...] = (dwm @ cols).reshape(k, o, m, oh, ow).transpose(0, 2, 1, 3, 4)
+        if dx is not None:
+            dcols, _ = _columns(dx[:, lo:hi].reshape((k * m,) + dx.shape[2:]), kk, p)
+            tc += (wm @ dcols).reshape(o, k, m, oh, ow).transpose(1, 2, 0, 3, 4)
+        tc += db[:, None, :, None, None]
+    return out, t
 
 
 def _pool(z, dz):
@@ -149,14 +164,25 @@ def hand_written(layers, params, tangents, x, y):
     return dh.reshape(dh.shape[0], -1) @ (p.ravel() / BATCH)
 
 
+def _conv_primal(x, w, b, p):
+    """The primal conv alone, chunked as ``_conv``."""
+    o, kk = w.shape[0], w.shape[-1]
+    n, c, h, wd = x.shape
+    oh, ow = h + 2 * p - kk + 1, wd + 2 * p - kk + 1
+    wm, out = w.reshape(o, -1), np.empty((n, o, oh, ow), x.dtype)
+    step = _chunk_size(c * kk * kk * oh * ow * x.itemsize)
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        cols, _ = _columns(x[lo:hi], kk, p)
+        np.add((wm @ cols).reshape(o, hi - lo, oh, ow).transpose(1, 0, 2, 3), b[:, None, None], out=out[lo:hi])
+    return out
+
+
 def numpy_primal(layers, params, x, y):
     h, it = x, iter(params)
     for layer in layers:
         if layer[0] == "conv":
-            w, b = next(it), next(it)
-            cols, (n, oh, ow) = _columns(h, w.shape[-1], layer[4])
-            h = (w.reshape(w.shape[0], -1) @ cols).reshape(w.shape[0], n, oh, ow).transpose(1, 0, 2, 3) \
-                + b[:, None, None]
+            h = _conv_primal(h, next(it), next(it), layer[4])
         elif layer[0] == "fc":
             h = h @ next(it) + next(it)
         elif layer[0] == "relu":
