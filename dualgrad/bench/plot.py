@@ -29,12 +29,15 @@ def plot_report(report: dict, path) -> pathlib.Path:
     panels = _panels(report)
     if not panels:
         raise ValueError("the report has no timing group over k (run the mlp or conv suite)")
+    methods_seen = list(dict.fromkeys(m for methods in panels.values() for m in methods))
+    palette = [f"C{i}" for i in (0, 1, 2, 3, 4, 5, 6, 8, 9)]            # C7 is grey: the primal's
+    colour = {m: palette[i % len(palette)] for i, m in enumerate(methods_seen)}    # the same in every panel
     fig = Figure(figsize=(5.2 * len(panels), 4.2), layout="constrained")
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (title, methods) in zip(axes, panels.items()):
         for method, (kind, points) in methods.items():
             ks, ms = zip(*sorted(points))
-            ax.plot(ks, ms, marker="o", ms=3.5, label=method, **_STYLE.get(kind, {}))
+            ax.plot(ks, ms, marker="o", ms=3.5, label=method, **({"color": colour[method]} | _STYLE.get(kind, {})))
         ks = sorted({k for _, points in methods.values() for k, _ in points})
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
