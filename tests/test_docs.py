@@ -20,3 +20,17 @@ def test_example_runs(script, args, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", [script] + args)
     runpy.run_path(str(ROOT / "examples" / script), run_name="__main__")
     assert "agree with the exact ones" in capsys.readouterr().out
+
+
+def test_every_relative_link_and_image_in_the_docs_exists():
+    """[text](path) and ![alt](path) in README.md and docs/**/*.md point at files of the repository."""
+    import re
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    missing = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if re.match(r"[a-z]+:", target) or not re.search(r"\.[A-Za-z0-9]+(#.*)?$|/$", target):
+                continue                                   # URLs, anchors, and math such as [a, b](n+k−1)
+            if not (page.parent / target.split("#")[0]).exists():
+                missing.append(f"{page.relative_to(ROOT)} -> {target}")
+    assert not missing, "broken links:\n" + "\n".join(missing)
