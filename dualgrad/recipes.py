@@ -6,10 +6,7 @@ Learning rates, in this order (``default_lr`` returns the value and its source):
    shipped with dualgrad for this dataset, ``experiments/lrs/<dataset>.csv`` (for the bundled digits: our
    own grid search, ``dualgrad experiment lr-search``), then the paper's tables for MNIST (``fc_nns.csv``:
    FCNet with W ∈ {256, 1024, 4096});
-2. for a width the dataset's table lacks: its value at the nearest tuned width (in log W), times the
-   paper's MNIST ratio lr(W) / lr(tuned width) for the same approach and k (``fc_nns.csv``): the paper's
-   tuning says how the learning rate moves with the width, ours where it sits for this dataset;
-3. otherwise the rule from the gradient-descent contraction analysis (docs/estimators.md): with n the
+2. otherwise the rule from the gradient-descent contraction analysis (docs/estimators.md): with n the
    number of perturbed values per sample (activities, or parameters for weight perturbation),
    lr_mean = lr_bp · k / (n + k + 1) and lr_projection = lr_bp · n / (n + k + 1) (= lr_bp for k ≥ n),
    from a base lr_bp of 0.05.
@@ -19,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import nn
-from .experiments.lrs import TABLES, LearningRateNotFound, load_table, lr_source
+from .experiments.lrs import LearningRateNotFound, lr_source
 
 BASE_LR = 0.05
 
@@ -54,24 +51,6 @@ def paper_approach(grad: str, method: str, k: int) -> str | None:
     return {"mean": "mean", "projection": "frog", "frog": "frog"}.get(method)
 
 
-def _width_transfer(dataset: str, width: int, approach: str, k: int) -> tuple[float, str] | None:
-    """(lr, source) for the FC net of ``width`` on ``dataset`` from the dataset's table at the nearest tuned
-    width W₀, scaled by the paper's MNIST ratio lr(width)/lr(W₀) (``fc_nns.csv``); None where a value is
-    missing (no table for the dataset, or a width or approach the paper did not tune)."""
-    if dataset not in TABLES or dataset == "fc_nns":
-        return None
-    tuned = {int(r["task"].removeprefix("fcnet_w=")) for r in load_table(dataset) if r["task"].startswith("fcnet_w=")}
-    for near in sorted(tuned - {width}, key=lambda w: (abs(np.log(w / width)), w)):
-        try:
-            ours, _ = lr_source(dataset, f"fcnet_w={near}", approach=approach, k=k)
-            paper_here, _ = lr_source("fc_nns", f"fc_w={width}", approach=approach, k=k, dataset="mnist")
-            paper_there, _ = lr_source("fc_nns", f"fc_w={near}", approach=approach, k=k, dataset="mnist")
-        except (LearningRateNotFound, ValueError):
-            continue
-        return ours * paper_here / paper_there, f"lrs/{dataset}.csv W={near} × fc_nns.csv W={width}/W={near}"
-    return None
-
-
 def default_lr(model: str, width: int, dataset: str, grad: str, method: str, k: int, n: int) -> tuple[float, str]:
     """(learning rate, where it comes from) for a training configuration; see the module docstring."""
     approach = paper_approach(grad, method, k)
@@ -84,9 +63,6 @@ def default_lr(model: str, width: int, dataset: str, grad: str, method: str, k: 
                 return lr, f"lrs/{table}.csv ({source})"
             except (LearningRateNotFound, ValueError):
                 continue
-        transferred = _width_transfer(dataset, width, approach, k)
-        if transferred is not None:
-            return transferred
     if approach == "bp":
         return BASE_LR, "base learning rate"
     if method in ("mean", "fg", "sum"):

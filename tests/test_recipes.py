@@ -1,4 +1,4 @@
-"""recipes.default_lr: the order of its sources (dataset table, the paper's MNIST table, width transfer, rule)."""
+"""recipes.default_lr: the order of its sources (the dataset's table, the paper's MNIST table, the rule)."""
 import pytest
 
 from dualgrad.experiments.lrs import lr_for
@@ -19,14 +19,10 @@ def test_a_tuned_width_takes_its_table_value(approach):
 
 
 @pytest.mark.parametrize("approach", sorted(ACTIVITY))
-def test_an_untuned_width_scales_the_nearest_tuned_one_by_the_papers_width_ratio(approach):
-    """W = 4096 on digits: ours at W = 1024 (the nearest in log W) × the paper's lr(4096)/lr(1024)."""
+def test_the_w4096_subset_of_the_fcnet_experiment_has_tuned_digits_values(approach):
     grad, method, k = ACTIVITY[approach]
     lr, source = default_lr("fcnet", 4096, "digits", grad, method, k, 8202)
-    ratio = (lr_for("fc_nns", "fc_w=4096", approach=approach, k=k, dataset="mnist")
-             / lr_for("fc_nns", "fc_w=1024", approach=approach, k=k, dataset="mnist"))
-    assert lr == pytest.approx(lr_for("digits", "fcnet_w=1024", approach=approach, k=k) * ratio, rel=1e-12)
-    assert source == "lrs/digits.csv W=1024 × fc_nns.csv W=4096/W=1024"
+    assert lr == lr_for("digits", "fcnet_w=4096", approach=approach, k=k) and source == "lrs/digits.csv (table)"
 
 
 def test_without_any_table_value_the_contraction_rule_applies():
