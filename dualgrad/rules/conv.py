@@ -17,10 +17,10 @@ out and reading them back made the rule memory-bound). Per chunk:
 * ``db`` is broadcast.
 
 Why this column layout: all three GEMMs are single large ones (m·OH·OW or k·m·OH·OW columns for a
-chunk of m samples). The
-price is that a GEMM writes ``(O, [k,] N, OH·OW)``, so one transposing copy reaches ``(N, O, OH, OW)``;
-for the tangent that copy is the very pass that adds the terms. The alternative per-sample layout
-``(N, C·KH·KW, OH·OW)`` lands in NCHW order with no copy but is a stacked matmul of k·N small GEMMs:
+chunk of m samples). The price is that a GEMM writes ``(O, [k,] m, OH·OW)``, so one transposing copy
+reaches ``(N, O, OH, OW)``; for the tangent that copy is the very pass that adds the terms. The
+alternative per-sample layout ``(N, C·KH·KW, OH·OW)`` lands in NCHW order with no copy but is a stacked
+matmul of k·N small GEMMs:
 single-threaded it was 10-30 % faster at LeNet/CIFAR sizes, with two BLAS threads on a loaded machine
 10-100× slower (``benchmarks/conv_kernels.py`` measures both against a hand-written im2col floor).
 Groups are a batched GEMM over the group axis (the channel rows of ``cols`` are grouped already).
@@ -158,8 +158,8 @@ def _im2col(x, kernel, stride, padding, dilation, out_hw):
 # ----- conv2d (fused) -------------------------------------------------------------------------------
 #: bytes of im2col columns built at a time: the batch is processed in chunks of samples whose columns
 #: (of x, and of the k tangents of x) fit in the last-level cache, so the GEMMs read them from cache
-#: rather than memory. 1.2–2× faster than whole-batch columns at 2 MiB – 1 GiB of columns
-#: (``benchmarks/conv_kernels.py``); every chunk's GEMMs are still large (≥ one sample's OH·OW columns).
+#: rather than memory: 1.2–2× faster than whole-batch columns on the layers of the bench's conv nets
+#: (docs/performance.md); every chunk's GEMMs are still large (≥ one sample's OH·OW columns).
 COLUMN_CHUNK_BYTES = 4 << 20
 
 
