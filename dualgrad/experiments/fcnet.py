@@ -43,7 +43,7 @@ from ..gradients import num_activities
 from ..recipes import build_model, default_lr
 from ..train import FIELDS, TrainConfig, fit
 from .functions import _label, _plot, _style
-from .sweep import run_jobs, write_csv
+from .sweep import render_table, run_jobs, write_csv
 
 COLUMNS = ("dataset", "width", "approach", "k", "seed", "lr", "lr_source", "epochs_run", "stopped", "best_epoch",
            "test_acc", "val_acc", "test_loss", "train_loss", "seconds")
@@ -229,15 +229,6 @@ def _cells(rows, fmt) -> tuple[list[str], list[list[str]]]:
     return ["approach"] + [f"W={w}" for w in widths], body
 
 
-def _render(header, body, markdown) -> str:
-    if markdown:
-        lines = [header, ["---"] * len(header)] + body
-        return "\n".join("| " + " | ".join(line) + " |" for line in lines)
-    widths = [max(len(line[i]) for line in [header] + body) for i in range(len(header))]
-    return "\n".join("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths)))
-                     for line in [header] + body)
-
-
 def _accuracy(runs) -> str:
     """mean ± std (ddof 1) of the test accuracy in percent; ``(1 seed)`` where there is one run."""
     acc = 100 * np.array([r["test_acc"] for r in runs])
@@ -249,14 +240,14 @@ def _accuracy(runs) -> str:
 def accuracy_table(rows: Sequence[dict], markdown: bool = False) -> str:
     """Test accuracy (%) at the best-validation epoch, mean ± std over seeds, one line per approach, one column
     per width."""
-    return _render(*_cells(rows, _accuracy), markdown)
+    return render_table(*_cells(rows, _accuracy), markdown)
 
 
 def lr_table(rows: Sequence[dict], markdown: bool = False) -> str:
     """The learning rate of every (approach, width) cell and where it comes from."""
     def fmt(runs):
         return f"{runs[0]['lr']:.3g} ({runs[0]['lr_source']})"
-    return _render(*_cells(rows, fmt), markdown)
+    return render_table(*_cells(rows, fmt), markdown)
 
 
 def epochs_table(rows: Sequence[dict], markdown: bool = False) -> str:
@@ -265,7 +256,7 @@ def epochs_table(rows: Sequence[dict], markdown: bool = False) -> str:
         stops = ", ".join(f"{n}× {s}" for s, n in sorted(Counter(r["stopped"] for r in runs).items()))
         return (f"{np.mean([r['epochs_run'] for r in runs]):.0f} / {np.mean([r['best_epoch'] for r in runs]):.0f}"
                 f" ({stops})")
-    return _render(*_cells(rows, fmt), markdown)
+    return render_table(*_cells(rows, fmt), markdown)
 
 
 # ----- plots (matplotlib is the optional extra "plot") ----------------------------------------------------------

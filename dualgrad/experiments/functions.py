@@ -41,7 +41,7 @@ import numpy as np
 from ..estimators import aggregate, sample_tangents
 from ..transforms import jacfwd, jvp
 from .lrs import lr_source
-from .sweep import job_rng, run_jobs, write_csv
+from .sweep import job_rng, render_table, run_jobs, write_csv
 
 COLUMNS = ("function", "n", "approach", "k", "seed", "lr", "steps_run", "final_f", "best_f")
 ANGLE_COLUMNS = ("function", "n", "approach", "k", "angle", "seed", "lr", "steps_run", "final_f", "best_f")
@@ -315,13 +315,7 @@ def pivot(rows: Sequence[dict], column: str, value: str = "final_f", markdown: b
             diverged = sum(math.isnan(v) for v in cell)
             line.append("" if not cell else _fmt(_seed_mean(cell)) + ("*" if 0 < diverged < len(cell) else ""))
         body.append(line)
-    header = ["approach"] + [f"{column}={key:g}" for key in keys]
-    if markdown:
-        lines = [header, ["---"] * len(header)] + body
-        return "\n".join("| " + " | ".join(line) + " |" for line in lines)
-    widths = [max(len(line[i]) for line in [header] + body) for i in range(len(header))]
-    return "\n".join("  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(line, widths)))
-                     for line in [header] + body)
+    return render_table(["approach"] + [f"{column}={key:g}" for key in keys], body, markdown)
 
 
 def summary(rows: Sequence[dict], markdown: bool = False) -> str:
