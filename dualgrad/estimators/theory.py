@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import math
 
-import scipy.stats
-
 METHODS = ("projection", "mean", "sum")
 
 
@@ -45,6 +43,8 @@ def expected_cosine(n: int, k: int, method: str = "projection") -> float:
 def cosine_squared_distribution(n: int, k: int, method: str = "projection"):
     """The law of cos²(estimate, ∇f) as a frozen scipy.stats distribution:
     Beta(k/2, (n−k)/2) for the projection (k < n), Beta(k/2, (n−1)/2) for mean and sum (n > 1)."""
+    # imported here, not at the top: scipy.stats takes half a second, and `dualgrad --help` imports this module
+    import scipy.stats
     method = _check(n, k, method)
     if method == "projection":
         if k >= n:

@@ -22,7 +22,6 @@ import math
 import pathlib
 
 import numpy as np
-import scipy.linalg
 
 from ..estimators import aggregate, sample_tangents, theory
 from ..transforms import jvp
@@ -122,6 +121,8 @@ def gram_sample(n: int, ks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     y = L⁻¹ d_m every k gets ‖L_k⁻¹ d_k‖² = Σ_{i<k} y_i²: one Cholesky and one triangular solve per sample.
     k ≥ n: the projection keeps the first n tangents, which span R^n almost surely, so P∇f = ∇f.
     """
+    # imported here, not at the top: `dualgrad --help` imports this module and scipy is slow to import
+    import scipy.linalg
     V = sample_tangents(int(ks[-1]), n, "normal", rng)                                    # (K, n)
     _, d = jvp(objective, (np.zeros(n),), (V,))                                          # (K,) = V∇f
     projection2 = np.full(len(ks), float(n))
@@ -144,6 +145,7 @@ def wishart_sample(n: int, ks: np.ndarray, rng: np.random.Generator) -> np.ndarr
     Projection: G_k = L_k L_kᵀ + z_k z_kᵀ and d = √n z, so by Sherman–Morrison
     ‖P∇f‖² = d_kᵀ G_k⁻¹ d_k = n β/(1 + β) with β = ‖L_k⁻¹ z_k‖², nested in k like the gram path's solve.
     """
+    import scipy.linalg
     K = int(ks[-1])
     if K >= n:
         raise ValueError(f"the wishart path needs every k < n; got k = {K}, n = {n}")

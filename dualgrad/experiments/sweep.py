@@ -19,7 +19,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
 
 def job_rng(seed: int, *key) -> np.random.Generator:
@@ -47,6 +46,8 @@ def run_jobs(fn: Callable, jobs: Sequence, executor: concurrent.futures.Executor
     one BLAS thread each, shut down afterwards; ``workers=1`` runs in this process. A given executor is
     used as it is and left open. ``progress`` shows a tqdm bar over the jobs.
     """
+    # imported here, not at the top: tqdm.auto takes 50 ms, and `dualgrad --help` imports this module
+    from tqdm.auto import tqdm
     jobs = list(jobs)
     bar = tqdm(total=len(jobs), desc=desc, unit="job", disable=not progress)
     results = [None] * len(jobs)
