@@ -1,4 +1,4 @@
-"""Gradient sources for training, one interface, chosen by name (DESIGN §3):
+"""Gradient sources for training, one interface, chosen by name (docs/training.md):
 
     source = make_gradient_source("activity", method="projection", k=16)
     loss, grads = source(model, params, x, y, ctx, rng)        # grads: {name: array} like params

@@ -34,3 +34,18 @@ def test_every_relative_link_and_image_in_the_docs_exists():
             if not (page.parent / target.split("#")[0]).exists():
                 missing.append(f"{page.relative_to(ROOT)} -> {target}")
     assert not missing, "broken links:\n" + "\n".join(missing)
+
+
+def test_nothing_cites_documents_outside_the_repository():
+    """Code, docstrings, docs, tests, examples and benchmarks cite only what the repository holds:
+    docs/paper.md for the paper, never the notes, design documents or issue threads it was built from."""
+    import re
+    outside = re.compile(r"paper[- ]digest|digest §|shared/reference|DESIGN(\.md| §)|STYLE\.md|PROTOCOL\.md|"
+                         r"anchors\.md|\bissues? #?\d+\b|/work/", re.IGNORECASE)
+    files = [ROOT / "README.md", ROOT / "pyproject.toml"]
+    for folder in ("dualgrad", "docs", "tests", "examples", "benchmarks"):
+        files += [p for p in (ROOT / folder).rglob("*") if p.suffix in {".py", ".md", ".txt", ".toml", ".cfg"}]
+    hits = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+            for path in files if path != pathlib.Path(__file__).resolve()
+            for number, line in enumerate(path.read_text().splitlines(), start=1) if outside.search(line)]
+    assert not hits, "references to documents outside the repository:\n" + "\n".join(hits)

@@ -4,6 +4,7 @@ Statistical tests use fixed seeds and tolerances of Z standard errors of the Mon
 hand-tuned constant), so a wrong formula or estimator fails them while a correct one passes.
 """
 import math
+import pathlib
 import warnings
 
 import numpy as np
@@ -107,12 +108,20 @@ def test_cosine_squared_follows_its_beta_law(n, k, method):
         assert scipy.stats.kstest(c2, wrong.cdf).pvalue < 1e-3, "the KS test must be able to tell the laws apart"
 
 
-def test_theory_values_from_the_paper_digest():
-    # digest §4.1 reference table (projection / mean), n x k
-    for n, k, proj, mean in [(16, 1, .203, .203), (64, 16, .494, .444), (1024, 256, .500, .447),
-                             (4096, 64, .125, .124), (16, 64, 1.0, .899)]:
-        assert theory.expected_cosine(n, k, "projection") == pytest.approx(proj, abs=6e-4)
-        assert theory.expected_cosine(n, k, "mean") == pytest.approx(mean, abs=6e-4)
+def test_the_cosine_table_of_the_paper_page_is_the_theory_rounded():
+    # docs/paper.md, section 3: E[cos] "projection/mean" per k (rows) and n (columns), 3 decimals
+    page = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "paper.md").read_text()
+    table = page.split("E[cos], projection / mean")[1].split("\n\n")[1].splitlines()
+    ns = [int(n) for n in table[0].strip("|").split("|")[1:]]
+    cells = 0
+    for line in table[2:]:
+        k, *entries = [c.strip() for c in line.strip("|").split("|")]
+        for n, entry in zip(ns, entries, strict=True):
+            proj, mean = (float(v) for v in entry.split("/"))
+            assert theory.expected_cosine(n, int(k), "projection") == pytest.approx(proj, abs=5.1e-4), (n, k)
+            assert theory.expected_cosine(n, int(k), "mean") == pytest.approx(mean, abs=5.1e-4), (n, k)
+            cells += 1
+    assert cells == 42
     assert theory.expected_norm_ratio(4096, 16, "mean") == pytest.approx(15.8, abs=0.05)
     assert theory.expected_cosine(64, 64, "mean") == pytest.approx(0.709, abs=1e-3)
 

@@ -70,7 +70,7 @@ def test_starts_step_limits_and_minima_are_the_papers():
     np.testing.assert_array_equal(fx.PROBLEMS["rosenbrock"].start(n), [-1, 0, 0, 0, 0])
     np.testing.assert_array_equal(fx.PROBLEMS["styblinski-tang"].start(n), np.zeros(n))
     assert all(fx.PROBLEMS[f].start(n).dtype == np.float32 for f in fx.PROBLEMS)
-    assert fx.PROBLEMS["rosenbrock"].f(fx.PROBLEMS["rosenbrock"].start(n)) == n + 102          # digest §3
+    assert fx.PROBLEMS["rosenbrock"].f(fx.PROBLEMS["rosenbrock"].start(n)) == n + 102          # docs/paper.md, 5.2
     assert fx.PROBLEMS["rosenbrock"].f(np.ones(n)) == 0 and fx.PROBLEMS["sphere"].f(np.zeros(n)) == 0
 
 

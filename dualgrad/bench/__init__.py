@@ -1,4 +1,4 @@
-"""``dualgrad bench``: the benchmark suite of issue 6, run in one process with interleaved timing.
+"""``dualgrad bench``: the benchmark suite of docs/performance.md, run in one process with interleaved timing.
 
 Suites: ``mlp`` (the k-tangent MLP pass), ``conv`` (LeNet-5 and a 4-layer conv net), ``step`` (one
 training step), ``memory`` (peak memory against depth), plus the GEMM peak of this machine. Every timing

@@ -1,6 +1,6 @@
 """The k-tangent forward pass of an MLP: dualgrad against hand-fused NumPy and the peers.
 
-The work (issue 6): the mean softmax-cross-entropy of an MLP 784-1024-1024-10 (ReLU), batch 128, float32,
+The work: the mean softmax-cross-entropy of an MLP 784-1024-1024-10 (ReLU), batch 128, float32,
 with tangents on every weight and bias, so the k jvps are the loss's directional derivatives with respect
 to all parameters. Methods:
 

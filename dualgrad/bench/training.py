@@ -1,6 +1,6 @@
 """One training step, and peak memory against depth.
 
-Step (issue 6): FCNet 784-1024-1024-10 on a batch of 64, float32: forward-gradient steps with the
+Step: FCNet 784-1024-1024-10 on a batch of 64, float32: forward-gradient steps with the
 projection and k = 16 (weight and activity perturbation) against one exact-gradient step in the same
 engine (the blocks' reverse rules) and, when installed, a PyTorch backprop step (forward, backward,
 SGD update).

@@ -5,7 +5,7 @@
     dualgrad experiment fcnet --dataset mnist --data-dir data  # MNIST from its IDX files
     rows, curves = run_fcnet(widths=(256,), seeds=(0,), subset=None, out="runs/x")
 
-The setup is the paper's code's (digest §3 "4.4"):
+The setup is the paper's (docs/paper.md, section 5.4):
 
 - the model is ``nn.FCNet`` with two hidden layers of width W: [Flatten, Linear, ReLU], [Linear, ReLU], [Linear];
 - approaches: ``bp`` (the exact gradient), ``fg`` (one tangent), ``mean`` and ``frog`` (the orthogonal

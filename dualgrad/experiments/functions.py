@@ -4,7 +4,7 @@
     dualgrad experiment angles-opt --out runs/a
     rows = run_functions(functions=("sphere",), ns=(16, 64), seeds=(0,))
 
-The setup is the paper's code's (digest §3 "4.2"):
+The setup is the paper's (docs/paper.md, section 5.2):
 
 - f: sphere Σ x², Rosenbrock Σ_{i<n} [100 (x_{i+1} − x_i²)² + (1 − x_i)²], Styblinski–Tang ½ Σ (x⁴ − 16x² + 5x),
   written in plain NumPy, so the same code runs on arrays and, through the NumPy protocol, on Duals;

@@ -13,7 +13,7 @@ Where a table has no row, two documented rules apply, in this order (``lr_source
 1. ``sampler``: a non-Gaussian sampler falls back to the ``sampler=normal`` row, as the paper's code
    does (its §4.3 table has frog rows for normal tangents only, used for every angle).
 2. ``(n/k) mean``: a missing frog value is (n/k)·lr_mean at the same k (for k < n). For n ≫ k,
-   P_U∇f ≈ (k/n)·ḡ_V (digest §1), so the two steps agree; the shipped tables follow it
+   P_U∇f ≈ (k/n)·ḡ_V (docs/paper.md, section 3), so the two steps agree; the shipped tables follow it
    (sphere n = 1024, k = 16: 0.486 / 0.0075 = 65 ≈ 64). Needs ``n``; not used for k ≥ n, where the
    projection is the exact gradient and no rule links it to the mean.
 

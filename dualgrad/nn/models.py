@@ -2,7 +2,7 @@
 
 Every model is a ``Sequential`` whose ``blocks()`` are views over consecutive children (same child
 objects, same parameter names); the block outputs are the activities perturbed by activity
-perturbation (paper digest §3, 4.4 and 4.5):
+perturbation (docs/paper.md, sections 5.4 and 5.5):
 
 =============  ==============================================================  ========================
 model          blocks                                                          activities per sample
