@@ -8,14 +8,18 @@
     dualgrad experiment angles-opt --out runs/ao           # §4.3 optimisation with angled tangents
     dualgrad experiment lr-search --out runs/lr            # learning rates for the bundled digits
     dualgrad bench --suite mlp --k 4 16                    # timings against hand-written NumPy and peers
+    dualgrad experiment approx --scheduler tcp://10.0.0.5:8786 ...     # any experiment on a dask cluster
 
 Each subcommand is one ``_add_<command>(subparsers)`` below that declares its flags and sets ``run``, a
 function of the parsed arguments; the work itself lives in the library (``dualgrad.experiments``, ...).
-To add a command, write its ``_add_`` function and call it from ``build_parser``.
+To add a command, write its ``_add_`` function and call it from ``build_parser``. Every ``experiment`` command
+gets ``--scheduler`` there (``_add_scheduler``) and runs inside ``experiments.cluster.connect`` when it is
+given, so that all of its ``sweep.run_jobs`` calls go to the cluster.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 
@@ -227,6 +231,27 @@ def _run_bench(args) -> None:
     run_command(args)
 
 
+def _add_scheduler(experiments) -> None:
+    """``--scheduler`` on every experiment command (run last in ``build_parser``, so that each gets it)."""
+    for p in {id(p): p for p in experiments.choices.values()}.values():
+        p.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run the jobs on the dask.distributed cluster whose scheduler listens at ADDRESS "
+                            "(tcp://HOST:PORT; pip install 'dualgrad[distributed]'); same CSV as the local "
+                            "processes, see docs/scale-out.md")
+
+
+def _cluster(args, parser):
+    """The context an experiment runs in: with ``--scheduler``, its jobs go to that dask cluster."""
+    address = getattr(args, "scheduler", None)
+    if address is None:
+        return contextlib.nullcontext()
+    if getattr(args, "workers", None) is not None:
+        parser.error("--workers sets the number of local processes; with --scheduler the cluster's workers run "
+                     "the jobs: drop --workers")
+    from .experiments.cluster import connect
+    return connect(address)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dualgrad", description="Forward-mode AD with k tangent columns and "
                                      "multi-tangent forward gradients (Flügel et al. 2024).")
@@ -238,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     functions.add_subcommands(experiments)
     fcnet.add_subcommands(experiments)
     _add_experiment_lr_search(experiments)
+    _add_scheduler(experiments)
     _add_train(commands)
     _add_compare(commands)
     _add_bench(commands)
@@ -246,14 +272,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from .data import CorruptDatasetError, DatasetNotFoundError
+    from .errors import ClusterError
     from .experiments.lrs import LearningRateNotFound
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     retain_freed_memory()          # this process is ours: keep large freed blocks mapped (backend docstring)
     try:
-        args.run(args)
+        with _cluster(args, parser):
+            args.run(args)
     except (DatasetNotFoundError, CorruptDatasetError, LearningRateNotFound, FileNotFoundError) as e:
         print(f"dualgrad: error: {e}", file=sys.stderr)       # what is missing and where to put it
         return 2
+    except ClusterError as e:
+        print(f"dualgrad: error: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -19,3 +19,8 @@ class BackendUnavailableError(ImportError):
 
 class JVPCheckError(AssertionError):
     """``dg.check_jvp`` found a directional derivative that disagrees with finite differences."""
+
+
+class ClusterError(RuntimeError):
+    """A dask cluster cannot run a sweep: unreachable scheduler, no workers, workers without this process's
+    dualgrad, or a job that kills its workers again and again. The message names the machine and the fix."""

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import os
 import pathlib
 import time
 from collections import Counter
@@ -43,7 +42,7 @@ from ..gradients import num_activities
 from ..recipes import build_model, default_lr
 from ..train import FIELDS, TrainConfig, fit
 from .functions import _label, _plot, _style
-from .sweep import render_table, run_jobs, write_csv
+from .sweep import render_table, run_jobs, where, write_csv
 
 COLUMNS = ("dataset", "width", "approach", "k", "seed", "lr", "lr_source", "epochs_run", "stopped", "best_epoch",
            "test_acc", "val_acc", "test_loss", "train_loss", "seconds")
@@ -355,5 +354,5 @@ def _fcnet_command(args) -> None:
     print("\nlearning rates (source)")
     print(lr_table(rows))
     seconds = time.perf_counter() - start
-    print(f"\n{len(rows)} runs in {seconds:.0f} s ({seconds / 60:.1f} min) on {args.workers or os.cpu_count()} "
-          f"worker(s); wrote {pathlib.Path(args.out) / 'fcnet.csv'} and fcnet_curves.csv")
+    print(f"\n{len(rows)} runs in {seconds:.0f} s ({seconds / 60:.1f} min) on {where(args.workers)}; "
+          f"wrote {pathlib.Path(args.out) / 'fcnet.csv'} and fcnet_curves.csv")

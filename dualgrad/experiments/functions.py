@@ -29,7 +29,6 @@ the plots; ``run_angles(out=DIR)``: ``DIR/angles_opt.csv`` (``ANGLE_COLUMNS``) a
 from __future__ import annotations
 
 import math
-import os
 import pathlib
 import time
 import warnings
@@ -41,7 +40,7 @@ import numpy as np
 from ..estimators import aggregate, sample_tangents
 from ..transforms import jacfwd, jvp
 from .lrs import lr_source
-from .sweep import job_rng, render_table, run_jobs, write_csv
+from .sweep import job_rng, render_table, run_jobs, where, write_csv
 
 COLUMNS = ("function", "n", "approach", "k", "seed", "lr", "steps_run", "final_f", "best_f")
 ANGLE_COLUMNS = ("function", "n", "approach", "k", "angle", "seed", "lr", "steps_run", "final_f", "best_f")
@@ -487,8 +486,8 @@ def _functions_command(args) -> None:
     rows = run_functions(args.function, approaches=args.approach, ks=args.k, lr=args.lr, workers=args.workers,
                          out=args.out, plots=args.plots, **options)
     print(summary(rows))
-    print(f"\n{len(rows)} runs in {time.perf_counter() - start:.1f} s on {args.workers or os.cpu_count()} "
-          f"worker(s); wrote {pathlib.Path(args.out) / 'functions.csv'}")
+    print(f"\n{len(rows)} runs in {time.perf_counter() - start:.1f} s on {where(args.workers)}; "
+          f"wrote {pathlib.Path(args.out) / 'functions.csv'}")
 
 
 def _angles_command(args) -> None:
@@ -499,6 +498,6 @@ def _angles_command(args) -> None:
     print(f"styblinski-tang n={args.n}, tangents at a fixed angle: final f, mean over seeds "
           f"(optimum {_fmt(ST_MINIMUM * args.n)})")
     print(pivot(rows, "angle"))
-    print(f"\n{len(rows)} runs in {time.perf_counter() - start:.1f} s on {args.workers or os.cpu_count()} "
-          f"worker(s); wrote {pathlib.Path(args.out) / 'angles_opt.csv'}")
+    print(f"\n{len(rows)} runs in {time.perf_counter() - start:.1f} s on {where(args.workers)}; "
+          f"wrote {pathlib.Path(args.out) / 'angles_opt.csv'}")
 

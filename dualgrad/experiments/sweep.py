@@ -2,6 +2,8 @@
 
     results = run_jobs(fn, jobs)                      # a process pool with os.cpu_count() workers
     results = run_jobs(fn, jobs, executor=client.get_executor())    # dask.distributed, mpi4py.futures, ...
+    with default_executor(executor, "the dask cluster at tcp://..."):   # every run_jobs call inside uses it
+        rows = approx.run_approx(...)                                  # (what ``--scheduler`` does)
 
 ``fn(job)`` must be a picklable top-level function and every job a picklable value. Results come back in
 job order, whatever order the workers finish in. A job draws its random numbers from ``job_rng(seed, *key)``
@@ -11,6 +13,8 @@ the executor, the number of workers or the chunking of the grid into jobs.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import contextvars
 import csv
 import hashlib
 import math
@@ -38,16 +42,42 @@ def _one_blas_thread():
     threadpool_limits(1)
 
 
+#: (executor, description) that ``run_jobs`` uses when it is given none; set by ``default_executor``.
+_DEFAULT = contextvars.ContextVar("default_executor", default=None)
+
+
+@contextlib.contextmanager
+def default_executor(executor: concurrent.futures.Executor, description: str):
+    """Within the block, ``run_jobs`` calls without an ``executor`` run on this one (``description``, e.g.
+    "the dask cluster at tcp://10.0.0.5:8786", is what ``where`` reports). ``dualgrad experiment ...
+    --scheduler`` runs its command inside such a block, so every experiment reaches the cluster."""
+    token = _DEFAULT.set((executor, description))
+    try:
+        yield executor
+    finally:
+        _DEFAULT.reset(token)
+
+
+def where(workers: int | None = None) -> str:
+    """Where ``run_jobs(..., workers=workers)`` runs its jobs, for a command's closing line."""
+    if _DEFAULT.get() is not None:
+        return _DEFAULT.get()[1]
+    return f"{workers or os.cpu_count()} worker(s)"
+
+
 def run_jobs(fn: Callable, jobs: Sequence, executor: concurrent.futures.Executor | None = None,
              workers: int | None = None, progress: bool = True, desc: str | None = None) -> list:
     """``[fn(job) for job in jobs]``, computed on ``executor``.
 
-    Without an executor: a ``ProcessPoolExecutor`` with ``workers`` processes (default ``os.cpu_count()``),
-    one BLAS thread each, shut down afterwards; ``workers=1`` runs in this process. A given executor is
-    used as it is and left open. ``progress`` shows a tqdm bar over the jobs.
+    Without an executor: the one of an enclosing ``default_executor`` block, else a ``ProcessPoolExecutor``
+    with ``workers`` processes (default ``os.cpu_count()``), one BLAS thread each, shut down afterwards;
+    ``workers=1`` runs in this process. A given executor is used as it is and left open. ``progress`` shows
+    a tqdm bar over the jobs.
     """
     # imported here, not at the top: tqdm.auto takes 50 ms, and `dualgrad --help` imports this module
     from tqdm.auto import tqdm
+    if executor is None and _DEFAULT.get() is not None:
+        executor = _DEFAULT.get()[0]
     jobs = list(jobs)
     bar = tqdm(total=len(jobs), desc=desc, unit="job", disable=not progress)
     results = [None] * len(jobs)
