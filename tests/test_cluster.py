@@ -1,5 +1,6 @@
 """Sweeps on a dask.distributed cluster started inside the test (a scheduler and two worker processes on
 127.0.0.1): the CSVs byte for byte the local pool's, and the errors a user meets."""
+import argparse
 import contextlib
 import logging
 import os
@@ -34,11 +35,15 @@ def _csv_without(path, columns=()):
     return [[v for i, v in enumerate(line) if i not in drop] for line in lines]
 
 
+def _subcommands(parser) -> dict:
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+
+
 def test_every_experiment_command_takes_a_scheduler():
     parser = cli.build_parser()
-    experiments = next(a for a in parser._subparsers._group_actions[0].choices["experiment"]._actions
-                       if isinstance(a, type(parser._subparsers._group_actions[0])))
-    for name in experiments.choices:
+    names = _subcommands(_subcommands(parser)["experiment"])
+    assert {"approx", "angles", "functions", "angles-opt", "fcnet", "lr-search"} <= set(names)
+    for name in names:
         args = parser.parse_args(["experiment", name, "--scheduler", "tcp://127.0.0.1:8786"])
         assert args.scheduler == "tcp://127.0.0.1:8786", name
 
@@ -52,7 +57,7 @@ def test_sweeps_on_the_cluster_write_the_local_pools_csv(tmp_path, capsys):
                    "--no-subset"], "fcnet.csv", ("seconds",)),
     }
     with local_cluster() as address:
-        for name, (flags, csv, _) in commands.items():
+        for name, (flags, _, _) in commands.items():
             common = ["experiment", name, *flags, "--no-plots"]
             assert cli.main(common + ["--out", str(tmp_path / "cluster" / name), "--scheduler", address]) == 0
             assert cli.main(common + ["--out", str(tmp_path / "local" / name), "--workers", "2"]) == 0
