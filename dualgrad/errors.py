@@ -24,3 +24,32 @@ class JVPCheckError(AssertionError):
 class ClusterError(RuntimeError):
     """A dask cluster cannot run a sweep: unreachable scheduler, no workers, workers without this process's
     dualgrad, or a job that kills its workers again and again. The message names the machine and the fix."""
+
+
+class InvalidArgumentError(ValueError):
+    """An argument of a public function has the wrong type, shape, dtype or value.
+
+    The message names the function, the argument, what it got and what it needs.
+    """
+
+
+class NonFiniteError(InvalidArgumentError):
+    """An input holds NaN or Inf where the math needs finite numbers (the message says which and where)."""
+
+
+class RunDirectoryError(ValueError):
+    """An output directory cannot be used as asked: it holds another run (use --resume or --overwrite),
+    has nothing to resume, or is not a directory. Nothing in it was changed."""
+
+
+class RunLockedError(RunDirectoryError):
+    """Another process is running in this output directory (its pid is in the message)."""
+
+
+class ConfigMismatchError(RunDirectoryError):
+    """``--resume`` with settings that differ from the run's ``config.json``; ``differences`` lists them
+    as ``(name, stored, given)``. Nothing in the directory was changed."""
+
+    def __init__(self, message: str, differences: list[tuple[str, object, object]]):
+        super().__init__(message)
+        self.differences = differences

@@ -89,6 +89,38 @@ def test_cifar10_from_pickles(tmp_path):
     (d / "test_batch").write_bytes(b"not a pickle")
     with pytest.raises(data.CorruptDatasetError, match="test_batch"):
         data.load("cifar10", tmp_path, n_val=5)
+    for protocol in (2, 5):                          # the original files are protocol 2 (Python 2's cPickle)
+        batch = {b"data": rng.integers(0, 256, (3, 3072)).astype(np.uint8), b"labels": [1, 2, 3],
+                 b"batch_label": "testing batch 1 of 1", b"filenames": [b"a.png", b"b.png", b"c.png"]}
+        (d / "test_batch").write_bytes(pickle.dumps(batch, protocol=protocol))
+        assert len(data.load("cifar10", tmp_path, n_val=5).test) == 3
+
+
+class _Payload:
+    """A pickle that runs code when loaded: it calls builtins.exec, which writes a marker file."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return exec, (f"open({str(self.marker)!r}, 'w').write('pwned')",)
+
+
+@pytest.mark.parametrize("where", ["top", "inside"])
+def test_cifar10_refuses_a_malicious_pickle_and_runs_nothing(tmp_path, where):
+    d = tmp_path / "cifar-10-batches-py"
+    d.mkdir()
+    marker = tmp_path / "pwned"
+    good = {b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 1]}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (d / name).write_bytes(pickle.dumps(good, protocol=2))
+    evil = _Payload(marker) if where == "top" else good | {b"labels": [0, _Payload(marker)]}
+    (d / "data_batch_3").write_bytes(pickle.dumps(evil, protocol=2))
+    with pytest.raises(data.CorruptDatasetError, match=r"data_batch_3.*refused to load __builtin__\.exec"):
+        data.load("cifar10", tmp_path, n_val=2)
+    assert not marker.exists()
+    pickle.loads((d / "data_batch_3").read_bytes())        # the plain unpickler would have run it
+    assert marker.read_text() == "pwned"
 
 
 def test_teacher_student_is_seeded_and_learnable_by_its_teacher():

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import dualgrad as dg
 from dualgrad import estimators as est
+from dualgrad.errors import InvalidArgumentError, NonFiniteError
 from dualgrad.estimators import theory
 
 Z = 5.0   # standard errors allowed between a Monte-Carlo mean and its exact value
@@ -232,7 +233,7 @@ def test_projection_equals_sum_for_orthonormal_tangents_and_paper_defs():
 
 
 def test_aggregate_errors():
-    with pytest.raises(ValueError, match="unknown aggregation"):
+    with pytest.raises(InvalidArgumentError, match="unknown method 'median'"):
         est.aggregate(np.ones((2, 3)), np.ones(2), "median")
     with pytest.raises(ValueError, match=r"\(k,\) or \(k, B\) with k = 2"):
         est.aggregate(np.ones((2, 3)), np.ones(3), "mean")
@@ -275,3 +276,122 @@ def test_forward_gradient_per_sample_values():
     value, g = est.forward_gradient(lambda v: (A @ v) ** 2, x, k=4, method="projection", rng=rng)
     assert value.shape == (3,) and g.shape == (4, 3)
     np.testing.assert_allclose(g, (2 * (A @ x)[:, None] * A).T, rtol=1e-8)
+
+
+# ----- validation: named errors, never a NumPy-internal error or a wrong value --------------------------------
+@given(n=st.integers(1, 8), extra=st.integers(1, 6), dup=st.integers(1, 4), seed=st.integers(0, 2**31))
+def test_projection_with_k_above_n_uses_every_tangent(n, extra, dup, seed):
+    """k > n whose leading rows repeat: all k rows still span Rⁿ, so the projection is ∇f itself."""
+    rng = np.random.default_rng(seed)
+    grad, basis = rng.standard_normal(n), rng.standard_normal((n + extra, n))
+    V = np.concatenate([np.repeat(basis[:1], dup, axis=0), basis])        # first rows: copies of one tangent
+    np.testing.assert_allclose(est.aggregate(V, V @ grad, "projection"), grad, rtol=1e-7, atol=1e-9)
+
+
+def test_projection_of_tangents_spanning_less_than_n_warns_and_projects():
+    rng = np.random.default_rng(7)
+    grad, V = rng.standard_normal(5), rng.standard_normal((2, 5))
+    many = np.concatenate([V, V, V[::-1]])                                 # k = 6 > n = 5, rank 2
+    with pytest.warns(est.RankDeficientTangentsWarning, match="2-dimensional subspace"):
+        g = est.aggregate(many, many @ grad, "projection")
+    np.testing.assert_allclose(g, est.aggregate(V, V @ grad, "projection"), rtol=1e-9)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("method", sorted(est.AGGREGATIONS))
+def test_non_finite_jvps_or_tangents_are_named_errors(bad, method):
+    V, d = np.random.default_rng(0).standard_normal((3, 4)), np.ones(3)
+    d[1] = bad
+    with pytest.raises(NonFiniteError, match="d holds 1 NaN or Inf"):
+        est.aggregate(V, d, method)
+    V[2, 2] = bad
+    with pytest.raises(NonFiniteError, match="V holds 1 NaN or Inf"):
+        est.aggregate(V, np.ones(3), method)
+
+
+@pytest.mark.parametrize("V, d, match", [
+    (np.ones((0, 3)), np.ones(0), "k >= 1"),
+    (np.ones((2, 0)), np.ones(2), "n >= 1"),
+    (np.ones((2, 3)) + 0j, np.ones(2), "complex"),
+    (np.array([["a", "b"]]), np.ones(1), "real numbers"),
+    ([[1.0, 2.0], [3.0]], np.ones(2), "numeric array"),
+    (np.ones((2, 3), dtype=np.longdouble), np.ones(2), "float64 or float32"),
+])
+def test_aggregate_refuses_empty_complex_and_ragged_inputs(V, d, match):
+    with pytest.raises(InvalidArgumentError, match=match):
+        est.aggregate(V, d, "projection")
+
+
+def test_integer_tangents_are_promoted_like_numpy_linalg():
+    V = np.array([[1, -1, 1], [1, 1, -1]])
+    d = np.array([2, 3])
+    for method in est.AGGREGATIONS:
+        g = est.aggregate(V, d, method)
+        assert g.dtype == np.float64
+        np.testing.assert_allclose(g, est.aggregate(V.astype(float), d.astype(float), method), rtol=1e-12)
+    assert est.aggregate(V.astype(np.float32), d.astype(np.float64), "mean").dtype == np.float64   # never cast down
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(angle=200), r"\[0, 180\]"), (dict(angle=-30), r"\[0, 180\]"), (dict(angle=float("nan")), r"\[0, 180\]"),
+    (dict(angle=30, n_or_shape=1), "n >= 2"), (dict(k=0), "k must be an integer >= 1"),
+    (dict(k=True), "k must be"), (dict(k=2.0), "k must be"), (dict(n_or_shape=0), "n_or_shape"),
+    (dict(n_or_shape=(3, -1)), "n_or_shape"), (dict(dtype=np.int64), "float32 or float64"),
+    (dict(dtype="complex128"), "float32 or float64"), (dict(resample=-1), "resample"),
+    (dict(sampler="varying_length", max_length=0.5), "max_length >= 1"),
+])
+def test_sampler_arguments_are_checked(kwargs, match):
+    args = dict(k=3, n_or_shape=5, sampler="angle", angle=45, rng=np.random.default_rng(0)) | kwargs
+    with pytest.raises(InvalidArgumentError, match=match):
+        est.sample_tangents(**args)
+
+
+@given(angle=st.floats(0, 180), k=st.integers(1, 6), n=st.integers(2, 9), seed=st.integers(0, 2**31))
+def test_angle_sampler_means_what_it_says_on_all_of_0_to_180(angle, k, n, seed):
+    V = est.sample_tangents(k, n, "angle", np.random.default_rng(seed), angle=angle)
+    np.testing.assert_allclose(np.linalg.norm(V, axis=1), 1, rtol=1e-12)
+    cos = V[1:] @ V[0]
+    np.testing.assert_allclose(cos, math.cos(math.radians(angle)), atol=1e-12)
+
+
+def test_angle_zero_is_k_copies_of_the_base():
+    V = est.sample_tangents(4, 6, "angle", np.random.default_rng(1), angle=0)
+    np.testing.assert_allclose(V, np.repeat(V[:1], 4, axis=0), atol=1e-15)
+
+
+arrays_of_any_kind = st.one_of(
+    st.integers(0, 4).flatmap(lambda k: st.integers(0, 5).flatmap(lambda n: st.sampled_from([
+        np.zeros((k, n)), np.ones((k, n), np.int32), np.full((k, n), np.nan), np.eye(k, n, dtype=np.float32),
+        np.ones((k,)), np.ones((k, n, 2)), np.ones((k, n)) * 1j]))),
+    st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=4),
+    st.sampled_from([None, "text", 3, 2.5, [[1.0], [2.0, 3.0]]]))
+
+
+@given(V=arrays_of_any_kind, d=arrays_of_any_kind, method=st.sampled_from(sorted(est.AGGREGATIONS) + ["frog", "x"]),
+       correct=st.booleans())
+def test_aggregate_fuzz_returns_a_valid_estimate_or_a_named_error(V, d, method, correct):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", est.RankDeficientTangentsWarning)
+        try:
+            g = est.aggregate(V, d, method, scaling_correction=correct)
+        except InvalidArgumentError:
+            return
+    V, d = np.asarray(V), np.asarray(d)
+    assert g.shape == V.shape[1:] + d.shape[1:] and g.dtype.kind == "f"
+    assert np.all(np.isfinite(g)) or (correct and not np.any(V))
+
+
+@given(k=st.one_of(st.integers(-2, 5), st.floats(-1, 5), st.none()),
+       n=st.one_of(st.integers(-2, 6), st.tuples(st.integers(-1, 3), st.integers(-1, 3)), st.just("4")),
+       sampler=st.sampled_from(sorted(est.SAMPLERS) + ["gaussian"]),
+       angle=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+       max_length=st.one_of(st.none(), st.floats(-2, 10)),
+       dtype=st.sampled_from([np.float32, np.float64, np.int8, np.complex64, "f8", "bad"]))
+def test_sample_tangents_fuzz_draws_or_names_the_argument(k, n, sampler, angle, max_length, dtype):
+    try:
+        V = est.sample_tangents(k, n, sampler, np.random.default_rng(0), angle=angle, max_length=max_length,
+                                dtype=dtype)
+    except InvalidArgumentError:
+        return
+    shape = (n,) if np.ndim(n) == 0 else tuple(n)
+    assert V.shape == (k, *shape) and np.all(np.isfinite(V))

@@ -171,10 +171,38 @@ _CIFAR_MEAN = (125.3 / 255, 123.0 / 255, 113.9 / 255)
 _CIFAR_STD = (63.0 / 255, 62.1 / 255, 66.7 / 255)
 
 
+def _latin1(text, encoding):
+    """``_codecs.encode`` as protocol-2 pickles use it for bytes objects, restricted to latin-1."""
+    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
+        raise pickle.UnpicklingError(f"refused _codecs.encode with encoding {encoding!r}")
+    return text.encode("latin-1")
+
+
+#: The only globals a CIFAR-10 batch may name: NumPy's array, dtype and scalar reconstruction (under the
+#: module names of NumPy 1 and 2; taken from NumPy's own pickles) and the bytes encoding of protocol 2.
+_CIFAR_GLOBALS = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype, ("_codecs", "encode"): _latin1} | {
+    (module, name): function
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray", "numpy.core.numeric", "numpy._core.numeric")
+    for name, function in (("_reconstruct", np.zeros(1).__reduce__()[0]), ("scalar", np.float64(0).__reduce__()[0]),
+                           ("_frombuffer", np.zeros(1).__reduce_ex__(5)[0]))}
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Admits only what the CIFAR-10 python format holds: dicts, lists, bytes, str, ints and the globals
+    of ``_CIFAR_GLOBALS``. Any other global (``os.system``, ``builtins.eval``, a class with ``__reduce__``,
+    ...) is refused before it is called: a crafted file cannot run code."""
+
+    def find_class(self, module, name):
+        if (module, name) not in _CIFAR_GLOBALS:
+            raise pickle.UnpicklingError(f"refused to load {module}.{name}: not part of the CIFAR-10 format "
+                                         "(the file may have been crafted to run code)")
+        return _CIFAR_GLOBALS[module, name]
+
+
 def _cifar_batch(path: pathlib.Path):
     try:
         with open(path, "rb") as fh:
-            batch = pickle.load(fh, encoding="bytes")
+            batch = _CifarUnpickler(fh, encoding="bytes").load()
         x = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
         y = np.asarray(batch[b"labels"], dtype=np.int64)
     except Exception as e:

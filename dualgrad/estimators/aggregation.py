@@ -19,7 +19,10 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
+
 from ..backend import namespace
+from ..errors import InvalidArgumentError, NonFiniteError
 from .theory import expected_chi
 
 
@@ -39,38 +42,48 @@ def aggregate_mean(V, d):
 def orthogonal_projection(V, d):
     """P_U ∇f from d = V∇f without ∇f:  P_U ∇f = Vᵀ c  with  (V Vᵀ) c = d.
 
-    Two exact routes, never an inverse:
+    Exact routes, never an inverse:
 
-    * the Gram system, solved with a Cholesky factor of G = V Vᵀ (k×k; O(nk²) for G, cheap for
-      k ≪ n), when G is well conditioned: cond(G) ≤ 1/√ε from its eigenvalues (an O(k³) check), so
-      the solution's relative error stays below √ε (1.5e-8 in float64, 3.5e-4 in float32);
-    * otherwise the QR route, which never forms G (whose condition number is the square of V's):
-      with Vᵀ = QR, P_U = Q Qᵀ and Qᵀ∇f = R⁻ᵀ d, so P_U ∇f = Q R⁻ᵀ d.
-
-    k > n: only the first n tangents are used (the paper's ``first_n``); with independent tangents the
-    result is then ∇f itself. Linearly dependent tangents: the least-squares projection onto their span
-    (the minimum-norm solution of the Gram system), with a RankDeficientTangentsWarning.
+    * k ≤ n, the Gram system, solved with a Cholesky factor of G = V Vᵀ (k×k; O(nk²) for G, cheap
+      for k ≪ n), when G is well conditioned: cond(G) ≤ 1/√ε from its eigenvalues (an O(k³) check),
+      so the solution's relative error stays below √ε (1.5e-8 in float64, 3.5e-4 in float32);
+    * k ≤ n otherwise, the QR route, which never forms G (whose condition number is the square of
+      V's): with Vᵀ = QR, P_U = Q Qᵀ and Qᵀ∇f = R⁻ᵀ d, so P_U ∇f = Q R⁻ᵀ d;
+    * k > n: the k tangents span Rⁿ when V = QR has an invertible R (n×n), and then P_U ∇f = ∇f is
+      the least-squares solution R⁻¹ Qᵀ d of V x = d. All k tangents are used, whatever their order
+      (the paper's code keeps only the first n, which is wrong when those are dependent);
+    * linearly dependent tangents (rank < min(k, n)): the minimum-norm least-squares solution x of
+      V x = d (SVD). It lies in the row space U of V and satisfies V x = V ∇f, so it is P_U ∇f; a
+      RankDeficientTangentsWarning says so.
     """
     xp = namespace(V)
     k, n = V.shape
-    if k > n:
-        V, d = V[:n], d[:n]
     eps = float(xp.finfo(V.dtype).eps)
-    gram = V @ V.T
-    eigenvalues = xp.linalg.eigvalsh(gram)
-    if float(eigenvalues[0]) > 0 and float(eigenvalues[-1]) <= float(eigenvalues[0]) * eps ** -0.5:
-        low = xp.linalg.cholesky(gram)
-        return V.T @ xp.linalg.solve(low.T, xp.linalg.solve(low, d))
-    q, r = xp.linalg.qr(V.T)                                              # (n, k), (k, k)
-    diag = xp.abs(xp.diagonal(r))
-    tol = max(V.shape) * eps * (float(diag.max()) if diag.size else 0.0)
-    if diag.size and float(diag.min()) <= tol:
-        warnings.warn(f"the {V.shape[0]} tangents span only a {int((diag > tol).sum())}-dimensional subspace; "
+    tol = max(k, n) * eps
+
+    def full_rank(r):
+        diag = xp.abs(xp.diagonal(r))
+        return float(diag.min()) > tol * float(diag.max())
+
+    if k <= n:
+        gram = V @ V.T
+        eigenvalues = xp.linalg.eigvalsh(gram)
+        if float(eigenvalues[0]) > 0 and float(eigenvalues[-1]) <= float(eigenvalues[0]) * eps ** -0.5:
+            low = xp.linalg.cholesky(gram)
+            return V.T @ xp.linalg.solve(low.T, xp.linalg.solve(low, d))
+        q, r = xp.linalg.qr(V.T)                                          # (n, k), (k, k)
+        if full_rank(r):
+            return q @ xp.linalg.solve(r.T, d)
+    else:
+        q, r = xp.linalg.qr(V)                                            # (k, n), (n, n)
+        if full_rank(r):
+            return xp.linalg.solve(r, q.T @ d)
+    x, _, rank, _ = xp.linalg.lstsq(V, d, rcond=None)                     # (n[, B]); rcond = eps·max(k, n)
+    if int(rank) < min(k, n):
+        warnings.warn(f"the {k} tangents span only a {int(rank)}-dimensional subspace of R^{n}; "
                       "using the least-squares projection onto their span", RankDeficientTangentsWarning,
                       stacklevel=3)
-        coeff = xp.linalg.lstsq(gram, d, rcond=None)[0]                   # minimum-norm solution
-        return V.T @ coeff
-    return q @ xp.linalg.solve(r.T, d)
+    return x
 
 
 def _per_column(select):
@@ -129,13 +142,66 @@ def scaling_correction_factor(method: str, k: int, n: int, expected_tangent_leng
       (the code's heuristic; for unit tangents ℓ = 1);
     - sum: the mean's factor divided by k.
     """
+    for name, value in (("k", k), ("n", n)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise InvalidArgumentError(f"scaling_correction_factor: {name} must be an integer >= 1, got {value!r}")
+    if not _is_real_number(expected_tangent_length) or not 0 < expected_tangent_length < math.inf:
+        raise InvalidArgumentError("scaling_correction_factor: expected_tangent_length must be a finite number > 0, "
+                                   f"got {expected_tangent_length!r}")
     if method == "projection":
         return 1.0 if k >= n else expected_chi(n) / expected_chi(k)
     if method in ("mean", "sum"):
         shape = math.sqrt(2 / (math.pi * n)) if k == 1 else math.sqrt((n + k) / (1 + k)) / n
         factor = 1.0 / (expected_tangent_length ** 2 * shape)
         return factor if method == "mean" else factor / k
-    raise ValueError(f"scaling_correction is defined for 'projection', 'mean' and 'sum', not {method!r}")
+    raise InvalidArgumentError(f"scaling_correction is defined for 'projection', 'mean' and 'sum', not {method!r}")
+
+
+def _is_real_number(x) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
+def _checked_inputs(V, d, xp):
+    """V (k, n) and d (k,) or (k, B) as arrays of one real floating dtype, or a named error that says
+    which argument is wrong and how. Integer (and bool) inputs are promoted to float64 and float16 to
+    float32, as NumPy's linalg does; complex and non-numeric inputs are refused."""
+    arrays = []
+    for name, a in (("V", V), ("d", d)):
+        try:
+            arrays.append(xp.asarray(a))
+        except (ValueError, TypeError) as e:
+            raise InvalidArgumentError(f"aggregate: {name} must be a numeric array ({e})") from None
+    V, d = arrays
+    for name, a in (("V", V), ("d", d)):
+        if a.dtype.kind not in "biuf":
+            raise InvalidArgumentError(f"aggregate: {name} must be real numbers, got dtype {a.dtype}"
+                                       + ("; complex tangents are not supported" if a.dtype.kind == "c" else ""))
+    dtype = xp.result_type(V.dtype, d.dtype)
+    if dtype.kind != "f":
+        dtype = xp.dtype(xp.float64)
+    elif dtype.itemsize < 4:
+        dtype = xp.dtype(xp.float32)
+    elif dtype.itemsize > 8:
+        raise InvalidArgumentError(f"aggregate: dtype {dtype} is not supported by the linear algebra; "
+                                   "use float64 or float32")
+    if V.ndim != 2:
+        raise InvalidArgumentError(f"aggregate: V must be (k, n) with one tangent per row; got shape {V.shape}. "
+                                   "Flatten tangents of other shapes with V.reshape(k, -1).")
+    k, n = V.shape
+    if k < 1 or n < 1:
+        raise InvalidArgumentError(f"aggregate: V must be (k, n) with k >= 1 tangents of length n >= 1; "
+                                   f"got shape {V.shape}")
+    if d.ndim not in (1, 2) or d.shape[0] != k:
+        raise InvalidArgumentError(f"aggregate: d must be (k,) or (k, B) with k = {k} (the rows of V); "
+                                   f"got shape {d.shape}")
+    for name, a in (("V", V), ("d", d)):
+        finite = xp.isfinite(a)
+        if not bool(finite.all()):
+            bad = int(a.size - int(finite.sum()))
+            raise NonFiniteError(f"aggregate: {name} holds {bad} NaN or Inf value(s) of {a.size}"
+                                 + ("; the jvps came from a non-finite loss or an overflow: lower the learning "
+                                    "rate or check the function" if name == "d" else ""))
+    return V.astype(dtype, copy=False), d.astype(dtype, copy=False)
 
 
 def aggregate(V, d, method: str = "projection", scaling_correction: bool = False,
@@ -146,19 +212,16 @@ def aggregate(V, d, method: str = "projection", scaling_correction: bool = False
     ``scaling_correction=True`` multiplies by the paper code's chi-based factor (``scaling_correction_factor``
     above); it needs the tangents' typical length, ``expected_tangent_length`` (default: the root mean
     square of the given tangents' lengths; ``forward_gradient`` passes the sampler's exact value).
+
+    The estimate has the common floating dtype of V and d. Raises ``InvalidArgumentError`` for a wrong
+    shape, dtype or method and ``NonFiniteError`` for NaN or Inf in V or d.
     """
+    if not isinstance(method, str) or ALIASES.get(method, method) not in AGGREGATIONS:
+        raise InvalidArgumentError(f"aggregate: unknown method {method!r}; choose one of {sorted(AGGREGATIONS)} "
+                                   f"or the paper's names {sorted(ALIASES)}")
     method = ALIASES.get(method, method)
-    if method not in AGGREGATIONS:
-        raise ValueError(f"unknown aggregation {method!r}; choose one of {sorted(AGGREGATIONS)}")
     xp = namespace(V, d)
-    V, d = xp.asarray(V), xp.asarray(d)
-    if V.ndim != 2:
-        raise ValueError(f"aggregate: V must be (k, n) with one tangent per row; got shape {V.shape}. "
-                         "Flatten tangents of other shapes with V.reshape(k, -1).")
-    if d.ndim not in (1, 2) or d.shape[0] != V.shape[0]:
-        raise ValueError(f"aggregate: d must be (k,) or (k, B) with k = {V.shape[0]} (the rows of V); "
-                         f"got shape {d.shape}")
-    d = d.astype(V.dtype, copy=False) if d.dtype != V.dtype and V.dtype.kind == "f" else d
+    V, d = _checked_inputs(V, d, xp)
     g = AGGREGATIONS[method](V, d)
     if scaling_correction:
         k, n = V.shape
@@ -167,4 +230,3 @@ def aggregate(V, d, method: str = "projection", scaling_correction: bool = False
             length = float(xp.sqrt(xp.mean(xp.sum(V * V, axis=1))))
         g = g * scaling_correction_factor(method, k, n, length)
     return g
-

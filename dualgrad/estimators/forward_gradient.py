@@ -8,9 +8,10 @@ from collections.abc import Callable
 import numpy as np
 
 from ..backend import namespace
+from ..errors import InvalidArgumentError
 from ..pytree import flatten, unflatten
 from ..transforms import jvp
-from .aggregation import ALIASES, aggregate
+from .aggregation import AGGREGATIONS, ALIASES, aggregate
 from .tangents import expected_length, sample_tangents
 
 
@@ -32,9 +33,15 @@ def forward_gradient(f: Callable, x, k: int = 16, sampler: str = "normal", metho
     """
     leaves, treedef = flatten(x)
     arrays = [namespace(leaf).asarray(leaf) for leaf in leaves]
+    if not arrays or sum(a.size for a in arrays) == 0:
+        raise InvalidArgumentError("forward_gradient: x must hold at least one number to differentiate against")
     for a in arrays:
         if a.dtype.kind != "f":
-            raise TypeError(f"forward_gradient: parameters must be floating-point arrays, got dtype {a.dtype}")
+            raise InvalidArgumentError(f"forward_gradient: x must hold floating-point arrays, got dtype {a.dtype}; "
+                                       "convert it, e.g. x.astype(np.float64)")
+    if not isinstance(method, str) or ALIASES.get(method, method) not in AGGREGATIONS:
+        raise InvalidArgumentError(f"forward_gradient: unknown method {method!r}; choose one of "
+                                   f"{sorted(AGGREGATIONS)} or the paper's names {sorted(ALIASES)}")
     sizes = [a.size for a in arrays]
     n = sum(sizes)
     dtype = np.result_type(*arrays)
@@ -43,7 +50,7 @@ def forward_gradient(f: Callable, x, k: int = 16, sampler: str = "normal", metho
     tangents = [V[:, lo:hi].reshape((k,) + a.shape) for a, lo, hi in zip(arrays, offsets[:-1], offsets[1:])]
     value, d = jvp(lambda *ps: f(unflatten(treedef, ps)), tuple(arrays), tuple(tangents))
     if d.ndim > 2:
-        raise ValueError(f"forward_gradient: f must return a scalar or a vector of per-sample values; "
+        raise InvalidArgumentError(f"forward_gradient: f must return a scalar or a vector of per-sample values; "
                          f"got an output of shape {value.shape}")
     method = ALIASES.get(method, method)
     length = expected_length(sampler, n, normalize, **sampler_options) if scaling_correction else None

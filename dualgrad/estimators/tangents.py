@@ -8,7 +8,7 @@ paper's ``k × n`` matrix ``Vᵀ``). The names follow the paper's code (Flügel 
 | "normal"         | v ~ N(0, I_n)  (every paper experiment but §4.3)                          | I         |
 | "rademacher"     | entries ±1 with probability 1/2                                           | I         |
 | "basis"          | the first k standard basis vectors e_1 … e_k (zero rows when k > n)       | —         |
-| "angle"          | unit vectors at exactly ``angle`` degrees to a random unit base vector    | —         |
+| "angle"          | unit vectors at exactly ``angle`` degrees (0…180) to a random unit base    | —         |
 | "orthonormal"    | a uniformly random orthonormal k-frame (QR of a Gaussian; not in paper)   | I/n       |
 | "varying_length" | k distinct random basis vectors scaled by U[1, max_length]                | —         |
 
@@ -19,9 +19,12 @@ independent (rank k), as the paper does for Rademacher tangents.
 from __future__ import annotations
 
 import math
+import operator
 import sys
 
 import numpy as np
+
+from ..errors import InvalidArgumentError
 
 
 def _namespace(rng):
@@ -54,12 +57,11 @@ def basis(k, n, rng, xp, dtype):
 def angle(k, n, rng, xp, dtype, *, angle: float):
     """Base b = the first normalised Gaussian; every other tangent is cos(a)·b + sin(a)·r̂ with r̂ the
     normalised part of an independent Gaussian orthogonal to b, so ∠(v_i, b) = a exactly and ‖v_i‖ = 1.
-    The span of {b, v_i} is that of {b, r̂_i}: a uniformly random subspace, whatever the angle.
-    angle = 0 means no rotation: plain normalised Gaussians (the paper's convention)."""
+    The span of {b, v_i} is that of {b, r̂_i}: a uniformly random subspace, whatever the angle (0 < a < 180).
+    a = 0 gives k copies of b and a = 180 gives b and k − 1 copies of −b, as the formula says (the paper's
+    code returns plain normalised Gaussians for 0; here that is ``sampler="normal", normalize=True``)."""
     v = rng.standard_normal((k, n), dtype=dtype)
     v /= xp.linalg.norm(v, axis=1, keepdims=True)
-    if angle == 0 or k == 1:
-        return v
     base, rest = v[:1], v[1:]
     rest = rest - (rest @ base.T) * base                    # reject the component along b
     rest /= xp.linalg.norm(rest, axis=1, keepdims=True)
@@ -71,7 +73,7 @@ def orthonormal(k, n, rng, xp, dtype):
     """Orthonormal rows spanning a uniformly random k-dimensional subspace (Haar, via QR with the
     signs of R's diagonal fixed)."""
     if k > n:
-        raise ValueError(f"orthonormal tangents need k <= n; got k={k} > n={n}")
+        raise InvalidArgumentError(f"orthonormal tangents need k <= n; got k={k} > n={n}")
     q, r = xp.linalg.qr(rng.standard_normal((n, k)).astype(dtype))
     return (q * xp.sign(xp.diagonal(r))).T
 
@@ -79,7 +81,8 @@ def orthonormal(k, n, rng, xp, dtype):
 def varying_length(k, n, rng, xp, dtype, *, max_length: float):
     """k distinct random standard basis vectors, each scaled by a length drawn from U[1, max_length]."""
     if k > n:
-        raise ValueError(f"varying_length tangents are distinct basis vectors: need k <= n; got k={k} > n={n}")
+        raise InvalidArgumentError(f"varying_length tangents are distinct basis vectors: need k <= n; "
+                                   f"got k={k} > n={n}")
     lengths = 1 + (max_length - 1) * rng.random((k, 1))
     rows = rng.permutation(n)[:k]
     v = xp.zeros((k, n), dtype=dtype)
@@ -108,6 +111,22 @@ def expected_length(sampler: str, n: int, normalize: bool, **options) -> float |
     return None
 
 
+def _is_count(x) -> bool:
+    """An integer (a Python or NumPy int, or a 0-d integer array; bool excluded)."""
+    if isinstance(x, (bool, np.bool_)):
+        return False
+    try:
+        operator.index(x)
+    except TypeError:
+        return False
+    return True
+
+
+def _is_real(x) -> bool:
+    """A real number that is not NaN (bool excluded)."""
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) and not math.isnan(x)
+
+
 def rank(V, xp=np) -> int:
     return int(xp.linalg.matrix_rank(V.reshape(V.shape[0], -1)))
 
@@ -122,20 +141,36 @@ def sample_tangents(k: int, n_or_shape, sampler: str = "normal", rng=None, norma
     ``resample`` redraws up to that many times until the tangents are linearly independent.
     """
     _check_rng(rng)
-    if sampler not in SAMPLERS:
-        raise ValueError(f"unknown sampler {sampler!r}; choose one of {sorted(SAMPLERS)}")
-    if not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    shape = (int(n_or_shape),) if np.ndim(n_or_shape) == 0 else tuple(int(s) for s in n_or_shape)
+    if not isinstance(sampler, str) or sampler not in SAMPLERS:
+        raise InvalidArgumentError(f"sample_tangents: unknown sampler {sampler!r}; choose one of {sorted(SAMPLERS)}")
+    if not _is_count(k) or k < 1:
+        raise InvalidArgumentError(f"sample_tangents: k must be an integer >= 1 (the number of tangents), got {k!r}")
+    shape = (n_or_shape,) if np.ndim(n_or_shape) == 0 else tuple(n_or_shape)
+    if not shape or not all(_is_count(s) and s >= 1 for s in shape):
+        raise InvalidArgumentError("sample_tangents: n_or_shape must be an integer n >= 1 or a shape of integers "
+                                   f">= 1, got {n_or_shape!r}")
+    shape = tuple(operator.index(s) for s in shape)
     n = math.prod(shape)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError as e:
+        raise InvalidArgumentError(f"sample_tangents: dtype must be float32 or float64, got {dtype!r} ({e})") from None
+    if dtype.kind != "f" or dtype.itemsize not in (4, 8):
+        raise InvalidArgumentError(f"sample_tangents: dtype must be float32 or float64, got {dtype}")
+    if not _is_count(resample) or resample < 0:
+        raise InvalidArgumentError(f"sample_tangents: resample must be an integer >= 0, got {resample!r}")
     options = {}
     if sampler == "angle":
         if angle is None:
-            raise ValueError("sampler='angle' needs angle=<degrees>, e.g. angle=30")
+            raise InvalidArgumentError("sampler='angle' needs angle=<degrees>, e.g. angle=30")
+        if not _is_real(angle) or not 0 <= angle <= 180:
+            raise InvalidArgumentError(f"sampler='angle': angle must be a number of degrees in [0, 180], got {angle!r}")
+        if n < 2:
+            raise InvalidArgumentError(f"sampler='angle' needs n >= 2 (a direction orthogonal to the base), got n={n}")
         options["angle"] = float(angle)
     if sampler == "varying_length":
-        if max_length is None or max_length < 1:
-            raise ValueError("sampler='varying_length' needs max_length >= 1")
+        if max_length is None or not _is_real(max_length) or not 1 <= max_length < math.inf:
+            raise InvalidArgumentError(f"sampler='varying_length' needs a finite max_length >= 1, got {max_length!r}")
         options["max_length"] = float(max_length)
     xp = _namespace(rng)
     draw = SAMPLERS[sampler]
