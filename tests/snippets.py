@@ -10,6 +10,7 @@ The conventions (tests/test_snippets.py runs every page of README.md and docs/ t
 - ``<!-- snippet: fragment -->`` on the line before a block: an excerpt that is not meant to run (a
   piece of the library's source, a signature). ``<!-- snippet: slow -->``: a block that takes more than
   a few seconds; it and every later block of the page run only with ``--slow`` (pytest ``--runslow``).
+  A reason may follow the word: ``<!-- snippet: fragment (needs a cluster) -->``.
 - ``# prints TEXT`` at the end of a line: the top-level statement that the line belongs to prints TEXT
   (its whole standard output). ``# raises NAME`` or ``# raises NAME: TEXT``: the statement raises NAME
   (or a subclass; ``dg.`` and other module prefixes are ignored) with the message TEXT; the block goes on.
