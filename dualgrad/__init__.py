@@ -19,9 +19,10 @@ from .rules.elementwise import (
 )
 from .rules.reductions import cumsum, logsumexp, max, mean, min, prod, std, sum, var
 from .rules.shape import (
-    array_split, broadcast_to, concatenate, diagonal, expand_dims, flip, getitem, moveaxis, pad, ravel, repeat,
-    reshape, roll, split, squeeze, stack, swapaxes, take, tile, transpose, tril, triu,
+    array, array_split, asarray, broadcast_to, concatenate, diagonal, expand_dims, flip, getitem, moveaxis, pad,
+    ravel, repeat, reshape, roll, split, squeeze, stack, swapaxes, take, tile, transpose, tril, triu,
 )
+from .rules import queries, selection
 from .rules.linalg import (
     cholesky, det, dot, einsum, inner, inv, matmul, norm, outer, slogdet, solve, tensordot, trace,
 )

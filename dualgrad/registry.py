@@ -45,6 +45,10 @@ NUMPY_FUNCTIONS: dict[Callable, Callable] = {}
 #: numpy ufunc name -> dualgrad implementation, consulted by ``Dual.__array_ufunc__``.
 NUMPY_UFUNCS: dict[str, Callable] = {}
 
+#: NumPy entry points written as a composition of rules (np.diff: getitem and subtract), as registered
+#: with ``implements(..., via=...)``: function or ufunc name -> (rule names, note). For docs/ops.md.
+COMPOSITES: dict = {}
+
 
 def defprimitive(name: str, rule: Callable, *, family: str, kind: str = "rule",
                  numpy: tuple = (), note: str = "") -> Primitive:
@@ -54,14 +58,20 @@ def defprimitive(name: str, rule: Callable, *, family: str, kind: str = "rule",
     return prim
 
 
-def implements(*numpy_functions):
-    """Decorator: the decorated dualgrad function handles these NumPy functions/ufuncs on Duals."""
+def implements(*numpy_functions, via: tuple[str, ...] = (), note: str = ""):
+    """Decorator: the decorated dualgrad function handles these NumPy functions/ufuncs on Duals.
+
+    ``via`` names the rules a composite function is built from (its tangent is theirs, chained), with an
+    optional ``note`` on conventions; functions that reach a single rule are listed in its ``numpy=``.
+    """
     def register(fn):
         for f in numpy_functions:
             if isinstance(f, str):          # a ufunc, by its __name__
                 NUMPY_UFUNCS[f] = fn
             else:
                 NUMPY_FUNCTIONS[f] = fn
+            if via:
+                COMPOSITES[f] = (tuple(via), note)
         return fn
     return register
 

@@ -6,6 +6,17 @@ import numpy as np
 from ..backend import namespace
 
 
+def innermost(x):
+    """The plain value at the bottom of a (possibly nested) Dual; other values as given.
+
+    Integer-valued and order-dependent results (argsort, comparisons, the positions a sort picks) are
+    computed from it, so every nesting level of a Dual sees the same positions.
+    """
+    while hasattr(x, "tangent"):
+        x = x.primal
+    return x
+
+
 def lift(t, ndim: int):
     """A tangent block ``(k, *s)`` reshaped to ``(k, 1, ..., 1, *s)`` with ``ndim`` axes after k.
 

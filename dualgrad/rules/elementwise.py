@@ -184,17 +184,3 @@ def where(condition, x=None, y=None):
         raise TypeError("where: the condition must be a boolean array, not a Dual (compare Duals with <, > "
                         "to get one)")
     return bind(_where, condition, x, y)
-
-
-# ----- comparisons and predicates: plain boolean arrays from the primals ---------------------------
-def _on_primals(ufunc):
-    def fn(*args):
-        return ufunc(*(getattr(a, "primal", a) for a in args))
-    fn.__name__ = ufunc.__name__
-    implements(ufunc.__name__)(fn)
-    return fn
-
-
-for _ufunc in (np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
-               np.isfinite, np.isnan, np.isinf, np.signbit, np.logical_not):
-    _on_primals(_ufunc)

@@ -2,6 +2,7 @@
 tangent axis k as an extra leading batch axis (primal axis a is tangent axis a + 1)."""
 from __future__ import annotations
 
+import builtins
 import numbers
 
 import numpy as np
@@ -23,7 +24,8 @@ def linear(name, primal_op, tangent_op, *, numpy=(), note=""):
 # ----- reshaping ----------------------------------------------------------------------------------
 _reshape = linear("reshape", lambda x, shape: namespace(x).reshape(x, shape),
                   lambda t, x, out, shape: t.reshape(t.shape[:1] + out.shape),
-                  numpy=("np.reshape", "Dual.reshape", "np.ravel", "Dual.ravel"))
+                  numpy=("np.reshape", "Dual.reshape", "np.ravel", "Dual.ravel", "np.atleast_1d", "np.atleast_2d",
+                         "np.atleast_3d", "np.expand_dims", "np.squeeze"))
 
 
 @implements(np.reshape)
@@ -48,7 +50,7 @@ def _transpose_axes(axes, ndim):
 _transpose = linear("transpose", lambda x, axes: x.transpose(axes),
                     lambda t, x, out, axes: t.transpose((0,) + tuple(a + 1 for a in axes)),
                     numpy=("np.transpose", "Dual.T", "Dual.transpose", "np.moveaxis", "np.swapaxes",
-                           "np.permute_dims", "np.matrix_transpose"))
+                           "np.permute_dims", "np.matrix_transpose", "np.rollaxis"))
 
 
 @implements(np.transpose, np.permute_dims)
@@ -101,7 +103,7 @@ def squeeze(a, axis=None):
 
 _broadcast_to = linear("broadcast_to", lambda x, shape: namespace(x).broadcast_to(x, shape),
                        lambda t, x, out, shape: namespace(t).broadcast_to(lift(t, len(shape)), t.shape[:1] + shape),
-                       numpy=("np.broadcast_to",), note="a read-only view, as in NumPy")
+                       numpy=("np.broadcast_to", "np.broadcast_arrays"), note="a read-only view, as in NumPy")
 
 
 @implements(np.broadcast_to)
@@ -119,6 +121,38 @@ def atleast_1d(*arys):
 def atleast_2d(*arys):
     out = [a if np.ndim(a) >= 2 else reshape(a, (1,) * (2 - np.ndim(a)) + np.shape(a)) for a in arys]
     return out[0] if len(out) == 1 else out
+
+
+@implements(np.atleast_3d)
+def atleast_3d(*arys):
+    """0-d -> (1, 1, 1), (N,) -> (1, N, 1), (M, N) -> (M, N, 1), as in NumPy."""
+    def lift3(a):
+        shape = np.shape(a)
+        return a if len(shape) >= 3 else reshape(a, ((1, 1, 1), (1,) + shape + (1,), shape + (1,))[len(shape)])
+    out = [lift3(a) for a in arys]
+    return out[0] if len(out) == 1 else out
+
+
+@implements(np.broadcast_arrays)
+def broadcast_arrays(*args, subok=False):
+    shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+    return tuple(a if np.shape(a) == shape else broadcast_to(a, shape) for a in args)
+
+
+@implements(np.meshgrid, via=("reshape", "broadcast_to"))
+def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    if indexing not in ("xy", "ij"):
+        raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
+    ndim = len(xi)
+    shapes = [[1] * ndim for _ in xi]
+    for i, s in enumerate(shapes):
+        s[i] = -1
+    if indexing == "xy" and ndim > 1:           # the first two axes swap roles
+        shapes[0][:2], shapes[1][:2] = [1, -1], [-1, 1]
+    out = [reshape(x, tuple(s)) for x, s in zip(xi, shapes)]
+    if not sparse:
+        out = broadcast_arrays(*out)
+    return tuple(x.copy() for x in out) if copy else tuple(out)
 
 
 # ----- indexing -----------------------------------------------------------------------------------
@@ -146,7 +180,7 @@ def _tangent_getitem(t, x, index):
 
 
 _getitem = linear("getitem", lambda x, index: x[index], lambda t, x, out, index: _tangent_getitem(t, x, index),
-                  numpy=("Dual[...]",), note="basic slicing, integer and boolean arrays")
+                  numpy=("Dual[...]", "np.unstack"), note="basic slicing, integer and boolean arrays")
 
 
 def getitem(x, index):
@@ -179,9 +213,9 @@ def _zeros_for(tangents, primals, k_like):
     return [t if t is not None else xp.zeros((k,) + np.shape(p), dtype=k_like.dtype) for p, t in zip(primals, tangents)]
 
 
-def _concatenate_rule(primals, tangents, axis):
+def _concatenate_rule(primals, tangents, axis, dtype, casting):
     xp = namespace(*primals)
-    out = xp.concatenate(primals, axis=axis)
+    out = xp.concatenate(primals, axis=axis, dtype=dtype, casting=casting)
     present = [t for t in tangents if t is not None]
     if not present:
         return out, None
@@ -191,9 +225,9 @@ def _concatenate_rule(primals, tangents, axis):
     return out, xp.concatenate(ts, axis=normalize_axis(axis, out.ndim, "concatenate") + 1)
 
 
-def _stack_rule(primals, tangents, axis):
+def _stack_rule(primals, tangents, axis, dtype, casting):
     xp = namespace(*primals)
-    out = xp.stack(primals, axis=axis)
+    out = xp.stack(primals, axis=axis, dtype=dtype, casting=casting)
     present = [t for t in tangents if t is not None]
     if not present:
         return out, None
@@ -202,33 +236,131 @@ def _stack_rule(primals, tangents, axis):
 
 
 _concatenate = defprimitive("concatenate", _concatenate_rule, family="shape", kind="linear",
-                            numpy=("np.concatenate", "np.hstack", "np.vstack"))
-_stack = defprimitive("stack", _stack_rule, family="shape", kind="linear", numpy=("np.stack",))
+                            numpy=("np.concatenate", "np.concat", "np.hstack", "np.vstack", "np.row_stack",
+                                   "np.column_stack", "np.dstack", "np.append", "np.block"),
+                            note="dtype= must be floating or complex; casting= as in NumPy")
+_stack = defprimitive("stack", _stack_rule, family="shape", kind="linear", numpy=("np.stack", "dg.array"),
+                      note="dtype= must be floating or complex; casting= as in NumPy")
+
+
+def _joined_dtype(op, arrays, dtype):
+    """Refuse a dtype= that would cast Dual values to integers (their tangents would be lost)."""
+    if dtype is not None and np.dtype(dtype).kind not in "fc" and any(hasattr(a, "tangent") for a in arrays):
+        raise TypeError(f"{op}(..., dtype={np.dtype(dtype)}) would cast Duals to integers and drop their tangents; "
+                        "use a floating dtype (or cast .primal).")
+    return dtype
 
 
 @implements(np.concatenate)
-def concatenate(arrays, axis=0, out=None, *, dtype=None, casting=None):
-    reject("concatenate", out=out, dtype=dtype, casting=casting)
-    return bind(_concatenate, *arrays, axis=axis)
+def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    reject("concatenate", out=out)
+    arrays = list(arrays)
+    return bind(_concatenate, *arrays, axis=axis, dtype=_joined_dtype("concatenate", arrays, dtype), casting=casting)
 
 
 @implements(np.stack)
-def stack(arrays, axis=0, out=None, *, dtype=None, casting=None):
-    reject("stack", out=out, dtype=dtype, casting=casting)
-    return bind(_stack, *arrays, axis=axis)
+def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    reject("stack", out=out)
+    arrays = list(arrays)
+    return bind(_stack, *arrays, axis=axis, dtype=_joined_dtype("stack", arrays, dtype), casting=casting)
 
 
 @implements(np.hstack)
-def hstack(tup, *, dtype=None, casting=None):
+def hstack(tup, *, dtype=None, casting="same_kind"):
     arrays = atleast_1d(*tup)
     arrays = arrays if isinstance(arrays, list) else [arrays]
     return concatenate(arrays, axis=0 if np.ndim(arrays[0]) == 1 else 1, dtype=dtype, casting=casting)
 
 
 @implements(np.vstack)
-def vstack(tup, *, dtype=None, casting=None):
+def vstack(tup, *, dtype=None, casting="same_kind"):
+    """np.vstack (and np.row_stack, which calls it with casting='same_kind')."""
     arrays = atleast_2d(*tup)
     return concatenate(arrays if isinstance(arrays, list) else [arrays], axis=0, dtype=dtype, casting=casting)
+
+
+@implements(np.dstack)
+def dstack(tup):
+    arrays = atleast_3d(*tup)
+    return concatenate(arrays if isinstance(arrays, list) else [arrays], axis=2)
+
+
+@implements(np.column_stack)
+def column_stack(tup):
+    """1-D operands become columns (n, 1); 2-D ones join as they are."""
+    return concatenate([reshape(a, (-1, 1)) if np.ndim(a) < 2 else a for a in tup], axis=1)
+
+
+@implements(np.append)
+def append(arr, values, axis=None):
+    if axis is None:
+        return concatenate([ravel(arr), ravel(values)], axis=0)
+    return concatenate([arr, values], axis=axis)
+
+
+@implements(np.block)
+def block(arrays):
+    """np.block: the innermost lists join along the last axis, the lists holding them along the one before, ..."""
+    depth = _block_depth(arrays, ())
+    ndim = builtins.max([depth] + [np.ndim(a) for a in _block_leaves(arrays)])
+
+    def join(part, level):
+        if level == depth:
+            return reshape(part, (1,) * (ndim - np.ndim(part)) + np.shape(part))
+        return concatenate([join(p, level + 1) for p in part], axis=level - depth)
+    return join(arrays, 0)
+
+
+def _block_depth(arrays, index):
+    """The list depth of np.block's argument, checked to be the same for every leaf."""
+    where = "arrays" + "".join(f"[{i}]" for i in index)
+    if isinstance(arrays, tuple):
+        raise TypeError(f"{where} is a tuple. Only lists can be used to arrange blocks, and np.block does not "
+                        "allow implicit conversion from tuple to ndarray.")
+    if not isinstance(arrays, list):
+        return 0
+    if not arrays:
+        raise ValueError(f"{where} is an empty list: lists cannot be empty")
+    depths = {_block_depth(a, index + (i,)) for i, a in enumerate(arrays)}
+    if len(depths) != 1:
+        raise ValueError(f"list depths are mismatched within {where}")
+    return depths.pop() + 1
+
+
+def _block_leaves(arrays):
+    if isinstance(arrays, list):
+        for a in arrays:
+            yield from _block_leaves(a)
+    else:
+        yield arrays
+
+
+def array(obj, dtype=None, *, copy: bool = True):
+    """A Dual from nested sequences that hold Duals, arrays and numbers, built as ``np.array`` would build it.
+
+    NumPy never hands such a list to dualgrad (``np.array([d, e])`` converts each element and fails), so
+    this stacks the elements instead: ``dg.array([d, e])`` is ``np.stack([d, e])``. Without a Dual inside
+    the result is ``np.array(obj, dtype)``. ``dtype`` must be floating or complex when a Dual is inside.
+    """
+    if hasattr(obj, "tangent"):
+        out = obj.copy() if copy else obj
+    elif isinstance(obj, (list, tuple)) and _holds_dual(obj):
+        out = stack([array(o, copy=False) for o in obj])
+    else:
+        return np.array(obj, dtype=dtype) if copy else np.asarray(obj, dtype=dtype)
+    if dtype is None or np.dtype(dtype) == out.dtype:
+        return out
+    _joined_dtype("array", [out], dtype)
+    return out.astype(dtype)
+
+
+def asarray(obj, dtype=None):
+    """``dg.array`` without a copy: a Dual comes back as it is, a sequence holding Duals is stacked."""
+    return array(obj, dtype, copy=False)
+
+
+def _holds_dual(obj) -> bool:
+    return any(hasattr(o, "tangent") or (isinstance(o, (list, tuple)) and _holds_dual(o)) for o in obj)
 
 
 def _split_rule(primals, tangents, indices_or_sections, axis):
@@ -240,7 +372,8 @@ def _split_rule(primals, tangents, indices_or_sections, axis):
     return outs, tuple(xp.array_split(t, indices_or_sections, axis=normalize_axis(axis, x.ndim, "split") + 1))
 
 
-_split = defprimitive("split", _split_rule, family="shape", kind="linear", numpy=("np.split", "np.array_split"))
+_split = defprimitive("split", _split_rule, family="shape", kind="linear",
+                      numpy=("np.split", "np.array_split", "np.hsplit", "np.vsplit", "np.dsplit"))
 
 
 @implements(np.array_split)
@@ -253,6 +386,34 @@ def split(ary, indices_or_sections, axis=0):
     if isinstance(indices_or_sections, numbers.Integral) and np.shape(ary)[axis] % indices_or_sections:
         raise ValueError("array split does not result in an equal division")
     return array_split(ary, indices_or_sections, axis)
+
+
+@implements(np.hsplit)
+def hsplit(ary, indices_or_sections):
+    if np.ndim(ary) == 0:
+        raise ValueError("hsplit only works on arrays of 1 or more dimensions")
+    return split(ary, indices_or_sections, 1 if np.ndim(ary) > 1 else 0)
+
+
+@implements(np.vsplit)
+def vsplit(ary, indices_or_sections):
+    if np.ndim(ary) < 2:
+        raise ValueError("vsplit only works on arrays of 2 or more dimensions")
+    return split(ary, indices_or_sections, 0)
+
+
+@implements(np.dsplit)
+def dsplit(ary, indices_or_sections):
+    if np.ndim(ary) < 3:
+        raise ValueError("dsplit only works on arrays of 3 or more dimensions")
+    return split(ary, indices_or_sections, 2)
+
+
+@implements(np.unstack)
+def unstack(x, /, *, axis=0):
+    """The slices of x along ``axis``, as a tuple (views, as in NumPy)."""
+    axis = normalize_axis(axis, np.ndim(x), "unstack")
+    return tuple(getitem(x, (slice(None),) * axis + (i,)) for i in range(np.shape(x)[axis]))
 
 
 # ----- padding, flipping, repeating ---------------------------------------------------------------
@@ -308,6 +469,43 @@ def fliplr(m):
 @implements(np.flipud)
 def flipud(m):
     return flip(m, 0)
+
+
+@implements(np.rot90, via=("flip", "transpose"), note="a view, as in NumPy")
+def rot90(m, k=1, axes=(0, 1)):
+    """Rotation by 90° k times in the plane of ``axes``: flips and a transpose (a view, as in NumPy)."""
+    axes = tuple(axes)
+    ndim = np.ndim(m)
+    if len(axes) != 2:
+        raise ValueError("len(axes) must be 2.")
+    if axes[0] == axes[1] or builtins.abs(axes[0] - axes[1]) == ndim:
+        raise ValueError("Axes must be different.")
+    if not (-ndim <= axes[0] < ndim and -ndim <= axes[1] < ndim):
+        raise ValueError(f"Axes={axes} out of range for array of ndim={ndim}.")
+    k %= 4
+    if k == 0:
+        return getitem(m, slice(None))
+    if k == 2:
+        return flip(flip(m, axes[0]), axes[1])
+    order = list(range(ndim))
+    order[axes[0]], order[axes[1]] = order[axes[1]], order[axes[0]]
+    return transpose(flip(m, axes[1]), order) if k == 1 else flip(transpose(m, order), axes[1])
+
+
+@implements(np.rollaxis)
+def rollaxis(a, axis, start=0):
+    ndim = np.ndim(a)
+    axis = normalize_axis(axis, ndim, "rollaxis")
+    start = start + ndim if start < 0 else start
+    if not 0 <= start < ndim + 1:
+        raise np.exceptions.AxisError(f"'start' arg requires {-ndim} <= start < {ndim + 1}, but {start} was passed in")
+    if axis < start:
+        start -= 1
+    if axis == start:
+        return getitem(a, Ellipsis)
+    order = [n for n in range(ndim) if n != axis]
+    order.insert(start, axis)
+    return transpose(a, order)
 
 
 def _repeat_tangent(t, x, out, repeats, axis):
@@ -390,29 +588,9 @@ def triu(m, k=0):
     return bind(_triu, m, k=k)
 
 
-# ----- functions that only look at the primal ------------------------------------------------------
+# ----- constants shaped like a Dual --------------------------------------------------------------------
 def _primal(x):
     return getattr(x, "primal", x)
-
-
-@implements(np.shape)
-def shape(a):
-    return np.shape(_primal(a))
-
-
-@implements(np.ndim)
-def ndim(a):
-    return np.ndim(_primal(a))
-
-
-@implements(np.size)
-def size(a, axis=None):
-    return np.size(_primal(a), axis)
-
-
-@implements(np.result_type)
-def result_type(*arrays_and_dtypes):
-    return np.result_type(*(_primal(a) for a in arrays_and_dtypes))
 
 
 def _constant_like(numpy_fn):
@@ -441,4 +619,5 @@ def round(a, decimals=0, out=None):
 
 
 _round = defprimitive("round", lambda p, t, decimals: (namespace(p[0]).round(p[0], decimals), None),
-                      family="shape", kind="elementwise", numpy=("np.round",), note="piecewise constant: zero tangent")
+                      family="shape", kind="elementwise", numpy=("np.round", "np.around"),
+                      note="piecewise constant: zero tangent")
