@@ -10,6 +10,7 @@ FAMILIES = {
     "elementwise": "Elementwise",
     "reductions": "Reductions",
     "shape": "Shape, indexing and joining",
+    "selection": "Selection: elements picked by position or by order",
     "linalg": "Linear algebra",
     "nn": "Neural-network functions",
     "conv": "Convolution and pooling",

@@ -31,8 +31,8 @@ def test_numpy_namespace_functions_dispatch():
 
 
 @pytest.mark.parametrize("call, name", [
-    (lambda d: np.sort(d), "numpy.sort"),
-    (lambda d: np.median(d), "numpy.median"),
+    (lambda d: np.histogramdd(d), "numpy.histogramdd"),
+    (lambda d: np.packbits(d), "numpy.packbits"),
     (lambda d: np.fft.fft(d), "numpy.fft.fft"),
     (lambda d: np.linalg.eig(d), "numpy.linalg.eig"),
     (lambda d: np.cumprod(d), "numpy.cumprod"),
