@@ -28,5 +28,6 @@ from .rules.linalg import (
 )
 from .rules.nn import *  # noqa: F403  (the names in rules/nn.py's __all__)
 from .rules.conv import *  # noqa: F403  (the names in rules/conv.py's __all__)
+from .rules.special import polygamma
 
 __version__ = "0.1.0"

@@ -16,8 +16,7 @@ Duals are immutable and never patch NumPy: plain NumPy code reaches dualgrad's r
 from __future__ import annotations
 
 import numbers
-
-import numpy as np
+import sys
 
 from .backend import namespace
 from .errors import MissingRuleError, TangentShapeError
@@ -114,16 +113,10 @@ class Dual:
             raise TypeError(f"numpy.{ufunc.__name__}(..., out=...) cannot write into a Dual: Duals are "
                             "immutable. Drop out= and use the returned value.")
         kwargs.pop("out", None)
-        handler = _numpy_ufuncs.get(ufunc.__name__)
+        handler, name = _ufunc_handler(ufunc)
         if handler is None:
-            if getattr(np, ufunc.__name__, None) is ufunc:
-                fix = f"register one with dg.defjvp(numpy.{ufunc.__name__})"
-                name = f"numpy.{ufunc.__name__}"
-            else:   # a ufunc from elsewhere, e.g. scipy.special
-                fix = "call it through a function decorated with @dg.primitive and register a rule with dg.defjvp"
-                name = f"the ufunc {ufunc.__name__} (not one of NumPy's)"
             raise MissingRuleError(f"{name} has no forward-mode rule in dualgrad. Use a supported function "
-                                   f"(docs/ops.md) or {fix}.")
+                                   f"(docs/ops.md) or register one with dg.defjvp({name}).")
         if kwargs:
             raise TypeError(f"numpy.{ufunc.__name__} on a Dual does not support the arguments "
                             f"{sorted(kwargs)}; compute the same result without them.")
@@ -203,6 +196,26 @@ class Dual:
         primal = _as_float_array(self.primal.astype(dtype), "astype")
         tangent = None if self.tangent is None else self.tangent.astype(dtype)
         return Dual._unchecked(primal, tangent)
+
+
+def ufunc_key(ufunc) -> str:
+    """The key of ``ufunc`` in the rule lookup (``registry.NUMPY_UFUNCS``).
+
+    A ufunc of scipy.special is keyed ``"scipy.special.<name>"`` (so that a SciPy ufunc named like a NumPy one
+    never gets NumPy's rule), also the private ones that SciPy's Python functions call (``zeta`` calls
+    ``scipy.special._ufuncs._zeta``); NumPy's ufuncs (``ndarray.clip``'s included) by their name.
+    """
+    name = ufunc.__name__
+    for module in ("scipy.special", "scipy.special._ufuncs"):
+        if getattr(sys.modules.get(module), name, None) is ufunc:
+            return f"scipy.special.{name}"
+    return name
+
+
+def _ufunc_handler(ufunc):
+    """The implementation registered for ``ufunc`` and its qualified name."""
+    key = ufunc_key(ufunc)
+    return _numpy_ufuncs.get(key), key if "." in key else f"numpy.{key}"
 
 
 def _primal(x):

@@ -14,6 +14,7 @@ FAMILIES = {
     "linalg": "Linear algebra",
     "nn": "Neural-network functions",
     "conv": "Convolution and pooling",
+    "special": "scipy.special",
 }
 
 KINDS = {

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .backend import namespace, to_numpy
-from .dual import Dual
+from .dual import Dual, ufunc_key
 from .errors import JVPCheckError, MissingRuleError, TangentShapeError
 from .pytree import flatten, flatten_like, leaf_paths, unflatten
 from .registry import NUMPY_FUNCTIONS, NUMPY_UFUNCS, RULES, bind, defprimitive
@@ -252,7 +252,7 @@ def primitive(fn: Callable | None = None, *, name: str | None = None):
 def defjvp(fn: Callable) -> Callable:
     """Register a forward-mode rule for ``fn``; use as a decorator on the rule::
 
-        @dg.defjvp(my_op)                     # my_op: a dg.primitive, a NumPy ufunc or a NumPy function
+        @dg.defjvp(my_op)     # my_op: a dg.primitive, a ufunc (NumPy or scipy.special) or a NumPy function
         def my_op_jvp(primals, tangents, **params):
             (x,), (t,) = primals, tangents    # t: (k, *x.shape) or None (a zero tangent)
             y = my_op(x)
@@ -267,8 +267,10 @@ def defjvp(fn: Callable) -> Callable:
         if getattr(fn, "_dg_primitive", None) is not None:
             defprimitive(fn._dg_primitive, rule, family="custom", numpy=(fn._dg_primitive,))
         elif isinstance(fn, np.ufunc):
-            prim = defprimitive(f"np.{fn.__name__}", rule, family="custom", numpy=(f"np.{fn.__name__}",))
-            NUMPY_UFUNCS[fn.__name__] = functools.partial(bind, prim)
+            key = ufunc_key(fn)                               # a name, or "scipy.special.<name>"
+            qual = key if "." in key else f"np.{key}"
+            prim = defprimitive(qual, rule, family="custom", numpy=(qual,))
+            NUMPY_UFUNCS[key] = functools.partial(bind, prim)
         elif hasattr(fn, "_implementation") or getattr(fn, "__module__", "").startswith("numpy"):
             qual = f"np.{fn.__name__}"
             prim = defprimitive(qual, rule, family="custom", numpy=(qual,))

@@ -129,7 +129,7 @@ def leaky_relu(x: Operand, negative_slope: float = 0.01) -> Operand:
     return bind(_leaky_relu, x, negative_slope=negative_slope)
 
 
-@implements("expit")
+@implements("scipy.special.expit")
 def sigmoid(x: Operand) -> Operand:
     """σ(x) = 1 / (1 + e⁻ˣ) elementwise, computed stably for large |x|; σ' = σ(x) σ(−x) = σ (1 − σ).
 

@@ -1,0 +1,279 @@
+"""Rules for the ufuncs of ``scipy.special`` (error function, gamma family, Bessel functions, ...).
+
+scipy.special's ufuncs reach a Dual through ``__array_ufunc__``, which finds these rules under
+``"scipy.special.<name>"`` (so a SciPy ufunc named like a NumPy one never gets NumPy's rule). SciPy is
+imported only when a rule runs: ``backend.special(xp)`` is ``scipy.special`` for NumPy data and
+``cupyx.scipy.special`` for CuPy data.
+
+Every derivative is written with functions that have rules themselves, so derivatives of any order follow
+by nesting: erf' = 2/√π e^{−x²}, gammaln' = ψ, ψ' = ψ⁽¹⁾ = ζ(2, ·) (Hurwitz zeta), ∂_q ζ(s, q) = −s ζ(s+1, q),
+J_v' = (J_{v−1} − J_{v+1})/2. Where SciPy has no closed form for a derivative (the order v of a Bessel
+function, the exponent s of zeta, the shape a of gammainc) a tangent on that argument raises
+``MissingRuleError``; hold the argument constant. ``polygamma`` is a Python function in SciPy that
+converts its input with ``np.asarray`` and so cannot take a Dual: use ``dg.polygamma``.
+
+Near removable singularities (exprel' at 0, spence' at 1) the derivative is a power series on a small
+interval, so its own derivatives stay exact there too.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..backend import namespace, special
+from ..errors import MissingRuleError
+from ..registry import bind, defprimitive, implements
+from ._util import add_terms, fit, lift
+
+SQRT_PI = math.sqrt(math.pi)
+SQRT_2PI = math.sqrt(2 * math.pi)
+
+
+def _sp(*operands):
+    """scipy.special, or cupyx.scipy.special for CuPy data."""
+    return special(namespace(*operands))
+
+
+def _series(x, coefficients):
+    """Σ c_n xⁿ by Horner's rule (a polynomial: its tangent is exact at every order)."""
+    acc = coefficients[-1]
+    for c in reversed(coefficients[:-1]):
+        acc = acc * x + c
+    return acc
+
+
+def _no_closed_form(name, arg):
+    return MissingRuleError(
+        f"scipy.special.{name}: SciPy has no closed form for the derivative with respect to {arg}, so dualgrad has "
+        f"no rule for a tangent on it; hold {arg} constant (a plain array, or a Dual outside this derivative).")
+
+
+def unary(name, derivative, *, note="", numpy=None):
+    """Register ``scipy.special.<name>``: tangent ``derivative(sp, x, y) · t`` with y = f(x).
+
+    ``numpy``: the entry points listed in the table (default: ``scipy.special.<name>``).
+    """
+    def rule(primals, tangents):
+        (x,), (t,) = primals, tangents
+        sp = _sp(x)
+        y = getattr(sp, name)(x)
+        return y, None if t is None else t * derivative(sp, x, y)
+
+    prim = defprimitive(f"special.{name}", rule, family="special", kind="elementwise",
+                        numpy=numpy or (f"scipy.special.{name}",), note=note)
+
+    def fn(x):
+        return bind(prim, x)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"``scipy.special.{name}`` on Duals or arrays (rule table entry 'special.{name}')."
+    implements(f"scipy.special.{name}")(fn)
+    return fn
+
+
+def binary(name, d_first, d_second, *, args=("x", "y"), note="", ufunc=None, numpy=None):
+    """Register ``scipy.special.<name>(a, b)``; ``d_first(sp, a, b, out)`` is ∂out/∂a (None: no closed form).
+
+    ``ufunc``: the name of the ufunc that reaches the Dual when it differs from ``name`` (scipy's Python
+    function ``zeta`` calls the private ufunc ``_zeta``); ``numpy`` as for ``unary``.
+    """
+
+    def rule(primals, tangents):
+        (a, b), (ta, tb) = primals, tangents
+        sp = _sp(a, b)
+        out = getattr(sp, name)(a, b)
+        rank, t = np.ndim(out), None
+        for arg, tangent, partial in ((args[0], ta, d_first), (args[1], tb, d_second)):
+            if tangent is None:
+                continue
+            if partial is None:
+                raise _no_closed_form(name, arg)
+            t = add_terms(t, lift(tangent, rank) * partial(sp, a, b, out))
+        return out, None if t is None else fit(t, np.shape(out))
+
+    prim = defprimitive(f"special.{name}", rule, family="special", kind="elementwise",
+                        numpy=numpy or (f"scipy.special.{name}",), note=note)
+
+    def fn(a, b):
+        return bind(prim, a, b)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"``scipy.special.{name}`` on Duals or arrays (rule table entry 'special.{name}')."
+    implements(f"scipy.special.{ufunc or name}")(fn)
+    return fn
+
+
+# ----- error function and normal distribution ----------------------------------------------------------
+erf = unary("erf", lambda sp, x, y: (2 / SQRT_PI) * np.exp(-x * x))
+erfc = unary("erfc", lambda sp, x, y: (-2 / SQRT_PI) * np.exp(-x * x))
+erfi = unary("erfi", lambda sp, x, y: (2 / SQRT_PI) * np.exp(x * x))
+erfcx = unary("erfcx", lambda sp, x, y: 2 * x * y - 2 / SQRT_PI, note="erfcx = e^{x²} erfc(x)")
+erfinv = unary("erfinv", lambda sp, x, y: (SQRT_PI / 2) * np.exp(y * y), note="inf at ±1")
+erfcinv = unary("erfcinv", lambda sp, x, y: (-SQRT_PI / 2) * np.exp(y * y), note="inf at 0 and 2")
+dawsn = unary("dawsn", lambda sp, x, y: 1 - 2 * x * y)
+ndtr = unary("ndtr", lambda sp, x, y: np.exp(-0.5 * x * x) / SQRT_2PI)
+log_ndtr = unary("log_ndtr", lambda sp, x, y: np.exp(-0.5 * x * x - y) / SQRT_2PI,
+                 note="φ(x)/Φ(x) as exp(−x²/2 − log Φ(x)): no underflow in the left tail")
+ndtri = unary("ndtri", lambda sp, x, y: SQRT_2PI * np.exp(0.5 * y * y), note="inf at 0 and 1")
+ndtri_exp = unary("ndtri_exp", lambda sp, x, y: SQRT_2PI * np.exp(0.5 * y * y + x))
+
+# ----- logistic -------------------------------------------------------------------------------------------
+logit = unary("logit", lambda sp, x, y: 1 / (x * (1 - x)))
+log_expit = unary("log_expit", lambda sp, x, y: sp.expit(-x), note="slope σ(−x): no cancellation for large x")
+
+# ----- gamma family ---------------------------------------------------------------------------------------
+gammaln = unary("gammaln", lambda sp, x, y: sp.psi(x), note="log|Γ(x)|; slope ψ(x)")
+loggamma = unary("loggamma", lambda sp, x, y: sp.psi(x))
+gamma = unary("gamma", lambda sp, x, y: y * sp.psi(x))
+rgamma = unary("rgamma", lambda sp, x, y: -y * sp.psi(x), note="1/Γ(x)")
+psi = unary("psi", lambda sp, x, y: sp.zeta(2.0, x), numpy=("scipy.special.psi", "scipy.special.digamma",
+                                                            "dg.polygamma(0, x)"),
+            note="slope ψ⁽¹⁾(x) = ζ(2, x)")
+zeta = binary("zeta", None, lambda sp, s, q, out: -s * sp.zeta(s + 1, q), args=("s", "q"), ufunc="_zeta",
+               numpy=("scipy.special.zeta(s, q)", "dg.polygamma(n, x), n ≥ 1"),
+               note="Hurwitz zeta: ∂_q = −s ζ(s+1, q); none in s (the Riemann zeta(s) has no rule). "
+                    "scipy.special.polygamma cannot take a Dual (np.asarray): use dg.polygamma")
+betaln = binary("betaln", lambda sp, a, b, out: sp.psi(a) - sp.psi(a + b),
+                lambda sp, a, b, out: sp.psi(b) - sp.psi(a + b), args=("a", "b"))
+beta = binary("beta", lambda sp, a, b, out: out * (sp.psi(a) - sp.psi(a + b)),
+              lambda sp, a, b, out: out * (sp.psi(b) - sp.psi(a + b)), args=("a", "b"))
+
+
+def _gammainc_x(sp, a, x, out):
+    """∂_x P(a, x) = x^{a−1} e^{−x} / Γ(a), in logs (no overflow of Γ(a) or x^{a−1})."""
+    return np.exp((a - 1) * np.log(x) - x - sp.gammaln(a))
+
+
+gammainc = binary("gammainc", None, _gammainc_x, args=("a", "x"), note="derivative in x only")
+gammaincc = binary("gammaincc", None, lambda sp, a, x, out: -_gammainc_x(sp, a, x, out), args=("a", "x"),
+                   note="derivative in x only")
+
+
+def polygamma(n, x):
+    """ψ⁽ⁿ⁾(x), the n-th derivative of the digamma function, on Duals or arrays.
+
+    ``scipy.special.polygamma`` converts its arguments with ``np.asarray`` and so cannot take a Dual; this
+    function computes the same values from the ufuncs it uses: ψ for n = 0 and (−1)ⁿ⁺¹ n! ζ(n+1, x) for n ≥ 1.
+    The order ``n`` is a non-negative integer (array); the derivative in x is ψ⁽ⁿ⁺¹⁾(x), to any order. The
+    result keeps x's precision (float32 stays float32, where SciPy's polygamma returns float64 for an array n).
+    """
+    if hasattr(n, "tangent"):
+        raise TypeError("polygamma: the order n is an integer; pass a plain int or integer array, not a Dual")
+    xp = namespace(n, x)
+    n = xp.asarray(n)
+    if n.dtype.kind not in "iu" or bool((n < 0).any()):
+        raise ValueError(f"polygamma: the order n must hold non-negative integers; got {n!r}")
+    sp = _sp(x)
+    if n.ndim == 0:
+        order = int(n)
+        return sp.psi(x) if order == 0 else (-1.0) ** (order + 1) * math.factorial(order) * sp.zeta(order + 1.0, x)
+    dtype = np.result_type(x, np.float32)                 # x's precision (float64 for integer x)
+    factor = (xp.where(n % 2 == 1, 1.0, -1.0) * sp.gamma(n + 1.0)).astype(dtype)
+    return np.where(n == 0, sp.psi(x), factor * sp.zeta(xp.where(n == 0, 2, n + 1).astype(dtype), x))
+
+
+# ----- exponential integrals and relatives ------------------------------------------------------------------
+expi = unary("expi", lambda sp, x, y: np.exp(x) / x)
+exp1 = unary("exp1", lambda sp, x, y: -np.exp(-x) / x)
+
+#: exprel'(x) = Σ_{n≥1} n xⁿ⁻¹/(n+1)! for |x| < 1/2 (15 terms: below 1e-17 there).
+EXPREL_SLOPE_SERIES = [n / math.factorial(n + 1) for n in range(1, 17)]
+
+
+def _exprel_slope(sp, x, y):
+    """exprel'(x) = (eˣ(x − 1) + 1)/x², by its series near 0 where that formula cancels."""
+    small = abs(x) < 0.5
+    safe = np.where(small, 1.0, x)
+    return np.where(small, _series(x, EXPREL_SLOPE_SERIES), (np.exp(safe) * (safe - 1) + 1) / (safe * safe))
+
+
+exprel = unary("exprel", _exprel_slope, note="(eˣ − 1)/x; slope by its power series for |x| < 1/2")
+
+#: −log(1 − u)/u = Σ uⁿ/(n+1) for |u| < 0.1 (16 terms: below 1e-17 there).
+LOG_RATIO_SERIES = [1 / (n + 1) for n in range(16)]
+
+
+def _spence_slope(sp, x, y):
+    """spence'(x) = log(x)/(1 − x) (SciPy's spence(x) = ∫₁ˣ log t/(1 − t) dt); −Σ uⁿ/(n+1) with u = 1 − x near 1."""
+    u = 1 - x
+    near = abs(u) < 0.1
+    safe = np.where(near, 0.5, x)
+    return np.where(near, -_series(u, LOG_RATIO_SERIES), np.log(safe) / (1 - safe))
+
+
+spence = unary("spence", _spence_slope, note="slope log(x)/(1 − x); its power series near x = 1")
+
+# ----- information theory and robust losses -----------------------------------------------------------------
+entr = unary("entr", lambda sp, x, y: -(np.log(x) + 1), note="−x log x; slope +inf at 0 (mathematics)")
+
+
+def _zero_where_x_zero(x, value):
+    """``value`` with 0 where x = 0: ∂/∂y of x·g(y) at x = 0, even where g'(y) is infinite (xlogy(0, 0) = 0)."""
+    return np.where(x == 0, 0.0, value)
+
+
+xlogy = binary("xlogy", lambda sp, x, y, out: np.log(y),
+               lambda sp, x, y, out: _zero_where_x_zero(x, x / np.where(x == 0, 1.0, y)),
+               note="∂y is 0 where x = 0 (also at y = 0, as xlogy(0, y) = 0)")
+xlog1py = binary("xlog1py", lambda sp, x, y, out: np.log1p(y),
+                 lambda sp, x, y, out: _zero_where_x_zero(x, x / np.where(x == 0, 1.0, 1 + y)),
+                 note="∂y is 0 where x = 0")
+rel_entr = binary("rel_entr", lambda sp, x, y, out: np.log(x / y) + 1,
+                  lambda sp, x, y, out: _zero_where_x_zero(x, -x / np.where(x == 0, 1.0, y)),
+                  note="x log(x/y) for x, y > 0; ∂y is 0 where x = 0")
+kl_div = binary("kl_div", lambda sp, x, y, out: np.log(x / y), lambda sp, x, y, out: 1 - x / y,
+                note="x log(x/y) − x + y for x, y > 0")
+huber = binary("huber", lambda sp, d, r, out: np.where(abs(r) <= d, 0.0, abs(r) - d),
+               lambda sp, d, r, out: np.where(abs(r) <= d, r, d * np.sign(r)), args=("delta", "r"),
+               note="C¹: the branches meet at |r| = delta")
+
+
+def _pseudo_huber_parts(d, r):
+    """q = (r/δ)² and s = √(1 + q): pseudo_huber = δ² q/(1 + s) (no cancellation in s − 1)."""
+    q = (r / d) ** 2
+    return q, np.sqrt(1 + q)
+
+
+def _pseudo_huber_delta(sp, d, r, out):
+    q, s = _pseudo_huber_parts(d, r)
+    return d * q * q / ((1 + s) * (1 + s) * s)                 # δ (s − 1)² / s
+
+
+def _pseudo_huber_r(sp, d, r, out):
+    return r / _pseudo_huber_parts(d, r)[1]
+
+
+pseudo_huber = binary("pseudo_huber", _pseudo_huber_delta, _pseudo_huber_r, args=("delta", "r"),
+                      note="delta > 0")
+
+# ----- Bessel functions of integer order ------------------------------------------------------------------
+i0 = unary("i0", lambda sp, x, y: sp.i1(x))
+i1 = unary("i1", lambda sp, x, y: 0.5 * (sp.i0(x) + sp.iv(2, x)))
+i0e = unary("i0e", lambda sp, x, y: sp.i1e(x) - np.sign(x) * y,
+            note="e^{−|x|} I₀(x): at the kink x = 0 the slope is 0, the mean of the one-sided slopes")
+i1e = unary("i1e", lambda sp, x, y: 0.5 * (sp.i0e(x) + sp.ive(2, x)) - np.sign(x) * y)
+k0 = unary("k0", lambda sp, x, y: -sp.k1(x))
+k1 = unary("k1", lambda sp, x, y: -0.5 * (sp.k0(x) + sp.kv(2, x)))
+k0e = unary("k0e", lambda sp, x, y: y - sp.k1e(x))
+k1e = unary("k1e", lambda sp, x, y: y - 0.5 * (sp.k0e(x) + sp.kve(2, x)))
+j0 = unary("j0", lambda sp, x, y: -sp.j1(x))
+j1 = unary("j1", lambda sp, x, y: 0.5 * (sp.j0(x) - sp.jv(2, x)))
+y0 = unary("y0", lambda sp, x, y: -sp.y1(x))
+y1 = unary("y1", lambda sp, x, y: 0.5 * (sp.y0(x) - sp.yv(2, x)))
+
+
+# ----- Bessel functions of any order v: derivative in x, the order is constant ---------------------------------
+def _bessel(name, slope, note=""):
+    return binary(name, None, slope, args=("the order v", "x"), note=note or "derivative in x; the order v is constant")
+
+
+jv = _bessel("jv", lambda sp, v, x, out: 0.5 * (sp.jv(v - 1, x) - sp.jv(v + 1, x)))
+yv = _bessel("yv", lambda sp, v, x, out: 0.5 * (sp.yv(v - 1, x) - sp.yv(v + 1, x)))
+iv = _bessel("iv", lambda sp, v, x, out: 0.5 * (sp.iv(v - 1, x) + sp.iv(v + 1, x)))
+kv = _bessel("kv", lambda sp, v, x, out: -0.5 * (sp.kv(v - 1, x) + sp.kv(v + 1, x)))
+jve = _bessel("jve", lambda sp, v, x, out: 0.5 * (sp.jve(v - 1, x) - sp.jve(v + 1, x)),
+              note="real x (there jve = jv); the order v is constant")
+yve = _bessel("yve", lambda sp, v, x, out: 0.5 * (sp.yve(v - 1, x) - sp.yve(v + 1, x)),
+              note="real x (there yve = yv); the order v is constant")
+ive = _bessel("ive", lambda sp, v, x, out: 0.5 * (sp.ive(v - 1, x) + sp.ive(v + 1, x)) - np.sign(x) * out,
+              note="e^{−|x|} I_v(x); slope 0 at the kink x = 0 as for i0e; the order v is constant")
+kve = _bessel("kve", lambda sp, v, x, out: out - 0.5 * (sp.kve(v - 1, x) + sp.kve(v + 1, x)))

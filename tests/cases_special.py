@@ -1,0 +1,110 @@
+"""OpCases for the scipy.special rules (see tests/harness.py for the format).
+
+``fn`` calls scipy.special itself, so each case also checks the dispatch of SciPy's ufuncs to the rule.
+Samplers keep the inputs inside the domain and away from poles and kinks; a case is analytic where SciPy
+evaluates the function on complex input holomorphically (then also checked with the complex step).
+"""
+import numpy as np
+import scipy.special as sp
+
+import dualgrad as dg
+
+from .harness import OpCase, away_from_zero, broadcast_shapes, fixed, normal, one_shape, uniform
+
+positive = uniform(0.3, 3.0)
+scaled = uniform(-4.0, 4.0)
+negative_non_integer = uniform(-2.8, -2.2)
+
+UNARY = [  # (name, sampler, analytic, label)
+    ("erf", normal, True, ""),
+    ("erfc", normal, True, ""),
+    ("erfi", normal, True, ""),
+    ("erfcx", uniform(-1.0, 3.0), True, ""),
+    ("erfinv", uniform(-0.9, 0.9), False, ""),
+    ("erfcinv", uniform(0.1, 1.9), False, ""),
+    ("dawsn", scaled, True, ""),
+    ("ndtr", scaled, True, ""),
+    ("log_ndtr", uniform(-6.0, 3.0), False, ""),
+    ("ndtri", uniform(0.05, 0.95), False, ""),
+    ("ndtri_exp", uniform(-4.0, -0.1), False, ""),
+    ("logit", uniform(0.05, 0.95), False, ""),
+    ("log_expit", scaled, False, ""),
+    ("gammaln", uniform(0.3, 5.0), False, ""),
+    ("gammaln", negative_non_integer, False, "negative x"),
+    ("loggamma", uniform(0.3, 5.0), True, ""),
+    ("gamma", uniform(0.3, 4.0), True, ""),
+    ("gamma", negative_non_integer, False, "negative x"),
+    ("rgamma", uniform(0.3, 4.0), True, ""),
+    ("rgamma", negative_non_integer, False, "negative x"),
+    ("psi", uniform(0.3, 5.0), True, ""),
+    ("expi", positive, False, ""),
+    ("expi", uniform(-3.0, -0.3), False, "negative x"),
+    ("exp1", positive, True, ""),
+    ("exprel", scaled, False, ""),
+    ("exprel", uniform(-0.45, 0.45), False, "series"),
+    ("spence", positive, True, ""),
+    ("spence", uniform(0.93, 1.07), True, "series near 1"),
+    ("entr", positive, False, ""),
+    ("i0", scaled, False, ""),
+    ("i1", scaled, False, ""),
+    ("i0e", away_from_zero(0.2, 4.0), False, ""),
+    ("i1e", away_from_zero(0.2, 4.0), False, ""),
+    ("k0", uniform(0.2, 4.0), False, ""),
+    ("k1", uniform(0.2, 4.0), False, ""),
+    ("k0e", uniform(0.2, 4.0), False, ""),
+    ("k1e", uniform(0.2, 4.0), False, ""),
+    ("j0", uniform(-6.0, 6.0), False, ""),
+    ("j1", uniform(-6.0, 6.0), False, ""),
+    ("y0", uniform(0.3, 6.0), False, ""),
+    ("y1", uniform(0.3, 6.0), False, ""),
+]
+
+BINARY = [  # (name, samplers, differentiable inputs, analytic, label)
+    ("xlogy", (normal, positive), None, True, ""),
+    ("xlog1py", (normal, uniform(-0.5, 3.0)), None, True, ""),
+    ("rel_entr", (positive, positive), None, False, ""),
+    ("kl_div", (positive, positive), None, False, ""),
+    ("huber", (uniform(0.5, 1.5), scaled), None, False, ""),
+    ("pseudo_huber", (uniform(0.5, 2.0), scaled), None, False, ""),
+    ("betaln", (uniform(0.5, 3.0), uniform(0.5, 3.0)), None, False, ""),
+    ("beta", (uniform(0.5, 3.0), uniform(0.5, 3.0)), None, False, ""),
+    ("zeta", (uniform(1.5, 4.0), uniform(0.5, 3.0)), (1,), False, "Hurwitz, in q"),
+    ("gammainc", (uniform(0.5, 3.0), uniform(0.2, 4.0)), (1,), False, "in x"),
+    ("gammaincc", (uniform(0.5, 3.0), uniform(0.2, 4.0)), (1,), False, "in x"),
+    ("jv", (uniform(-1.5, 2.5), positive), (1,), False, "in x"),
+    ("yv", (uniform(-1.5, 2.5), positive), (1,), False, "in x"),
+    ("iv", (uniform(-1.5, 2.5), positive), (1,), False, "in x"),
+    ("kv", (uniform(-1.5, 2.5), positive), (1,), False, "in x"),
+    ("jve", (uniform(-1.5, 2.5), positive), (1,), False, "in x"),
+    ("yve", (uniform(-1.5, 2.5), positive), (1,), False, "in x"),
+    ("ive", (uniform(-1.5, 2.5), positive), (1,), False, "in x"),
+    ("kve", (uniform(-1.5, 2.5), positive), (1,), False, "in x"),
+]
+
+
+def _scipy(name):
+    return getattr(sp, name)
+
+
+CASES = [OpCase(f"special.{name}", _scipy(name), one_shape(), sample, analytic, label=label)
+         for name, sample, analytic, label in UNARY]
+CASES += [OpCase(f"special.{name}", _scipy(name), broadcast_shapes(2), samples, analytic, label=label,
+                 differentiable=differentiable)
+          for name, samples, differentiable, analytic, label in BINARY]
+CASES += [
+    OpCase("special.psi", sp.digamma, one_shape(), uniform(0.3, 5.0), label="digamma"),
+    OpCase("special.jv", lambda x: sp.jv(2, x), one_shape(), positive, label="integer order"),
+    OpCase("special.jv", lambda x: sp.jv(np.arange(3, dtype=x.dtype), x), fixed((3,)), normal,
+           label="order array"),
+    OpCase("special.ive", lambda x: sp.ive(np.arange(3, dtype=x.dtype), x), fixed((2, 3)), away_from_zero(0.3, 3.0),
+           label="integer orders, both signs of x"),
+    OpCase("special.xlogy", lambda y: sp.xlogy(np.array([0.0, 1.5, 0.0], dtype=y.dtype), y), fixed((3,)),
+           positive, label="x = 0 entries"),
+    # dg.polygamma: SciPy's polygamma cannot take a Dual (np.asarray); the same ufuncs reach their rules
+    OpCase("special.psi", lambda x: dg.polygamma(0, x), one_shape(), positive, label="polygamma n=0"),
+    OpCase("special.zeta", lambda x: dg.polygamma(3, x), one_shape(), positive, label="polygamma n=3"),
+    OpCase("special.zeta", lambda x: dg.polygamma(np.array([0, 1, 2]), x), fixed((2, 3)), positive,
+           label="polygamma order array"),
+    # scipy.special functions that are compositions of NumPy ufuncs
+    OpCase("logaddexp", sp.softplus, one_shape(), scaled, label="scipy.special.softplus"),
+]

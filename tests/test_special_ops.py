@@ -1,0 +1,140 @@
+"""Specific checks of the scipy.special rules: arguments without a closed-form derivative, polygamma, removable
+singularities of the slopes, and the dispatch of SciPy's ufuncs.
+
+The generic properties (finite differences, complex step, k columns, float32) of every case live in
+``test_rules.py`` with the cases in ``cases_special.py``.
+"""
+import math
+import warnings
+
+import numpy as np
+import pytest
+import scipy.special as sp
+
+import dualgrad as dg
+
+
+def dual(x, k=2, seed=0):
+    x = np.asarray(x, dtype=np.float64)
+    return dg.Dual(x, np.random.default_rng(seed).standard_normal((k,) + x.shape))
+
+
+def slope(f, x):
+    """f'(x) elementwise by one jvp with the all-ones direction."""
+    x = np.asarray(x, dtype=np.float64)
+    return dg.jvp(f, (x,), (np.ones((1,) + x.shape),))[1][0]
+
+
+# ----- arguments whose derivative SciPy has no closed form for -----------------------------------------------
+@pytest.mark.parametrize("call, argument", [
+    (lambda v, x: sp.jv(v, x), "the order v"),
+    (lambda v, x: sp.kve(v, x), "the order v"),
+    (lambda s, q: sp.zeta(s, q), "s"),
+    (lambda a, x: sp.gammainc(a, x), "a"),
+])
+def test_a_tangent_on_an_argument_without_closed_form_raises(call, argument):
+    with pytest.raises(dg.MissingRuleError, match=f"with respect to {argument}.*hold {argument} constant"):
+        call(dual([1.5, 2.5]), np.array([1.0, 2.0]))
+
+
+def test_the_constant_argument_may_be_a_dual_without_tangent():
+    y = sp.jv(dg.Dual(np.array([1.5]), None), dual([2.0]))
+    np.testing.assert_allclose(y.primal, sp.jv(1.5, 2.0))
+
+
+def test_riemann_zeta_has_no_rule():
+    with pytest.raises(dg.MissingRuleError, match="_riemann_zeta"):
+        sp.zeta(dual([2.5]))
+
+
+# ----- polygamma ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("n", [0, 1, 2, 5, np.array([0, 1, 3, 4])])
+def test_polygamma_matches_scipy(n):
+    x = np.array([0.3, 1.7, 2.5, 9.0])
+    np.testing.assert_allclose(dg.polygamma(n, x), sp.polygamma(n, x), rtol=1e-13)
+    np.testing.assert_allclose(dg.polygamma(n, dg.Dual(x, None)).primal, sp.polygamma(n, x), rtol=1e-13)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, np.array([0, 1, 3, 2])])
+def test_polygamma_slope_is_the_next_polygamma(n):
+    x = np.array([0.3, 1.7, 2.5, 9.0])
+    np.testing.assert_allclose(slope(lambda x: dg.polygamma(n, x), x), sp.polygamma(np.add(n, 1), x), rtol=1e-12)
+
+
+def test_scipy_polygamma_cannot_take_a_dual_and_says_why():
+    with pytest.raises(TypeError, match="converting a Dual to a plain array"):
+        sp.polygamma(1, dual([1.0]))
+
+
+@pytest.mark.parametrize("n, error", [(-1, ValueError), (1.5, ValueError), (dual(1.0), TypeError)])
+def test_polygamma_rejects_bad_orders(n, error):
+    with pytest.raises(error, match="order n"):
+        dg.polygamma(n, np.array([1.0]))
+
+
+def test_digamma_and_psi_reach_one_rule():
+    x = np.array([0.5, 2.0])
+    np.testing.assert_array_equal(slope(sp.digamma, x), slope(sp.psi, x))
+    np.testing.assert_allclose(slope(sp.digamma, x), sp.polygamma(1, x), rtol=1e-13)
+
+
+# ----- slopes at removable singularities and kinks -------------------------------------------------------------
+def test_exprel_slope_is_smooth_across_its_series_switch():
+    # exprel'(0) = 1/2; the series (|x| < 1/2) and the closed form agree where they meet
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = slope(sp.exprel, np.array([0.0, 0.5 - 1e-12, 0.5, -0.5 + 1e-12, -0.5]))
+    assert s[0] == 0.5
+    np.testing.assert_allclose(s[1], s[2], rtol=1e-11)
+    np.testing.assert_allclose(s[3], s[4], rtol=1e-11)
+    np.testing.assert_allclose(s[2], (math.exp(0.5) * -0.5 + 1) / 0.25, rtol=1e-14)
+
+
+def test_spence_slope_at_one_is_minus_one():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = slope(sp.spence, np.array([1.0, 0.9, 0.9 + 1e-12]))
+    assert s[0] == -1.0
+    np.testing.assert_allclose(s[1], s[2], rtol=1e-10)
+    np.testing.assert_allclose(s[1], math.log(0.9) / 0.1, rtol=1e-14)
+
+
+@pytest.mark.parametrize("f", [sp.i0e, sp.i1e, lambda x: sp.ive(1.0, x)])
+def test_exponentially_scaled_bessel_slope_at_the_kink_is_the_mean_of_both_sides(f):
+    h = 1e-7
+    right = (f(h) - f(0.0)) / h
+    left = (f(0.0) - f(-h)) / h
+    np.testing.assert_allclose(slope(f, np.array([0.0]))[0], (left + right) / 2, atol=1e-6)
+
+
+@pytest.mark.parametrize("f", [sp.xlogy, sp.xlog1py, sp.rel_entr])
+def test_the_y_slope_is_zero_where_x_is_zero(f):
+    x = np.array([0.0, 0.0])
+    y = dg.Dual(np.array([0.0, 2.0]) if f is not sp.xlog1py else np.array([-1.0, 2.0]), np.ones((1, 2)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = f(x, y)
+    np.testing.assert_array_equal(out.tangent, [[0.0, 0.0]])
+
+
+def test_log_ndtr_slope_in_the_far_left_tail():
+    # φ(x)/Φ(x) ≈ −x for x → −∞: no 0/0 where φ and Φ underflow
+    s = slope(sp.log_ndtr, np.array([-40.0, -300.0]))
+    np.testing.assert_allclose(s, [40.0249, 300.0033], rtol=1e-5)
+
+
+# ----- dispatch ----------------------------------------------------------------------------------------------
+def test_a_scipy_ufunc_without_rule_names_itself_and_the_fix():
+    with pytest.raises(dg.MissingRuleError, match=r"scipy.special.cosdg has no forward-mode rule.*"
+                                                  r"dg.defjvp\(scipy.special.cosdg\)"):
+        sp.cosdg(dual([1.0]))
+
+
+def test_defjvp_registers_a_rule_for_a_scipy_ufunc():
+    @dg.defjvp(sp.sindg)
+    def sindg_jvp(primals, tangents):             # sin of degrees: slope π/180 cos(x°)
+        (x,), (t,) = primals, tangents
+        return sp.sindg(x), None if t is None else t * (np.pi / 180) * sp.cosdg(x)
+
+    x = np.array([10.0, 75.0])
+    assert dg.check_jvp(sp.sindg, (x,)) < 1e-8
