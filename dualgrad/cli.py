@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import sys
 import time
+import traceback
 
 from .backend import retain_freed_memory
 from .experiments import fcnet, functions
@@ -154,6 +155,9 @@ def _add_train(commands) -> None:
     p.add_argument("--k", type=int, default=16, help="tangents per step (default 16)")
     p.add_argument("--out", default="runs/train", help="output directory (default runs/train)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument("--tangent-parallel", action="store_true",
+                   help="under `mpiexec -n R`: split the k tangents of every step over the R MPI ranks, the result "
+                        "the one-process run's (pip install 'dualgrad[mpi]'; docs/scale-out.md)")
     _add_training_flags(p)
     p.set_defaults(run=_run_train)
 
@@ -161,7 +165,7 @@ def _add_train(commands) -> None:
 def _run_train(args) -> None:
     from .recipes import train_run
     train_run(grad=args.grad, method=args.method, k=args.k, out=args.out, resume=args.resume,
-              **_training_options(args))
+              parallel=args.parallel, **_training_options(args))
 
 
 def _add_compare(commands) -> None:
@@ -252,6 +256,40 @@ def _cluster(args, parser):
     return connect(address)
 
 
+def _parallel(args, parser):
+    """The MPI ranks of ``dualgrad train --tangent-parallel``, else this process alone. What cannot be split is
+    a usage error on every rank (rank 0 prints it)."""
+    from .parallel import SINGLE_PROCESS, TangentParallel
+    if not getattr(args, "tangent_parallel", False):
+        return SINGLE_PROCESS
+    parallel = TangentParallel()
+    problem = None
+    if parallel.size > 1 and args.grad == "exact":
+        problem = (f"--tangent-parallel splits the k tangents over the {parallel.size} MPI ranks, and --grad exact "
+                   "has none: run the exact gradient in one process")
+    elif args.k < parallel.size:
+        problem = (f"--tangent-parallel splits the k = {args.k} tangents over {parallel.size} MPI ranks: use "
+                   f"--k >= {parallel.size} or fewer ranks")
+    if problem and parallel.is_root:
+        parser.error(problem)
+    if problem:
+        raise SystemExit(2)
+    return parallel
+
+
+def _report(error, code: int, parallel) -> int:
+    """Print ``error`` as one line and return ``code``. Under MPI an error raised on every rank at the same
+    point (``raised_on_every_rank``) is printed by rank 0 alone; any other error may have left the other
+    ranks waiting in a collective, so it takes the whole job down (MPI_Abort with ``code``)."""
+    everywhere = getattr(error, "raised_on_every_rank", False)
+    if parallel.is_root or not everywhere:
+        rank = f" (MPI rank {parallel.rank})" if parallel.size > 1 else ""
+        print(f"dualgrad: error{rank}: {error}", file=sys.stderr, flush=True)
+    if parallel.size > 1 and not everywhere:
+        parallel.abort(code)
+    return code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dualgrad", description="Forward-mode AD with k tangent columns and "
                                      "multi-tangent forward gradients (Flügel et al. 2024).")
@@ -272,20 +310,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from .data import CorruptDatasetError, DatasetNotFoundError
-    from .errors import ClusterError
+    from .errors import ClusterError, MissingExtraError, ParameterDriftError
     from .experiments.lrs import LearningRateNotFound
+    from .parallel import SINGLE_PROCESS
     parser = build_parser()
     args = parser.parse_args(argv)
     retain_freed_memory()          # this process is ours: keep large freed blocks mapped (backend docstring)
+    args.parallel = parallel = SINGLE_PROCESS
     try:
+        args.parallel = parallel = _parallel(args, parser)
         with _cluster(args, parser):
             args.run(args)
-    except (DatasetNotFoundError, CorruptDatasetError, LearningRateNotFound, FileNotFoundError) as e:
-        print(f"dualgrad: error: {e}", file=sys.stderr)       # what is missing and where to put it
-        return 2
-    except ClusterError as e:
-        print(f"dualgrad: error: {e}", file=sys.stderr)
-        return 1
+    except (DatasetNotFoundError, CorruptDatasetError, LearningRateNotFound, FileNotFoundError,
+            MissingExtraError) as e:
+        return _report(e, 2, parallel)                         # what is missing and where to put it
+    except (ClusterError, ParameterDriftError) as e:
+        return _report(e, 1, parallel)
+    except Exception:
+        if parallel.size == 1:
+            raise
+        traceback.print_exc()                                  # then take the ranks waiting for this one down
+        parallel.abort(1)
     return 0
 
 

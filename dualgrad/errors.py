@@ -53,3 +53,13 @@ class ConfigMismatchError(RunDirectoryError):
     def __init__(self, message: str, differences: list[tuple[str, object, object]]):
         super().__init__(message)
         self.differences = differences
+
+
+class ParameterDriftError(RuntimeError):
+    """Tangent-parallel training: the ranks' parameters are no longer identical (dualgrad.parallel)."""
+
+    raised_on_every_rank = True          # every rank compares the same gathered hashes
+
+
+class MissingExtraError(ImportError):
+    """What was asked needs an optional extra that is not installed; the message names ``pip install ...``."""

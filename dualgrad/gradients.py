@@ -27,6 +27,7 @@ from .dual import Dual
 from .estimators import aggregate, forward_gradient, sample_tangents
 from .estimators.tangents import expected_length
 from .nn import Context
+from .parallel import SINGLE_PROCESS
 from .rules.nn import softmax_cross_entropy
 
 #: The paper's names for (aggregation, forced k).
@@ -57,8 +58,10 @@ class Exact:
 
 
 class _Perturbation:
+    """``parallel``: who pushes which tangent columns (``dualgrad.parallel``; default all of them, here)."""
+
     def __init__(self, method: str = "projection", k: int = 16, sampler: str = "normal", normalize: bool = False,
-                 scaling_correction: bool = False, **sampler_options):
+                 scaling_correction: bool = False, parallel=SINGLE_PROCESS, **sampler_options):
         method, forced_k = PAPER_METHODS.get(method, (method, None))
         if forced_k is not None and k != forced_k:
             raise ValueError(f"method 'fg' is the single-tangent forward gradient: use k = 1 (got k = {k})")
@@ -66,6 +69,7 @@ class _Perturbation:
             raise ValueError(f"k must be >= 1, got {k}")
         self.method, self.k, self.sampler, self.normalize = method, k, sampler, normalize
         self.scaling_correction, self.sampler_options = scaling_correction, sampler_options
+        self.parallel = parallel
 
 
 class WeightPerturbation(_Perturbation):
@@ -77,7 +81,7 @@ class WeightPerturbation(_Perturbation):
             return softmax_cross_entropy(model.forward(x, p, ctx), y)
         value, grads = forward_gradient(loss, params, k=self.k, sampler=self.sampler, method=self.method, rng=rng,
                                         normalize=self.normalize, scaling_correction=self.scaling_correction,
-                                        **self.sampler_options)
+                                        parallel=self.parallel, **self.sampler_options)
         return float(value), grads
 
 
@@ -107,20 +111,22 @@ class ActivityPerturbation(_Perturbation):
         shapes = self.activity_shapes(model, blocks, params, x)
         sizes = [math.prod(s) for s in shapes]
         offsets = np.cumsum([0] + sizes)
-        k, batch = self.k, len(x)
-        V = sample_tangents(k, int(offsets[-1]), self.sampler, rng, self.normalize, dtype=x.dtype,
+        batch = len(x)
+        V = sample_tangents(self.k, int(offsets[-1]), self.sampler, rng, self.normalize, dtype=x.dtype,
                             **self.sampler_options)                                       # (k, n)
+        mine = V[self.parallel.share(self.k)]                       # (k_r, n): the columns this process pushes
+        k = len(mine)
         inputs, h = [], x
         for block, lo, hi, shape in zip(blocks, offsets[:-1], offsets[1:], shapes):
             inputs.append(h.primal if isinstance(h, Dual) else h)
             h = block.forward(h, params, ctx)
-            v = V[:, lo:hi].reshape((k, 1) + shape)                  # one tangent slice, shared by the batch
+            v = mine[:, lo:hi].reshape((k, 1) + shape)               # one tangent slice, shared by the batch
             if isinstance(h, Dual) and h.tangent is not None:
                 h = Dual(h.primal, h.tangent + v)                    # injected on top of the propagated tangent
             else:
                 h = Dual(h.primal if isinstance(h, Dual) else h, np.broadcast_to(v, (k,) + h.shape))
         losses = softmax_cross_entropy(h, y, reduction="none")       # (B,), tangent (k, B)
-        d = losses.tangent / batch                                   # jvps of the mean loss, per sample
+        d = self.parallel.gather(losses.tangent / batch, self.k)    # jvps of the mean loss, per sample: (k, B)
         length = expected_length(self.sampler, V.shape[1], self.normalize, **self.sampler_options)
         estimate = aggregate(V, d, self.method, scaling_correction=self.scaling_correction,
                              expected_tangent_length=length if self.scaling_correction else None)   # (n, B)
@@ -137,7 +143,7 @@ SOURCES = {"exact": Exact, "bp": Exact, "weight": WeightPerturbation, "activity"
 
 
 def make_gradient_source(name: str, **options):
-    """``exact`` (alias ``bp``), ``weight`` or ``activity``; options: method, k, sampler, normalize, ..."""
+    """``exact`` (alias ``bp``), ``weight`` or ``activity``; options: method, k, sampler, normalize, parallel, ..."""
     if name not in SOURCES:
         raise ValueError(f"unknown gradient source {name!r}; choose exact, weight or activity")
     if SOURCES[name] is Exact:

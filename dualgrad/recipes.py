@@ -17,6 +17,7 @@ import numpy as np
 
 from . import nn
 from .experiments.lrs import LearningRateNotFound, lr_source
+from .parallel import SINGLE_PROCESS
 
 BASE_LR = 0.05
 
@@ -75,14 +76,16 @@ def default_lr(model: str, width: int, dataset: str, grad: str, method: str, k: 
 def train_run(*, model: str = "fcnet", width: int = 256, hidden_layers: int = 2, dataset: str = "digits",
               data_dir=None, grad: str = "activity", method: str = "projection", k: int = 16, lr: float | None = None,
               out=None, resume: bool = False, plot: bool = True, progress: bool = True, verbose: bool = True,
-              **train_options):
+              parallel=SINGLE_PROCESS, **train_options):
     """Load the data, build the model, pick the learning rate, train, and report: what ``dualgrad train`` runs.
-    Returns the History; writes ``out/curves.png`` with matplotlib (the ``plot`` extra)."""
+    Returns the History; writes ``out/curves.png`` with matplotlib (the ``plot`` extra). ``parallel``: see
+    ``train.fit``; only its rank 0 prints and plots."""
     from .data import load
     from .gradients import num_activities
     from .train import TrainConfig, fit
 
     seed = train_options.get("seed", 0)
+    verbose, plot = verbose and parallel.is_root, plot and parallel.is_root
     splits = load(dataset, data_dir)
     net = build_model(model, splits.train.input_shape, splits.train.classes, width=width,
                       hidden_layers=hidden_layers, rng=np.random.default_rng([seed, 3]))
@@ -93,9 +96,11 @@ def train_run(*, model: str = "fcnet", width: int = 256, hidden_layers: int = 2,
     cfg = TrainConfig(grad=grad, method=method, k=k, lr=lr, **train_options)
     if verbose:
         what = "exact gradient" if grad in ("exact", "bp") else f"{grad} perturbation, {method}, k = {k}, n = {n}"
+        if parallel.size > 1:
+            what += f", the tangents split over {parallel.size} MPI ranks"
         print(f"{splits.summary()}\n{model}: {net.num_parameters():,} parameters; {what}; "
               f"lr {lr:.4g} ({source})")
-    history = fit(net, splits, cfg, out=out, resume=resume, progress=progress)
+    history = fit(net, splits, cfg, out=out, resume=resume, progress=progress, parallel=parallel)
     if verbose:
         print(results_table([(label_of(grad, method, k), history)]))
         print(f"stopped: {history.stopped}")

@@ -37,6 +37,7 @@ from .data import Dataset, Splits, batches
 from .gradients import make_gradient_source
 from .nn import Context
 from .optim import OPTIMIZERS, schedule
+from .parallel import SINGLE_PROCESS
 from .rules.nn import softmax_cross_entropy
 
 #: Settings a resumed run may change without changing its trajectory (epochs: only with a constant schedule,
@@ -128,7 +129,8 @@ class _RunState:
             setattr(self, name, checkpoint.restore_rng(state))
 
 
-def _save(path, model, optimizer, state: _RunState, cfg: TrainConfig):
+def _snapshot(model, optimizer, state: _RunState, cfg: TrainConfig) -> tuple[dict, dict]:
+    """(arrays, meta): everything a checkpoint holds."""
     arrays = {f"params/{n}": a for n, a in model.parameters().items()}
     arrays |= {f"buffers/{n}": a for n, a in model.buffers().items()}
     opt_state = optimizer.state_dict()
@@ -136,11 +138,19 @@ def _save(path, model, optimizer, state: _RunState, cfg: TrainConfig):
         for key, a in slot.items():
             arrays[f"optim/{key}/{pname}"] = a
     meta = state.meta() | {"optimizer_steps": opt_state["steps"], "config": asdict(cfg)}
-    checkpoint.save(path, arrays, meta)
+    return arrays, meta
+
+
+def _save(path, model, optimizer, state: _RunState, cfg: TrainConfig):
+    checkpoint.save(path, *_snapshot(model, optimizer, state, cfg))
 
 
 def _restore(path, model, optimizer, state: _RunState):
-    arrays, meta = checkpoint.load(path)
+    return _apply(*checkpoint.load(path), model, optimizer, state)
+
+
+def _apply(arrays, meta, model, optimizer, state: _RunState):
+    """Set the model, optimizer and run state from a ``_snapshot``; returns its meta."""
     model.set_parameters({n[len("params/"):]: a for n, a in arrays.items() if n.startswith("params/")})
     model.set_buffers({n[len("buffers/"):]: a for n, a in arrays.items() if n.startswith("buffers/")})
     opt_state: dict = {}
@@ -165,40 +175,36 @@ def make_optimizer(cfg: TrainConfig, steps_per_epoch: int):
 
 # ----- the loop ----------------------------------------------------------------------------------------------------
 def fit(model, splits: Splits, cfg: TrainConfig | None = None, *, out=None, resume: bool = False,
-        progress: bool = True, **overrides) -> History:
+        progress: bool = True, parallel=SINGLE_PROCESS, **overrides) -> History:
     """Train ``model`` on ``splits`` with the gradient source ``cfg.grad`` (see the module docstring).
 
     BLAS runs with ``cfg.threads`` threads (default 1): the GEMMs of mini-batch training are small, and
     OpenBLAS's spinning worker threads cost far more than they save on them, by a factor of 10 or more
     when other processes share the cores. Raise it for wide models.
+
+    ``parallel=TangentParallel()`` (under ``mpiexec``): the k tangent columns of every step are split over the
+    MPI ranks (``dualgrad.parallel``); rank 0 sets the run up and alone writes to ``out`` and shows progress.
     """
     cfg = replace(cfg or TrainConfig(), **overrides)       # a TypeError names an unknown option
     if cfg.diagnostics_every and out is None:
         raise ValueError("diagnostics_every writes diagnostics.jsonl: give an output directory (out=...)")
+    if parallel.size > 1 and cfg.grad not in ("weight", "activity"):
+        raise ValueError(f"tangent-parallel training splits the k tangents of weight or activity perturbation "
+                         f"over the MPI ranks; --grad {cfg.grad} has none: run it in one process")
     with threadpool_limits(cfg.threads):
-        return _fit(model, splits, cfg, out, resume, progress)
+        return _fit(model, splits, cfg, out, resume, progress, parallel)
 
 
-def _fit(model, splits, cfg, out, resume, progress) -> History:
+def _fit(model, splits, cfg, out, resume, progress, parallel) -> History:
     out = pathlib.Path(out) if out is not None else None
     steps_per_epoch = math.ceil(len(splits.train) / cfg.batch_size)
     optimizer = make_optimizer(cfg, steps_per_epoch)
-    source = make_gradient_source(cfg.grad, method=cfg.method, k=cfg.k, sampler=cfg.sampler)
+    source = make_gradient_source(cfg.grad, method=cfg.method, k=cfg.k, sampler=cfg.sampler, parallel=parallel)
     state = _RunState(cfg)
-    if resume:
-        if out is None or not (out / "checkpoint.npz").exists():
-            raise FileNotFoundError(f"--resume: no checkpoint.npz in {out}")
-        meta = _restore(out / "checkpoint.npz", model, optimizer, state)
-        free = RESUMABLE_CHANGES - ({"epochs"} if cfg.lr_schedule != "constant" else set())
-        changed = sorted(k for k, v in asdict(cfg).items() if meta["config"].get(k) != v and k not in free)
-        if changed:
-            raise ValueError(f"--resume: the checkpoint was written with different settings ({changed}); "
-                             "resume with the same settings or start a new --out directory")
-    elif out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        for name in ("metrics.jsonl", "metrics.csv", "diagnostics.jsonl"):
-            (out / name).unlink(missing_ok=True)
-
+    snapshot = parallel.from_root(lambda: _set_up(out, resume, cfg, model, optimizer, state, parallel.size > 1))
+    if not parallel.is_root:                        # start from rank 0's state; write nothing, show nothing
+        _apply(*snapshot, model, optimizer, state)
+        out, progress = None, False
     def record(row):
         state.rows.append(row)
         if out is not None:
@@ -231,9 +237,10 @@ def _fit(model, splits, cfg, out, resume, progress) -> History:
                 diverged = f"diverged in epoch {epoch}, step {step}: training loss {loss:.4g} " + (
                     "is not finite" if not math.isfinite(loss) else f">= the bound {cfg.loss_bound}")
                 break
-            if cfg.diagnostics_every and optimizer.steps % cfg.diagnostics_every == 0:
+            if cfg.diagnostics_every and out is not None and optimizer.steps % cfg.diagnostics_every == 0:
                 _diagnose(out, model, params, x, y, ctx, grads, optimizer.steps, epoch)
             optimizer.step(params, grads)
+            parallel.check_in_sync(params, optimizer.steps)
             if bar is not None:
                 bar.update(len(y))
                 bar.set_postfix(epoch=epoch, loss=f"{loss:.4f}", refresh=False)
@@ -244,6 +251,7 @@ def _fit(model, splits, cfg, out, resume, progress) -> History:
             break
         state.seconds += time.perf_counter() - t0
         state.epoch = epoch
+        parallel.check_in_sync(params, optimizer.steps, force=True)       # before anything is committed
         row = {"epoch": epoch, **_evaluate_all(model, params, splits, cfg), "seconds": state.seconds,
                "lr": optimizer.current_lr}
         if bar is not None:
@@ -269,6 +277,25 @@ def _fit(model, splits, cfg, out, resume, progress) -> History:
             json.dump({"stopped": stopped, "config": asdict(cfg), "final": state.rows[-1],
                        "best": history.best()}, fh, indent=1)
     return history
+
+
+def _set_up(out, resume, cfg, model, optimizer, state, snapshot: bool):
+    """The run directory: restore from it (``resume``) or clear its metrics. Returns a ``_snapshot`` of the
+    state to start from when ``snapshot`` (for the other ranks of a tangent-parallel run), else None."""
+    if resume:
+        if out is None or not (out / "checkpoint.npz").exists():
+            raise FileNotFoundError(f"--resume: no checkpoint.npz in {out}")
+        meta = _restore(out / "checkpoint.npz", model, optimizer, state)
+        free = RESUMABLE_CHANGES - ({"epochs"} if cfg.lr_schedule != "constant" else set())
+        changed = sorted(k for k, v in asdict(cfg).items() if meta["config"].get(k) != v and k not in free)
+        if changed:
+            raise ValueError(f"--resume: the checkpoint was written with different settings ({changed}); "
+                             "resume with the same settings or start a new --out directory")
+    elif out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("metrics.jsonl", "metrics.csv", "diagnostics.jsonl"):
+            (out / name).unlink(missing_ok=True)
+    return _snapshot(model, optimizer, state, cfg) if snapshot else None
 
 
 def _progress_bar(enabled, total, initial):

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..backend import namespace
 from ..errors import InvalidArgumentError
+from ..parallel import SINGLE_PROCESS
 from ..pytree import flatten, unflatten
 from ..transforms import jvp
 from .aggregation import AGGREGATIONS, ALIASES, aggregate
@@ -17,7 +18,8 @@ from .tangents import expected_length, sample_tangents
 
 def forward_gradient(f: Callable, x, k: int = 16, sampler: str = "normal", method: str = "projection",
                      rng: np.random.Generator | None = None, *, normalize: bool = False,
-                     scaling_correction: bool = False, return_tangents: bool = False, **sampler_options):
+                     scaling_correction: bool = False, return_tangents: bool = False, parallel=SINGLE_PROCESS,
+                     **sampler_options):
     """Estimate ∇f(x) from k directional derivatives computed in one forward pass.
 
     ``x`` is an array of any shape or a pytree of arrays (a dict of parameters, say). One *global*
@@ -30,6 +32,10 @@ def forward_gradient(f: Callable, x, k: int = 16, sampler: str = "normal", metho
 
     Returns ``(value, estimate)`` with ``estimate`` shaped like ``x``; with ``return_tangents=True``
     also the tangent matrix ``V (k, n)`` and the jvps ``d``.
+
+    ``parallel`` (a ``dualgrad.parallel.TangentParallel``; default this process alone): this process pushes
+    only its share of the k columns, and the jvps of all k are gathered from every process; V, d and the
+    estimate are those of one process.
     """
     leaves, treedef = flatten(x)
     arrays = [namespace(leaf).asarray(leaf) for leaf in leaves]
@@ -47,8 +53,10 @@ def forward_gradient(f: Callable, x, k: int = 16, sampler: str = "normal", metho
     dtype = np.result_type(*arrays)
     V = sample_tangents(k, n, sampler, rng, normalize, dtype=dtype, **sampler_options)       # (k, n)
     offsets = np.cumsum([0] + sizes)
-    tangents = [V[:, lo:hi].reshape((k,) + a.shape) for a, lo, hi in zip(arrays, offsets[:-1], offsets[1:])]
+    mine = V[parallel.share(k)]                                              # (k_r, n): the columns pushed here
+    tangents = [mine[:, lo:hi].reshape((len(mine),) + a.shape) for a, lo, hi in zip(arrays, offsets[:-1], offsets[1:])]
     value, d = jvp(lambda *ps: f(unflatten(treedef, ps)), tuple(arrays), tuple(tangents))
+    d = parallel.gather(d, k)                                                # (k,) or (k, B): every column's jvp
     if d.ndim > 2:
         raise InvalidArgumentError(f"forward_gradient: f must return a scalar or a vector of per-sample values; "
                          f"got an output of shape {value.shape}")
