@@ -1,0 +1,162 @@
+"""Tangent-parallel training over MPI: the measured speed-up, Amdahl's model of it, and the traffic per step.
+
+    nice -n -10 python benchmarks/tangent_parallel.py [--width 1024] [--k 64] [--epochs 3] [--reps 5] [--json out.json]
+
+The workload of docs/scale-out.md: ``dualgrad train`` of the FC net of width W on the bundled digits, activity
+perturbation, projection, k tangents, batch 64. Three configurations, each a fresh ``dualgrad train`` process
+run ``--reps`` times, interleaved in random order, the training time read from the last ``seconds`` of its
+metrics.jsonl (epoch 0's evaluation and the start-up are not in it):
+
+- ``1 process x 1 thread``: ``--threads 1``;
+- ``1 process x 2 threads``: ``--threads 2`` (one machine's BLAS threads, for comparison);
+- ``R ranks x 1 thread``: ``mpiexec.gforker -n R ... --tangent-parallel --threads 1``.
+
+Amdahl's model: every rank repeats the work that does not split (the primal pass, drawing V, the
+aggregation, the block-local parameter rules, the update): call it 1. Pushing one tangent column costs c.
+Then one process takes 1 + k·c and R ranks 1 + k·c/R, a speed-up of (1 + k·c) / (1 + k·c/R). c is measured
+in one process by timing a training step that pushes m of the k columns (the jvps of the others are filled
+in without computing them) for several m, interleaved, and fitting time = a + b·m: c = b / a.
+
+Communication: one Allgatherv of the jvps, k·B numbers per step, against the P numbers of the all-reduce of
+data-parallel training.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from dualgrad import data
+from dualgrad.gradients import make_gradient_source, num_activities
+from dualgrad.nn import Context
+from dualgrad.parallel import SingleProcess
+from dualgrad.recipes import build_model
+
+BIN = pathlib.Path(sys.executable).parent
+MPI_ENV = {"UCX_TLS": "self,sm", "FI_PROVIDER": "shm"}          # one machine: shared memory, no network port
+
+
+class PushOnly(SingleProcess):
+    """Push the first m of the k columns and fill in the jvps of the others with copies (for timing only)."""
+
+    def __init__(self, m: int):
+        self.m = m
+
+    def share(self, k):
+        return slice(0, self.m)
+
+    def gather(self, d_local, k):
+        return np.resize(d_local, (k,) + d_local.shape[1:])
+
+
+def column_cost(width: int, k: int, batch: int = 64, reps: int = 30, seed: int = 0) -> dict:
+    """(a, b, c): step time a + b·m for m pushed columns, in seconds, and c = b / a (one BLAS thread)."""
+    from threadpoolctl import threadpool_limits
+    splits = data.load("digits")
+    model = build_model("fcnet", splits.train.input_shape, splits.train.classes, width=width,
+                        rng=np.random.default_rng([seed, 3]))
+    params = model.parameters()
+    x, y = splits.train.x[:batch], splits.train.y[:batch]
+    ms = sorted({1, k // 8, k // 4, k // 2, k} - {0})
+    sources = {m: make_gradient_source("activity", method="projection", k=k, parallel=PushOnly(m)) for m in ms}
+    times = {m: [] for m in ms}
+    rng = np.random.default_rng(seed)
+    with threadpool_limits(1):
+        for m in ms:
+            sources[m](model, params, x, y, Context(training=True), rng)                # warm-up
+        for _ in range(reps):
+            for m in random.Random(len(times[ms[0]])).sample(ms, len(ms)):
+                start = time.perf_counter()
+                sources[m](model, params, x, y, Context(training=True), rng)
+                times[m].append(time.perf_counter() - start)
+    medians = [statistics.median(times[m]) for m in ms]
+    b, a = np.polyfit(ms, medians, 1)
+    return {"m": ms, "median_s": medians, "a_s": float(a), "b_s": float(b), "c": float(b / a),
+            "n": num_activities(model, splits.train.input_shape), "P": model.num_parameters()}
+
+
+def amdahl(k: int, c: float, ranks: int) -> float:
+    return (1 + k * c) / (1 + k * c / ranks)
+
+
+def train_seconds(config: str, ranks: int, width: int, k: int, epochs: int, out: pathlib.Path) -> tuple[float, list]:
+    """The training seconds and per-epoch training losses of one fresh ``dualgrad train`` run."""
+    args = [str(BIN / "dualgrad"), "train", "--width", str(width), "--k", str(k), "--epochs", str(epochs),
+            "--out", str(out), "--no-progress", "--no-plot"]
+    if config == "1x1":
+        command = args + ["--threads", "1"]
+    elif config == "1x2":
+        command = args + ["--threads", "2"]
+    else:
+        script = " ".join(f"'{a}'" for a in args + ["--threads", "1", "--tangent-parallel"])
+        command = [str(BIN / "mpiexec.gforker"), "-n", str(ranks), "sh", "-c",
+                   f'exec {script} > "{out}.rank$PMI_RANK" 2>&1']
+    subprocess.run(command, env=os.environ | MPI_ENV, check=True, stdout=subprocess.DEVNULL)
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    return rows[-1]["seconds"], [r["train_loss"] for r in rows]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--width", type=int, default=1024)
+    parser.add_argument("--k", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--ranks", type=int, default=2)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--json", help="write the numbers to this file")
+    args = parser.parse_args(argv)
+
+    load = [os.getloadavg()]
+    cost = column_cost(args.width, args.k)
+    configs = ["1x1", "1x2", f"{args.ranks}x1"]
+    seconds = {c: [] for c in configs}
+    losses = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for rep in range(args.reps):
+            for config in random.Random(rep).sample(configs, len(configs)):
+                s, curve = train_seconds(config, args.ranks, args.width, args.k, args.epochs,
+                                         pathlib.Path(tmp) / f"{config}-{rep}")
+                seconds[config].append(s)
+                losses.setdefault(config, curve)
+    load.append(os.getloadavg())
+
+    base = statistics.median(seconds["1x1"])
+    one, split = np.array(losses["1x1"]), np.array(losses[f"{args.ranks}x1"])
+    result = {"width": args.width, "k": args.k, "epochs": args.epochs, "ranks": args.ranks, "reps": args.reps,
+              "cost": cost, "seconds": seconds, "load_before_after": load,
+              "speedup": {c: base / statistics.median(v) for c, v in seconds.items()},
+              "amdahl": {r: amdahl(args.k, cost["c"], r) for r in (args.ranks, 8, 64)},
+              "losses_max_relative_difference": float(np.max(np.abs(split - one) / np.abs(one))),
+              "losses_bitwise_equal": bool(np.array_equal(split, one)),
+              "allgather_numbers_per_step": args.k * 64, "allreduce_numbers_per_step": cost["P"]}
+    print(f"FCNet W={args.width} on digits (n = {cost['n']} activities, P = {cost['P']:,} parameters), "
+          f"activity perturbation, k = {args.k}, batch 64, {args.epochs} epochs, {args.reps} interleaved runs each")
+    print(f"load average before/after: {load[0][0]:.2f} / {load[1][0]:.2f}")
+    print(f"\n{'configuration':24s} {'training s (median)':>20s} {'min':>8s} {'speed-up':>9s}")
+    names = {"1x1": "1 process x 1 thread", "1x2": "1 process x 2 threads",
+             f"{args.ranks}x1": f"{args.ranks} ranks x 1 thread"}
+    for config in configs:
+        print(f"{names[config]:24s} {statistics.median(seconds[config]):20.2f} {min(seconds[config]):8.2f} "
+              f"{result['speedup'][config]:8.2f}x")
+    print(f"\nstep time a + b·m for m pushed columns: a = {1e3 * cost['a_s']:.1f} ms, b = {1e3 * cost['b_s']:.2f} ms "
+          f"per column; c = b/a = {cost['c']:.4f}, k·c = {args.k * cost['c']:.2f}")
+    print("Amdahl (1 + k·c)/(1 + k·c/R): " + ", ".join(f"R = {r}: {s:.2f}x" for r, s in result["amdahl"].items()))
+    print(f"per-epoch training losses, {args.ranks} ranks against 1 process: max relative difference "
+          f"{result['losses_max_relative_difference']:.2g} (bitwise equal: {result['losses_bitwise_equal']})")
+    print(f"traffic per step: Allgatherv of k·B = {args.k * 64:,} numbers; a data-parallel all-reduce: "
+          f"P = {cost['P']:,} numbers")
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
