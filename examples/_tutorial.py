@@ -1,28 +1,35 @@
 """What the tutorial scripts (examples/tutorial_*.py) share: the command line, the checks, the figures.
 
 Every script states what the reader should see and checks it with ``checks.check(condition, claim)``; it
-prints one line per claim and ``checks.finish()`` exits with status 1 if any claim failed. Figures go to
-docs/figures/ in a full run; a ``--quick`` run writes them only where ``--figures DIR`` says, and without
-matplotlib (the ``plot`` extra) every figure is skipped with a note.
+prints one line per claim and ``checks.finish()`` exits with status 1 if any claim failed. A full run writes
+its figures to ``runs/tutorial-figures/`` (or ``--figures DIR``); only ``--update-docs`` replaces the
+figures shown on the pages, in docs/figures/. A ``--quick`` run writes figures only where ``--figures DIR``
+or ``--update-docs`` says, and without matplotlib (the ``plot`` extra) every figure is skipped with a note.
 """
 import argparse
 import pathlib
 import sys
 
-FIGURES = pathlib.Path(__file__).resolve().parents[1] / "docs" / "figures"
+DOCS_FIGURES = pathlib.Path(__file__).resolve().parents[1] / "docs" / "figures"
+OUTPUT = pathlib.Path("runs") / "tutorial-figures"          # relative to the working directory
 
 
 def parse_args(doc: str, argv=None, **extra) -> argparse.Namespace:
-    """--quick, --figures DIR and ``extra`` flags given as name=(type, default, help)."""
+    """--quick, --figures DIR, --update-docs and ``extra`` flags given as name=(type, default, help)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a reduced run of a few seconds (for CI)")
-    parser.add_argument("--figures", type=pathlib.Path,
-                        help="where to write the figures (default: docs/figures, none with --quick)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--figures", type=pathlib.Path,
+                       help=f"where to write the figures (default: {OUTPUT}; none with --quick)")
+    where.add_argument("--update-docs", action="store_true",
+                       help="write the figures into docs/figures/, replacing the ones the tutorial pages show")
     for name, (kind, default, text) in extra.items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default, help=text)
     args = parser.parse_args(argv)
-    if args.figures is None and not args.quick:
-        args.figures = FIGURES
+    if args.update_docs:
+        args.figures = DOCS_FIGURES
+    elif args.figures is None and not args.quick:
+        args.figures = OUTPUT
     return args
 
 

@@ -1,6 +1,6 @@
 """Tutorial 1: dual numbers and the tangent block (docs/tutorial/01-dual-numbers.md).
 
-    python examples/tutorial_1_dual_numbers.py [--quick] [--figures DIR]
+    python examples/tutorial_1_dual_numbers.py [--quick] [--figures DIR | --update-docs]
 
 A dual number a + Σ bᵢεᵢ (εᵢεⱼ = 0) carries k directions at once; dualgrad's Dual is an array of them.
 This script pushes k directions through plain NumPy code, checks the result against the exact

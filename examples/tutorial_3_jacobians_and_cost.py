@@ -1,6 +1,6 @@
 """Tutorial 3: Jacobians and cost (docs/tutorial/03-jacobians-and-cost.md).
 
-    python examples/tutorial_3_jacobians_and_cost.py [--quick] [--figures DIR]
+    python examples/tutorial_3_jacobians_and_cost.py [--quick] [--figures DIR | --update-docs]
 
 dg.jacfwd builds a Jacobian from forward passes with chunk_size columns each; this script counts the passes,
 sets forward mode against what reverse mode would need for tall and wide Jacobians, and measures the time

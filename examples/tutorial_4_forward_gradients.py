@@ -1,6 +1,6 @@
 """Tutorial 4: forward gradients (docs/tutorial/04-forward-gradients.md).
 
-    python examples/tutorial_4_forward_gradients.py [--quick] [--figures DIR]
+    python examples/tutorial_4_forward_gradients.py [--quick] [--figures DIR | --update-docs]
 
 A random tangent's directional derivative gives an unbiased gradient estimate (∇f·v)v. With k tangents the
 estimate can be their mean or the orthogonal projection of ∇f onto their span. This script checks the

@@ -1,6 +1,6 @@
 """Tutorial 5: training without backpropagation (docs/tutorial/05-training.md).
 
-    python examples/tutorial_5_training.py [--quick] [--figures DIR]
+    python examples/tutorial_5_training.py [--quick] [--figures DIR | --update-docs]
 
 The paper's FC net (64 → 256 → 256 → 10) on the bundled 8×8 digits. First, one batch: how close weight and
 activity perturbation get to the exact gradient. Then four training runs from the same initialisation: the

@@ -38,3 +38,18 @@ def test_script_runs_and_its_checks_hold(script, tmp_path):
     assert result.returncode == 0, f"{script.name} failed:\n{output[-4000:]}"
     assert "[FAILED]" not in result.stdout and "all checks hold" in result.stdout, output[-4000:]
     assert "[ok]" in result.stdout
+
+
+def test_only_update_docs_writes_into_the_docs(monkeypatch, tmp_path):
+    """A full run writes its figures to runs/tutorial-figures/ of the working directory; docs/figures/ (the
+    committed figures the pages show) only with --update-docs; --quick writes none unless told where."""
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    monkeypatch.chdir(tmp_path)
+    from _tutorial import parse_args
+    assert (tmp_path / parse_args("doc", []).figures).resolve() == tmp_path / "runs" / "tutorial-figures"
+    assert parse_args("doc", ["--quick"]).figures is None
+    assert parse_args("doc", ["--figures", "here"]).figures == pathlib.Path("here")
+    assert parse_args("doc", ["--update-docs"]).figures == ROOT / "docs" / "figures"
+    assert parse_args("doc", ["--quick", "--update-docs"]).figures == ROOT / "docs" / "figures"
+    with pytest.raises(SystemExit):
+        parse_args("doc", ["--update-docs", "--figures", "here"])
