@@ -51,7 +51,8 @@ def _run_approx(args) -> None:
     ns, ks, samples = approx.PAPER_N, approx.PAPER_K, args.samples
     if args.quick:
         ns, ks, samples = approx.QUICK_N, approx.QUICK_K, args.samples or approx.QUICK_SAMPLES
-    _run_experiment(approx.approx_experiment, args, ns=args.n or ns, ks=args.k or ks, samples=samples)
+    _run_experiment(args, approx.run_approx, approx.write_approx, approx.summary, ns=args.n or ns, ks=args.k or ks,
+                    samples=samples)
 
 
 def _add_experiment_angles(experiments) -> None:
@@ -72,8 +73,9 @@ def _add_experiment_angles(experiments) -> None:
 
 
 def _run_angles(args) -> None:
-    from .experiments.approx import angles_experiment
-    _run_experiment(angles_experiment, args, n=args.n, ks=args.k, angles=args.angles, samples=args.samples)
+    from .experiments import approx
+    _run_experiment(args, approx.run_angles, approx.write_angles, approx.angles_summary, n=args.n, ks=args.k,
+                    angles=args.angles, samples=args.samples)
 
 
 def _at_least(minimum: int):
@@ -96,10 +98,14 @@ def _add_common(p, out: str) -> None:
     p.add_argument("--no-plots", dest="plots", action="store_false", help="write the CSV only")
 
 
-def _run_experiment(experiment, args, **options) -> None:
+def _run_experiment(args, run, write, summary, **options) -> None:
+    """``rows = run(...)``, ``write(rows, ...)`` (CSV and plots), then the result table and the files."""
+    from .experiments.sweep import where
     start = time.perf_counter()
-    written = experiment(args.out, plots=args.plots, seed=args.seed, workers=args.workers, **options)
-    print(f"{args.command} {args.experiment}: {time.perf_counter() - start:.1f} s")
+    rows = run(seed=args.seed, workers=args.workers, **options)
+    written = write(rows, args.out, args.plots)
+    print(summary(rows))
+    print(f"\n{args.experiment}: {len(rows)} rows in {time.perf_counter() - start:.1f} s on {where(args.workers)}")
     for path in written:
         print(f"wrote {path}")
 

@@ -176,3 +176,32 @@ def test_without_matplotlib_the_plots_are_skipped_with_a_note(tmp_path, monkeypa
     files = approx.angles_experiment(tmp_path, ks=(4,), angles=(30,), samples=10, workers=1, progress=False)
     assert [f.name for f in files] == ["angles.csv"]
     assert "matplotlib is not installed" in capsys.readouterr().out
+
+
+# ----- the tables the commands print ---------------------------------------------------------------------------------
+def test_the_commands_print_their_result_tables(tmp_path, capsys):
+    cli.main(["experiment", "approx", "--n", "4", "64", "--k", "1", "16", "--samples", "200", "--workers", "1",
+              "--out", str(tmp_path / "a"), "--no-plots"])
+    out = capsys.readouterr().out
+    rows = {(int(r["n"]), int(r["k"]), r["approach"], r["metric"]): float(r["mean"])
+            for r in read_csv(tmp_path / "a" / "approx.csv")[1]}
+    grid = out.split("E[cos(ĝ, ∇f)], projection (frog)\n")[1].split("\n\n")[0].splitlines()
+    assert grid[0].split() == ["k=1", "k=16"]
+    assert grid[2].split() == ["n=64", f"{rows[64, 1, 'projection', 'cosine']:.4g}",
+                               f"{rows[64, 16, 'projection', 'cosine']:.4g}"]
+    assert "E[‖ĝ‖ / ‖∇f‖], mean" in out and f"{rows[64, 1, 'mean', 'norm_ratio']:.4g}" in out
+    # 4 n-k cells x (projection, mean, sum) + 2 fg cells, cosine and norm ratio each
+    assert "against the exact theory: 28 cosine and norm-ratio means" in out
+    assert f"{tmp_path / 'a' / 'approx.csv'}" in out
+
+    cli.main(["experiment", "angles", "--k", "4", "--angles", "30", "90", "--samples", "100", "--workers", "1",
+              "--out", str(tmp_path / "b"), "--no-plots"])
+    lines = capsys.readouterr().out.splitlines()
+    cosine = {(r["approach"], float(r["angle"])): float(r["mean"])
+              for r in read_csv(tmp_path / "b" / "angles.csv")[1] if r["metric"] == "cosine"}
+    table = {line.split()[0] + " " + line.split()[1]: line.split()[2:] for line in lines
+             if line.startswith(("projection k=", "mean k="))}
+    assert table["mean k=4"] == [f"{cosine['mean', 30]:.3f}", f"{cosine['mean', 90]:.3f}",
+                                 f"{theory.expected_cosine(64, 4, 'mean'):.3f}"]
+    assert table["projection k=4"][-1] == f"{theory.expected_cosine(64, 4, 'projection'):.3f}"
+    assert any(line.startswith("the projection's cosine is the Gaussian theory's") for line in lines)

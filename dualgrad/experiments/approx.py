@@ -25,7 +25,7 @@ import numpy as np
 
 from ..estimators import aggregate, sample_tangents, theory
 from ..transforms import jvp
-from .sweep import job_rng, run_jobs, summarize, write_csv
+from .sweep import job_rng, render_table, run_jobs, summarize, write_csv
 
 APPROACHES = ("fg", "projection", "mean", "sum", "mean_normalized", "sum_normalized")
 ESTIMATES = APPROACHES[1:]            # computed per k; fg (k = 1) is the sum at k = 1
@@ -257,6 +257,62 @@ def run_angles(n: int = ANGLE_N, ks=ANGLE_K, angles=ANGLES, samples: int = ANGLE
             for row in _rows({"n": n, "k": k, "angle": a, "approach": approach}, v[:, i])]
 
 
+# ----- the tables the commands print -----------------------------------------------------------------------------
+_THEORY = {"cosine": theory.expected_cosine, "norm_ratio": theory.expected_norm_ratio}
+
+
+def _z(row) -> float:
+    """(measured − exact) / standard error for a row the Gaussian theory covers; 0 for an exact cell (std 0)."""
+    method = "sum" if row["approach"] == "fg" else row["approach"]
+    exact = _THEORY[row["metric"]](row["n"], row["k"], method)
+    return 0.0 if row["std"] == 0 else (row["mean"] - exact) / (row["std"] / math.sqrt(row["samples"]))
+
+
+def theory_check(rows) -> str:
+    """One line: how far the measured cosines and norm ratios of fg, projection, mean and sum are from the
+    exact theory for Gaussian tangents, in standard errors (a normal law puts 4.6% beyond 2)."""
+    z = [abs(_z(r)) for r in rows if r["metric"] in _THEORY and r["approach"] in ("fg", *theory.METHODS)]
+    if not z:
+        return "no row that the Gaussian theory covers"
+    return (f"against the exact theory: {len(z)} cosine and norm-ratio means of fg, projection, mean and sum, "
+            f"the largest {max(z):.2f} standard errors away, {np.mean(np.array(z) > 2):.1%} beyond 2")
+
+
+def _grid(rows, approach, metric, markdown) -> str:
+    """One line per n, one column per k."""
+    means = {(r["n"], r["k"]): r["mean"] for r in rows if r["approach"] == approach and r["metric"] == metric}
+    ns, ks = sorted({n for n, _ in means}), sorted({k for _, k in means})
+    body = [[f"n={n}"] + [f"{means[n, k]:.4g}" if (n, k) in means else "" for k in ks] for n in ns]
+    return render_table([""] + [f"k={k}" for k in ks], body, markdown)
+
+
+def summary(rows, markdown: bool = False) -> str:
+    """What ``dualgrad experiment approx`` prints: E[cos] of the projection and of the mean, the mean's norm
+    ratio (the projection's equals its cosine), and the distance of every mean from the exact theory."""
+    return "\n\n".join([
+        "E[cos(ĝ, ∇f)], projection (frog)\n" + _grid(rows, "projection", "cosine", markdown),
+        "E[cos(ĝ, ∇f)], mean (k = 1: fg)\n" + _grid(rows, "mean", "cosine", markdown),
+        "E[‖ĝ‖ / ‖∇f‖], mean (the projection's equals its cosine)\n" + _grid(rows, "mean", "norm_ratio", markdown),
+        theory_check(rows)])
+
+
+def angles_summary(rows, markdown: bool = False) -> str:
+    """What ``dualgrad experiment angles`` prints: E[cos] of the projection and the mean (the sum has the mean's
+    direction) per k and angle, beside the exact value for Gaussian tangents, which the projection keeps at
+    every angle."""
+    cosine = {(r["approach"], r["k"], r["angle"]): r for r in rows if r["metric"] == "cosine"}
+    ks, angles = sorted({k for _, k, _ in cosine}), sorted({a for _, _, a in cosine})
+    n = rows[0]["n"]
+    body = [[f"{approach} k={k}"] + [f"{cosine[approach, k, a]['mean']:.3f}" for a in angles]
+            + [f"{theory.expected_cosine(n, k, approach):.3f}"] for approach in ("projection", "mean") for k in ks]
+    table = render_table(["approach"] + [f"{a:g}°" for a in angles] + ["Gaussian"], body, markdown)
+    z = [abs(_z(r)) for r in cosine.values() if r["approach"] == "projection"]
+    return (f"E[cos(ĝ, ∇f)], n = {n}, unit tangents at a fixed angle to a base tangent "
+            f"(last column: exact for Gaussian tangents)\n{table}\n\n"
+            f"the projection's cosine is the Gaussian theory's at every angle: at most {max(z):.2f} standard errors "
+            f"away")
+
+
 # ----- plots (matplotlib is the optional extra "plot") --------------------------------------------------------
 def _figure(nrows, ncols, width=4.2, height=3.6):
     from matplotlib.figure import Figure  # ImportError without the extra
@@ -271,7 +327,6 @@ def _means(rows, metric, *fields):
 APPROACH_TITLES = {"fg": "fg: single tangent (k = 1)", "projection": "projection (frog)", "mean": "mean",
                    "sum": "sum", "mean_normalized": "mean of normalized tangents",
                    "sum_normalized": "sum of normalized tangents"}
-_THEORY = {"cosine": theory.expected_cosine, "norm_ratio": theory.expected_norm_ratio}
 
 
 def plot_approx(rows: list[dict], out_dir) -> list[pathlib.Path]:
@@ -337,11 +392,21 @@ def _write(rows, columns, name, out, plots, plot):
     return written
 
 
+def write_approx(rows, out, plots: bool = True) -> list[pathlib.Path]:
+    """``out/approx.csv`` and (with matplotlib) the plots; returns the files."""
+    return _write(rows, COLUMNS, "approx.csv", out, plots, plot_approx)
+
+
+def write_angles(rows, out, plots: bool = True) -> list[pathlib.Path]:
+    """``out/angles.csv`` and (with matplotlib) the plot; returns the files."""
+    return _write(rows, ANGLE_COLUMNS, "angles.csv", out, plots, plot_angles)
+
+
 def approx_experiment(out, plots: bool = True, **options) -> list[pathlib.Path]:
-    """``run_approx(**options)``, then ``out/approx.csv`` and (with matplotlib) the plots; returns the files."""
-    return _write(run_approx(**options), COLUMNS, "approx.csv", out, plots, plot_approx)
+    """``run_approx(**options)``, then ``write_approx``; returns the files."""
+    return write_approx(run_approx(**options), out, plots)
 
 
 def angles_experiment(out, plots: bool = True, **options) -> list[pathlib.Path]:
-    """``run_angles(**options)``, then ``out/angles.csv`` and (with matplotlib) the plot; returns the files."""
-    return _write(run_angles(**options), ANGLE_COLUMNS, "angles.csv", out, plots, plot_angles)
+    """``run_angles(**options)``, then ``write_angles``; returns the files."""
+    return write_angles(run_angles(**options), out, plots)
