@@ -7,7 +7,9 @@ The core is ``dual.py`` (the Dual type and NumPy dispatch), ``registry.py`` (the
 ``bind``), ``rules/`` (one file per family of ops) and ``transforms.py`` (jvp, jacfwd, check_jvp).
 """
 from .dual import Dual  # noqa: I001  (first: the rule modules import it)
-from .errors import BackendUnavailableError, JVPCheckError, MissingRuleError, TangentShapeError
+from .errors import (
+    BackendUnavailableError, JVPCheckError, MissingRuleError, NonDifferentiableError, TangentShapeError,
+)
 from .registry import RULES, Primitive
 from .transforms import check_jvp, default_chunk_size, defjvp, jacfwd, jvp, primitive
 from . import backend, nn
@@ -26,6 +28,7 @@ from .rules import queries, selection
 from .rules.linalg import (
     cholesky, det, dot, einsum, inner, inv, matmul, norm, outer, slogdet, solve, tensordot, trace,
 )
+from .rules.decompositions import eig, eigh, eigvals, eigvalsh, lstsq, pinv, qr, svd
 from .rules.nn import *  # noqa: F403  (the names in rules/nn.py's __all__)
 from .rules.conv import *  # noqa: F403  (the names in rules/conv.py's __all__)
 from .rules.special import polygamma

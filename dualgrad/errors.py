@@ -9,6 +9,11 @@ class MissingRuleError(NotImplementedError):
     """
 
 
+class NonDifferentiableError(ValueError):
+    """The function has no derivative at this input: repeated eigenvalues or singular values, a rank-deficient
+    matrix. The factors there are not unique (or jump), so dualgrad raises instead of returning one choice."""
+
+
 class TangentShapeError(ValueError):
     """A tangent block does not have the shape ``(k, *primal.shape)``, or two Duals disagree on k."""
 

@@ -4,11 +4,13 @@
 to the rule. Cases are analytic where the NumPy function is holomorphic on complex input (not vdot,
 which conjugates its first argument, nor norms, slogdet or cholesky).
 """
+import warnings
+
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .harness import OpCase, away_from_zero, fixed, normal, one_shape, spd, well_conditioned
+from .harness import OpCase, away_from_zero, broadcast_shapes, fixed, normal, one_shape, spd, well_conditioned
 
 side = st.integers(1, 4)
 
@@ -184,4 +186,200 @@ CASES = MATMUL + [
     OpCase("cholesky", lambda a: np.linalg.cholesky(a, upper=True), square(), sample=spd, label="upper"),
     OpCase("cholesky", lambda a: np.linalg.cholesky(a, upper=True), square(1), sample=spd,
            label="upper-batched"),
+]
+
+
+# ----- samplers for the decompositions: inputs where the factors are unique and smooth -----------------------------
+def _orthonormal(rng, batch, m, r):
+    """Stacks (*batch, m, r) with orthonormal columns."""
+    q, _ = np.linalg.qr(rng.standard_normal(batch + (m, r)))
+    return q
+
+
+def _spread(rng, batch, n, low=1.0):
+    """Values (*batch, n) at least 0.4 apart, the smallest at least ``low``, in random order."""
+    values = low + np.cumsum(rng.uniform(0.4, 1.0, batch + (n,)), axis=-1)
+    return rng.permuted(values, axis=-1)
+
+
+def symmetric_distinct(rng, shape):
+    """Symmetric matrices (..., n, n) with eigenvalues at least 0.4 apart, of both signs."""
+    batch, n = shape[:-2], shape[-1]
+    q = _orthonormal(rng, batch, n, n)
+    w = _spread(rng, batch, n, low=-0.5 * n)
+    return (q * w[..., None, :]) @ np.swapaxes(q, -1, -2)
+
+
+def symmetric_distinct_magnitudes(rng, shape):
+    """Symmetric matrices whose eigenvalues have distinct absolute values >= 1 (svd(hermitian=True))."""
+    batch, n = shape[:-2], shape[-1]
+    q = _orthonormal(rng, batch, n, n)
+    w = _spread(rng, batch, n) * rng.choice([-1.0, 1.0], batch + (n,))
+    return (q * w[..., None, :]) @ np.swapaxes(q, -1, -2)
+
+
+def distinct_singular_values(rng, shape):
+    """Matrices (..., m, n) with singular values >= 1 and at least 0.4 apart."""
+    batch, (m, n) = shape[:-2], shape[-2:]
+    r = min(m, n)
+    u, v = _orthonormal(rng, batch, m, r), _orthonormal(rng, batch, n, r)
+    return (u * _spread(rng, batch, r)[..., None, :]) @ np.swapaxes(v, -1, -2)
+
+
+def real_distinct_eigenvalues(rng, shape):
+    """Non-symmetric matrices S diag(λ) S⁻¹ with real eigenvalues at least 0.4 apart, S well conditioned."""
+    batch, n = shape[:-2], shape[-1]
+    s = rng.standard_normal(batch + (n, n)) + 2 * n * np.eye(n)
+    return (s * _spread(rng, batch, n, low=-0.5 * n)[..., None, :]) @ np.linalg.inv(s)
+
+
+full_rank = distinct_singular_values
+
+
+def rectangular(batch_dims=0, min_side=1, max_side=4, max_difference=None):
+    """One stack of matrices (*batch, m, n), |m - n| <= max_difference when given."""
+    def shape(s):
+        batch, m, n = s
+        if max_difference is not None:
+            n = max(min_side, min(n, m + max_difference, max_side)) if n > m else max(n, m - max_difference)
+        return (batch + (m, n),)
+    return st.tuples(hnp.array_shapes(min_dims=batch_dims, max_dims=batch_dims, max_side=3),
+                     st.integers(min_side, max_side), st.integers(min_side, max_side)).map(shape)
+
+
+def lstsq_shapes(vector, tall=None):
+    """(A, b) for lstsq: A (m, n) (m > n when tall, m < n when not, any when None), b (m,) or (m, p)."""
+    def shape(s):
+        m, n, p = s
+        if tall is True:
+            m, n = max(m, n) + 1, min(m, n)
+        elif tall is False:
+            m, n = min(m, n), max(m, n) + 1
+        return (m, n), (m,) if vector else (m, p)
+    return st.tuples(side, side, side).map(shape)
+
+
+def cross_2d(a, b):
+    """np.cross with 2-vectors (deprecated by NumPy 2.0, which warns on plain arrays; still supported)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return np.cross(a, b)
+
+
+def lstsq_outputs(a, b):
+    """x, residuals, rank and the singular values (rank is a plain integer)."""
+    return tuple(np.linalg.lstsq(a, b))
+
+
+CASES += [
+    # eigh, eigvalsh: the triangle NumPy reads carries the tangent (the other one is ignored)
+    OpCase("eigh", np.linalg.eigh, square(), sample=symmetric_distinct),
+    OpCase("eigh", np.linalg.eigh, square(2, min_side=2), sample=symmetric_distinct, label="batched"),
+    OpCase("eigh", lambda a: np.linalg.eigh(a, UPLO="U"), square(1), sample=symmetric_distinct, label="UPLO=U"),
+    OpCase("eigvalsh", np.linalg.eigvalsh, square(1), sample=symmetric_distinct),
+    OpCase("eigvalsh", lambda a: np.linalg.eigvalsh(a, "U"), square(), sample=symmetric_distinct, label="UPLO=U"),
+    # eig, eigvals of matrices with real distinct eigenvalues (real outputs)
+    OpCase("eig", np.linalg.eig, square(), sample=real_distinct_eigenvalues, rtol=1e-5),
+    OpCase("eig", np.linalg.eig, square(1, min_side=2), sample=real_distinct_eigenvalues, rtol=1e-5,
+           label="batched"),
+    OpCase("eigvals", np.linalg.eigvals, square(1), sample=real_distinct_eigenvalues, rtol=1e-5),
+    # svd: reduced, values only, full where unique up to sign (|m - n| <= 1), svdvals, hermitian
+    OpCase("svd", lambda a: np.linalg.svd(a, full_matrices=False), rectangular(), sample=distinct_singular_values,
+           label="reduced"),
+    OpCase("svd", lambda a: np.linalg.svd(a, full_matrices=False), rectangular(2), sample=distinct_singular_values,
+           label="reduced-batched"),
+    OpCase("svd", np.linalg.svd, rectangular(1, max_difference=1), sample=distinct_singular_values,
+           label="full_matrices-m-n<=1"),
+    OpCase("svd", lambda a: np.linalg.svd(a, compute_uv=False), rectangular(1), sample=distinct_singular_values,
+           label="values"),
+    OpCase("svd", np.linalg.svdvals, rectangular(1), sample=distinct_singular_values, label="svdvals"),
+    OpCase("eigh", lambda a: np.linalg.svd(a, hermitian=True), square(1), sample=symmetric_distinct_magnitudes,
+           label="svd-hermitian"),
+    OpCase("eigvalsh", lambda a: np.linalg.svd(a, compute_uv=False, hermitian=True), square(),
+           sample=symmetric_distinct_magnitudes, label="svd-hermitian-values"),
+    # qr: tall, square and wide; batched; R only; complete where Q is unique up to sign (m <= n + 1)
+    OpCase("qr", np.linalg.qr, rectangular(), sample=full_rank, label="reduced"),
+    OpCase("qr", np.linalg.qr, rectangular(2), sample=full_rank, label="reduced-batched"),
+    OpCase("qr", lambda a: np.linalg.qr(a, mode="r"), rectangular(1), sample=full_rank, label="mode=r"),
+    OpCase("qr", lambda a: np.linalg.qr(a, mode="complete"), rectangular(1, max_difference=1).filter(
+        lambda s: s[0][-2] <= s[0][-1] + 1), sample=full_rank, label="complete"),
+    # pinv of full-rank matrices: tall, wide, square, batched, hermitian, rtol
+    OpCase("pinv", np.linalg.pinv, rectangular(), sample=full_rank),
+    OpCase("pinv", np.linalg.pinv, rectangular(2), sample=full_rank, label="batched"),
+    OpCase("pinv", lambda a: np.linalg.pinv(a, hermitian=True), square(1), sample=symmetric_distinct_magnitudes,
+           label="hermitian"),
+    OpCase("pinv", lambda a: np.linalg.pinv(a, rtol=1e-8), rectangular(), sample=full_rank, label="rtol"),
+    # lstsq: over- and underdetermined and square systems, vector and matrix right-hand sides
+    OpCase("lstsq", lstsq_outputs, lstsq_shapes(vector=True, tall=True), sample=(full_rank, normal),
+           label="tall-vector-b"),
+    OpCase("lstsq", lstsq_outputs, lstsq_shapes(vector=False, tall=True), sample=(full_rank, normal),
+           label="tall-matrix-b"),
+    OpCase("lstsq", lstsq_outputs, lstsq_shapes(vector=True, tall=False), sample=(full_rank, normal),
+           label="wide"),
+    OpCase("lstsq", lstsq_outputs, lstsq_shapes(vector=False), sample=(full_rank, normal), label="any"),
+    OpCase("lstsq", lstsq_outputs, lstsq_shapes(vector=True, tall=True), sample=(full_rank, normal),
+           label="tangent-on-b", differentiable=(1,)),
+    # matrix norms ±1, ±inf; cond; vector_norm and matrix_norm
+    OpCase("norm", lambda x: np.linalg.norm(x, 1), fixed((3, 4)), sample=away_from_zero(), label="matrix-ord=1"),
+    OpCase("norm", lambda x: np.linalg.norm(x, -np.inf, axis=(2, 0)), fixed((3, 2, 4)), sample=away_from_zero(),
+           label="matrix-ord=-inf"),
+    OpCase("norm", lambda x: np.linalg.norm(x, np.inf, axis=(-2, -1), keepdims=True), fixed((2, 3, 3)),
+           sample=away_from_zero(), label="matrix-ord=inf-keepdims"),
+    OpCase("norm", lambda x: np.linalg.norm(x, -1), fixed((4, 3)), sample=away_from_zero(), label="matrix-ord=-1"),
+    OpCase("norm", lambda x: np.linalg.cond(x), rectangular(1), sample=full_rank, label="cond"),
+    OpCase("norm", lambda x: np.linalg.cond(x, -2), rectangular(), sample=full_rank, label="cond-p=-2"),
+    OpCase("norm", lambda x: np.linalg.cond(x, 1), square(1), sample=well_conditioned, label="cond-p=1"),
+    OpCase("norm", lambda x: np.linalg.cond(x, "fro"), square(), sample=well_conditioned, label="cond-p=fro"),
+    OpCase("norm", lambda x: np.linalg.cond(x, "nuc"), square(), sample=well_conditioned, label="cond-p=nuc"),
+    OpCase("norm", lambda x: np.linalg.vector_norm(x), one_shape(0, 3), label="vector_norm"),
+    OpCase("norm", lambda x: np.linalg.vector_norm(x, axis=(0, 2), keepdims=True, ord=3), fixed((2, 3, 4)),
+           sample=away_from_zero(), label="vector_norm-axes-keepdims"),
+    OpCase("norm", lambda x: np.linalg.vector_norm(x, axis=-1, ord=1), fixed((2, 3)), sample=away_from_zero(),
+           label="vector_norm-axis"),
+    OpCase("norm", lambda x: np.linalg.matrix_norm(x), fixed((2, 3, 4)), label="matrix_norm"),
+    OpCase("norm", lambda x: np.linalg.matrix_norm(x, ord="nuc", keepdims=True), fixed((2, 3, 4)),
+           sample=distinct_singular_values, label="matrix_norm-nuc"),
+    # matrix_power, multi_dot, tensorsolve, tensorinv: built from matmul, solve and inv
+    *[OpCase("matmul" if n > 0 else "inv", lambda a, n=n: np.linalg.matrix_power(a, n), square(1),
+             sample=well_conditioned, analytic=True, label=f"matrix_power-n={n}") for n in (0, 1, 2, 3, 6, -1, -3)],
+    OpCase("matmul", lambda a, b, c: np.linalg.multi_dot([a, b, c]), fixed((2, 5), (5, 3), (3, 4)), analytic=True,
+           label="multi_dot-3"),
+    OpCase("matmul", lambda a, b, c, d: np.linalg.multi_dot([a, b, c, d]), fixed((4,), (4, 3), (3, 5), (5,)),
+           analytic=True, label="multi_dot-vectors"),
+    OpCase("matmul", lambda a, b: np.linalg.multi_dot([a, b]), fixed((4,), (4, 3)), analytic=True,
+           label="multi_dot-2"),
+    OpCase("solve", lambda a, b: np.linalg.tensorsolve(np.reshape(a, (2, 3, 6)), b), fixed((6, 6), (2, 3)),
+           sample=(well_conditioned, normal), analytic=True, label="tensorsolve"),
+    OpCase("solve", lambda a, b: np.linalg.tensorsolve(np.reshape(a, (6, 2, 3)), b, axes=(0,)),
+           fixed((6, 6), (2, 3)), sample=(well_conditioned, normal), analytic=True, label="tensorsolve-axes"),
+    OpCase("inv", lambda a: np.linalg.tensorinv(np.reshape(a, (2, 3, 6)), ind=2), fixed((6, 6)),
+           sample=well_conditioned, analytic=True, label="tensorinv"),
+    # cross, vecdot, matvec, vecmat and NumPy 2's linalg aliases
+    OpCase("multiply", np.cross, broadcast_shapes(2, max_dims=2).map(lambda s: (s[0] + (3,), s[1] + (3,))),
+           analytic=True, label="cross"),
+    OpCase("multiply", lambda a, b: np.cross(a, b, axisa=0, axisb=1, axisc=0), fixed((3, 2), (2, 3)),
+           analytic=True, label="cross-axes"),
+    OpCase("multiply", cross_2d, fixed((4, 2), (4, 3)), analytic=True, label="cross-2-and-3-vectors"),
+    OpCase("multiply", cross_2d, fixed((3, 3), (3, 2)), analytic=True, label="cross-3-and-2-vectors"),
+    OpCase("multiply", cross_2d, fixed((3, 2), (2,)), analytic=True, label="cross-2-vectors"),
+    OpCase("multiply", lambda a, b: np.linalg.cross(a, b, axis=0), fixed((3, 2), (3, 1)), analytic=True,
+           label="linalg.cross"),
+    # vecdot and vecmat conjugate their first operand: not analytic in it
+    OpCase("multiply", np.linalg.vecdot, broadcast_shapes(2, max_dims=2).map(lambda s: (s[0] + (3,), s[1] + (3,))),
+           label="vecdot"),
+    OpCase("multiply", lambda a, b: np.linalg.vecdot(a, b, axis=0), fixed((3, 2), (3, 1)), label="vecdot-axis"),
+    OpCase("multiply", np.vecdot, fixed((2, 3), (3,)), label="np.vecdot"),
+    OpCase("multiply", np.vecdot, fixed((2, 3), (3,)), analytic=True, label="np.vecdot-analytic-in-b",
+           differentiable=(1,)),
+    OpCase("matmul", np.matvec, fixed((2, 3, 4), (4,)), analytic=True, label="np.matvec"),
+    OpCase("matmul", np.vecmat, fixed((3,), (2, 3, 4)), label="np.vecmat"),
+    OpCase("outer", np.linalg.outer, fixed((3,), (4,)), analytic=True, label="linalg.outer"),
+    OpCase("matmul", np.linalg.matmul, matmul_shapes("batched", "matrix"), analytic=True, label="linalg.matmul"),
+    OpCase("tensordot", lambda a, b: np.linalg.tensordot(a, b, axes=1), fixed((2, 3), (3, 4)), analytic=True,
+           label="linalg.tensordot"),
+    OpCase("trace", lambda a: np.linalg.trace(a, offset=1), fixed((2, 3, 4)), analytic=True, label="linalg.trace"),
+    OpCase("diagonal", lambda a: np.linalg.diagonal(a, offset=-1), fixed((2, 3, 4)), analytic=True,
+           label="linalg.diagonal"),
+    OpCase("transpose", np.linalg.matrix_transpose, fixed((2, 3, 4)), analytic=True,
+           label="linalg.matrix_transpose"),
 ]

@@ -1,2 +1,2 @@
 """The rule table, a module per family. Importing this package registers every rule."""
-from . import conv, elementwise, linalg, nn, reductions, shape, special  # noqa: F401
+from . import conv, decompositions, elementwise, linalg, nn, reductions, shape, special  # noqa: F401

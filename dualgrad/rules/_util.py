@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import namespace
+from ..backend import namespace, to_numpy
+from ..errors import NonDifferentiableError
 
 
 def innermost(x):
@@ -74,3 +75,23 @@ def reject(op: str, **unsupported):
     if bad:
         raise TypeError(f"{op} on a Dual does not support the argument(s) {bad}; compute the same thing "
                         "without them (e.g. cast with .astype, mask with np.where).")
+
+
+# ----- where a matrix function is differentiable -----------------------------------------------------------------
+def rank_tolerance(values, shape):
+    """NumPy's rank tolerance max(m, n)·ε·max|value| per matrix, for plain values (..., r) of (..., m, n) matrices.
+
+    Eigenvalues or singular values closer than this count as equal, singular values below it as zero.
+    """
+    xp = namespace(values)
+    scale = xp.max(xp.abs(values), axis=-1) if values.shape[-1] else xp.zeros(values.shape[:-1])
+    return max(shape[-2:]) * np.finfo(values.dtype).eps * scale
+
+
+def refuse_where(bad, op: str, reason: str, fix: str):
+    """Raise ``NonDifferentiableError`` if the plain boolean array ``bad`` (one entry per matrix) holds anywhere."""
+    bad = to_numpy(bad)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = f" (the matrix at batch index {index})" if index else ""
+        raise NonDifferentiableError(f"{op}: {reason}{where}; the derivative does not exist there. {fix}")

@@ -13,19 +13,44 @@ Matrix functions use the classic identities: d(A⁻¹) = −A⁻¹ dA A⁻¹, d 
 d(A⁻¹b) = A⁻¹(db − dA x), and Cholesky's dL = L Φ(L⁻¹ dA L⁻ᵀ) with Φ the lower triangle with
 halved diagonal. Solves take the k tangent columns as extra right-hand sides: one factorisation of A
 serves all k.
+
+The rest of ``np.linalg`` is built from these rules and has no rule of its own: matrix_power (NumPy's
+repeated squaring), multi_dot (the cheapest chain order), tensorsolve and tensorinv (NumPy's reshapes
+around solve and inv), cond (a ratio of norms), vector_norm and matrix_norm, cross and vecdot (products
+and sums), and NumPy 2's aliases (linalg.matmul, tensordot, outer, trace, diagonal, matrix_transpose).
+The decompositions (eigh, eig, svd, qr, pinv, lstsq) are in ``decompositions.py``. Every rule computes
+with NumPy calls on its operands, so it nests: a rule's primals may be Duals of an outer derivative.
 """
 from __future__ import annotations
 
+import math
+import operator
 from collections import namedtuple
 
 import numpy as np
 
 from ..backend import namespace
-from ..errors import MissingRuleError
+from ..dual import Dual
 from ..registry import bind, defprimitive, implements
-from ._util import add_terms, fit, lift, normalize_axes, normalize_axis, reject, tangent_axes
+from ._util import (
+    add_terms,
+    fit,
+    innermost,
+    lift,
+    normalize_axes,
+    normalize_axis,
+    rank_tolerance,
+    refuse_where,
+    reject,
+    tangent_axes,
+)
 from .elementwise import multiply
 from .shape import ravel
+
+
+def _as_operand(x, xp):
+    """x as an array, a Dual of an outer derivative left as it is (a nested rule meets those as operands)."""
+    return x if isinstance(x, Dual) else xp.asarray(x)
 
 
 # ----- matmul (fused) -------------------------------------------------------------------------------
@@ -75,7 +100,7 @@ def _matmul_shape_message(sa, sb):
 def _matmul_rule(primals, tangents):
     (a, b), (ta, tb) = primals, tangents
     xp = namespace(a, b)
-    a, b = xp.asarray(a), xp.asarray(b)
+    a, b = _as_operand(a, xp), _as_operand(b, xp)
     try:
         out = xp.matmul(a, b)
     except ValueError as e:                            # checked only on failure: the hot path pays nothing
@@ -93,7 +118,8 @@ def _matmul_rule(primals, tangents):
 
 
 _matmul = defprimitive("matmul", _matmul_rule, family="linalg", kind="fused",
-                       numpy=("np.matmul", "@", "np.dot", "Dual.dot", "np.vdot"),
+                       numpy=("np.matmul", "@", "np.dot", "Dual.dot", "np.vdot", "np.linalg.matmul", "np.matvec",
+                              "np.vecmat", "np.linalg.multi_dot", "np.linalg.matrix_power"),
                        note="k folded into GEMM rows (dA·B) and batched GEMMs (A·dB)")
 
 
@@ -154,7 +180,7 @@ def _tensordot_rule(primals, tangents, axes):
 
 
 _tensordot = defprimitive("tensordot", _tensordot_rule, family="linalg", kind="linear",
-                          numpy=("np.tensordot", "np.inner", "np.dot"),
+                          numpy=("np.tensordot", "np.inner", "np.dot", "np.linalg.tensordot"),
                           note="bilinear: each tangent through the same contraction")
 
 
@@ -206,7 +232,7 @@ def einsum(subscripts, *operands, out=None, optimize=None, **kwargs):
 def _outer_rule(primals, tangents):
     (a, b), (ta, tb) = primals, tangents
     xp = namespace(a, b)
-    a, b = xp.ravel(xp.asarray(a)), xp.ravel(xp.asarray(b))
+    a, b = xp.ravel(_as_operand(a, xp)), xp.ravel(_as_operand(b, xp))
     out = a[:, None] * b[None, :]
     t = None
     if ta is not None:
@@ -216,7 +242,7 @@ def _outer_rule(primals, tangents):
     return out, t
 
 
-_outer = defprimitive("outer", _outer_rule, family="linalg", kind="linear", numpy=("np.outer",))
+_outer = defprimitive("outer", _outer_rule, family="linalg", kind="linear", numpy=("np.outer", "np.linalg.outer"))
 
 
 @implements(np.outer)
@@ -232,7 +258,8 @@ def _trace_rule(primals, tangents, offset, axis1, axis2):
     return out, None if t is None else xp.trace(t, offset, axis1 + 1, axis2 + 1)
 
 
-_trace = defprimitive("trace", _trace_rule, family="linalg", kind="linear", numpy=("np.trace", "Dual.trace"))
+_trace = defprimitive("trace", _trace_rule, family="linalg", kind="linear",
+                      numpy=("np.trace", "Dual.trace", "np.linalg.trace"))
 
 
 @implements(np.trace)
@@ -265,7 +292,8 @@ def _vector_norm_tangent(t, x, out_keep, ord, axes):
 
 
 def _matrix_norm_tangent(t, x, ord, axes):
-    """Tangent of a matrix norm over the two ``axes``: Frobenius, nuclear or spectral (ord 2, -2)."""
+    """Tangent of a matrix norm over the two ``axes``: Frobenius, max/min absolute column (ord ±1) or row (ord ±inf)
+    sum, nuclear, spectral (ord ±2): every order NumPy has."""
     xp = namespace(x)
     r, c = axes
     xm = xp.moveaxis(x, (r, c), (-2, -1))
@@ -273,14 +301,26 @@ def _matrix_norm_tangent(t, x, ord, axes):
     if ord in (None, "fro"):                          # d‖A‖_F = ⟨A, dA⟩ / ‖A‖_F, and 0 at A = 0
         fro = xp.sqrt((xm * xm).sum(axis=(-2, -1), keepdims=True))
         return (tm * (xm / xp.where(fro == 0, 1, fro))).sum(axis=(-2, -1))
-    if ord not in ("nuc", 2, -2):
-        raise MissingRuleError(f"linalg.norm: no forward rule for the matrix norm ord={ord!r} of an array of "
-                               f"shape {x.shape} over axes {axes} (supported: None, 'fro', 'nuc', 2, -2). For "
-                               "the max-abs-column/row-sum norms use np.max(np.sum(np.abs(a), axis=...)).")
-    u, _, vh = xp.linalg.svd(xm, full_matrices=False)
-    if ord == "nuc":                                  # d Σσ_i = Σ u_iᵀ dA v_i = tr(Uᵀ dA V)
-        return ((u @ vh) * tm).sum(axis=(-2, -1))
-    i = 0 if ord == 2 else -1                         # d σ = uᵀ dA v for the largest/smallest σ
+    if ord in (1, -1, np.inf, -np.inf):               # the extreme absolute column (row) sum; ties share the tangent
+        summed = -2 if ord in (1, -1) else -1
+        sums = xp.abs(xm).sum(axis=summed, keepdims=True)
+        extreme = sums.max(axis=(-2, -1), keepdims=True) if ord > 0 else sums.min(axis=(-2, -1), keepdims=True)
+        hit = sums == extreme
+        weight = (hit / hit.sum(axis=(-2, -1), keepdims=True)).astype(innermost(x).dtype)
+        return (tm * (xp.sign(xm) * weight)).sum(axis=(-2, -1))
+    u, s, vh = xp.linalg.svd(xm, full_matrices=False)
+    values = innermost(s)
+    tol = rank_tolerance(values, xm.shape)
+    if ord == "nuc":                                  # d Σσ_i = tr(Uᵀ dA V); a zero σ contributes 0 (abs' slope at 0)
+        return (((u * (values > tol[..., None])[..., None, :]) @ vh) * tm).sum(axis=(-2, -1))
+    i, j = (0, 1) if ord == 2 else (-1, -2)           # d σ = uᵀ dA v for the largest/smallest σ, if it is simple
+    if values.shape[-1] > 1:
+        refuse_where(xp.abs(values[..., i] - values[..., j]) <= tol, "linalg.norm",
+                     f"ord={ord}: the {'largest' if ord == 2 else 'smallest'} singular value is repeated (a kink)",
+                     "Use the Frobenius norm, or the nuclear norm.")
+    if ord == -2:
+        refuse_where(values[..., i] <= tol, "linalg.norm", "ord=-2: the smallest singular value is 0 (a kink)",
+                     "Use a smooth function of A instead.")
     return xp.einsum("...i,k...ij,...j->k...", u[..., :, i], tm, vh[..., i, :])
 
 
@@ -299,9 +339,12 @@ def _norm_rule(primals, tangents, ord, axis, keepdims):
     return out, None if dout is None else dout.reshape((t.shape[0],) + np.shape(out))
 
 
-_norm = defprimitive("norm", _norm_rule, family="linalg", numpy=("np.linalg.norm",),
-                     note="vector: any ord, 0 at x = 0, ties of the inf-norms share the tangent, an entry 0 "
-                          "adds 0 (ord < 1); matrix: fro, nuc, 2, -2")
+_norm = defprimitive("norm", _norm_rule, family="linalg",
+                     numpy=("np.linalg.norm", "np.linalg.vector_norm", "np.linalg.matrix_norm", "np.linalg.cond"),
+                     note="vector: any ord, 0 at x = 0, ties of the inf-norms share the tangent, an entry 0 adds 0 "
+                          "(ord < 1); matrix: fro, nuc (a zero singular value adds 0), ±1 and ±inf (ties share), ±2 "
+                          "(the extreme singular value simple, nonzero for -2); cond = norm(A)·norm(A⁻¹) "
+                          "(σ_max/σ_min)")
 
 
 @implements(np.linalg.norm)
@@ -314,7 +357,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
 
 
 # ----- solve, inv, det, slogdet, cholesky ------------------------------------------------------------
-def _solve_stacked(a, rhs):
+def solve_stacked(a, rhs):
     """A⁻¹ R for every slice R of the block ``rhs`` (k, *batch, n, m), in one solve: k is folded into the
     columns (one factorisation of A serves all k) and A's batch is broadcast explicitly (CuPy's solve
     does not broadcast)."""
@@ -323,6 +366,14 @@ def _solve_stacked(a, rhs):
     columns = xp.moveaxis(rhs, 0, -1).reshape(shape[:-1] + (-1,))           # (*batch, n, m·k)
     sol = xp.linalg.solve(xp.broadcast_to(a, shape[:-2] + a.shape[-2:]), columns)
     return xp.moveaxis(sol.reshape(shape + (k,)), -1, 0)
+
+
+def symmetric_from_triangle(t, uplo):
+    """The symmetric block that a function reading only one triangle of its operand sees: the lower ("L") or
+    upper ("U") triangle of ``t`` mirrored (cholesky, eigh, eigvalsh read one triangle, as LAPACK does)."""
+    if uplo == "L":
+        return np.tril(t) + np.swapaxes(np.tril(t, -1), -1, -2)
+    return np.triu(t) + np.swapaxes(np.triu(t, 1), -1, -2)
 
 
 def _solve_rule(primals, tangents):
@@ -337,7 +388,7 @@ def _solve_rule(primals, tangents):
     rhs = None if tb is None else fit(tb[..., None] if vector else tb, xm.shape)
     if ta is not None:
         rhs = add_terms(rhs, -xp.matmul(lift(ta, xm.ndim), xm))
-    dx = _solve_stacked(a, rhs)                                 # (k, ..., n, m)
+    dx = solve_stacked(a, rhs)                                 # (k, ..., n, m)
     return x, dx[..., 0] if vector else dx
 
 
@@ -379,16 +430,16 @@ def _cholesky_rule(primals, tangents, upper):
     low = xp.linalg.cholesky(a)
     if ta is None:
         return low, None
-    da = xp.tril(ta) + xp.swapaxes(xp.tril(ta, -1), -1, -2)
-    y = _solve_stacked(low, da)                                 # L⁻¹ dA
-    x = _solve_stacked(low, xp.swapaxes(y, -1, -2))             # L⁻¹ dA L⁻ᵀ (symmetric)
+    y = solve_stacked(low, symmetric_from_triangle(ta, "L"))  # L⁻¹ dA
+    x = solve_stacked(low, xp.swapaxes(y, -1, -2))             # L⁻¹ dA L⁻ᵀ (symmetric)
     phi = xp.tril(x, -1) + 0.5 * x * xp.eye(x.shape[-1], dtype=x.dtype)
     return low, xp.matmul(low, phi)
 
 
-_solve = defprimitive("solve", _solve_rule, family="linalg", numpy=("np.linalg.solve",),
+_solve = defprimitive("solve", _solve_rule, family="linalg", numpy=("np.linalg.solve", "np.linalg.tensorsolve"),
                       note="tangents for all k columns in one extra solve")
-_inv = defprimitive("inv", _inv_rule, family="linalg", numpy=("np.linalg.inv",))
+_inv = defprimitive("inv", _inv_rule, family="linalg",
+                    numpy=("np.linalg.inv", "np.linalg.tensorinv", "np.linalg.matrix_power (n < 0)"))
 _det = defprimitive("det", _det_rule, family="linalg", numpy=("np.linalg.det",),
                     note="A must be invertible (the tangent uses A⁻¹)")
 _slogdet = defprimitive("slogdet", _slogdet_rule, family="linalg", numpy=("np.linalg.slogdet",),
@@ -424,3 +475,225 @@ def slogdet(a):
 @implements(np.linalg.cholesky)
 def cholesky(a, /, *, upper=False):
     return bind(_cholesky, a, upper=upper)
+
+
+# ----- built from the rules above: products, powers, tensor solves ---------------------------------------------------
+def _numpy_has(module, *names):
+    """The functions ``module.<name>`` this NumPy has (NumPy 2 added linalg.vector_norm, vecdot, ...)."""
+    return [getattr(module, n) for n in names if hasattr(module, n)]
+
+
+@implements(*_numpy_has(np.linalg, "vector_norm"))
+def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
+    """The vector norm over ``axis`` (None: all axes; a tuple: those axes together, as one vector)."""
+    shape = np.shape(x)
+    axes = normalize_axes(axis, len(shape), "linalg.vector_norm")
+    if len(axes) == 1:
+        return norm(x, ord, axis=axes[0], keepdims=keepdims)
+    rest = tuple(a for a in range(len(shape)) if a not in axes)
+    vectors = np.reshape(np.transpose(x, rest + axes), tuple(shape[a] for a in rest) + (-1,))
+    out = norm(vectors, ord, axis=-1)
+    return np.reshape(out, tuple(1 if a in axes else n for a, n in enumerate(shape))) if keepdims else out
+
+
+@implements(*_numpy_has(np.linalg, "matrix_norm"))
+def matrix_norm(x, /, *, keepdims=False, ord="fro"):
+    """The matrix norm of every matrix in the stack (the last two axes)."""
+    return norm(x, ord, axis=(-2, -1), keepdims=keepdims)
+
+
+@implements(np.linalg.cond)
+def cond(x, p=None):
+    """σ_max/σ_min for p None or 2 (σ_min/σ_max for -2), else ‖A‖_p ‖A⁻¹‖_p, as NumPy computes it."""
+    if p in (None, 2, -2):
+        big, small = norm(x, 2, axis=(-2, -1)), norm(x, -2, axis=(-2, -1))
+        return small / big if p == -2 else big / small
+    return norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
+
+
+@implements(np.linalg.matrix_power)
+def matrix_power(a, n):
+    """Aⁿ by repeated squaring with NumPy's products (n < 0: of A⁻¹); A⁰ is the identity, a constant."""
+    shape = np.shape(a)
+    if len(shape) < 2 or shape[-1] != shape[-2]:
+        raise np.linalg.LinAlgError("Last 2 dimensions of the array must be square")
+    try:
+        n = operator.index(n)
+    except TypeError as e:
+        raise TypeError("exponent must be an integer") from e
+    if n == 0:
+        return np.zeros_like(a) + namespace(innermost(a)).eye(shape[-1], dtype=np.result_type(a))
+    if n < 0:
+        a, n = inv(a), -n
+    z = result = None
+    while n > 0:                                  # result = Π z^(2^i) over the set bits of n
+        z = a if z is None else matmul(z, z)
+        n, bit = divmod(n, 2)
+        if bit:
+            result = z if result is None else matmul(result, z)
+    return result
+
+
+def _chain_order(dims):
+    """split[i][j]: where the product of matrices i..j (matrix i of shape dims[i] x dims[i+1]) costs the fewest
+    multiplications when split (the matrix-chain order NumPy's multi_dot uses)."""
+    n = len(dims) - 1
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = math.inf
+            for s in range(i, j):
+                c = cost[i][s] + cost[s + 1][j] + dims[i] * dims[s + 1] * dims[j + 1]
+                if c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, s
+    return split
+
+
+def _chain_product(arrays, split, i, j):
+    if i == j:
+        return arrays[i]
+    s = split[i][j]
+    return matmul(_chain_product(arrays, split, i, s), _chain_product(arrays, split, s + 1, j))
+
+
+@implements(np.linalg.multi_dot)
+def multi_dot(arrays, *, out=None):
+    """A chain of matrix products in the cheapest order (a 1-D first/last operand is a row/column vector)."""
+    reject("linalg.multi_dot", out=out)
+    arrays = list(arrays)
+    if len(arrays) < 2:
+        raise ValueError("Expecting at least two arrays.")
+    if len(arrays) == 2:
+        return dot(arrays[0], arrays[1])
+    row, column = np.ndim(arrays[0]) == 1, np.ndim(arrays[-1]) == 1
+    if row:
+        arrays[0] = np.reshape(arrays[0], (1, -1))
+    if column:
+        arrays[-1] = np.reshape(arrays[-1], (-1, 1))
+    for a in arrays:
+        if np.ndim(a) != 2:
+            raise np.linalg.LinAlgError(f"{np.ndim(a)}-dimensional array given. Array must be two-dimensional")
+    dims = [np.shape(arrays[0])[0]] + [np.shape(a)[1] for a in arrays]
+    result = _chain_product(arrays, _chain_order(dims), 0, len(arrays) - 1)
+    if row and column:
+        return result[0, 0]
+    return result[0] if row else result[:, 0] if column else result
+
+
+@implements(np.linalg.tensorsolve)
+def tensorsolve(a, b, axes=None):
+    """x with tensordot(a, x, x.ndim) = b: NumPy's reshape to one square system, then linalg.solve."""
+    an = np.ndim(a)
+    if axes is not None:
+        order = [i for i in range(an) if i not in [normalize_axis(k, an, "linalg.tensorsolve") for k in axes]]
+        a = np.transpose(a, order + [normalize_axis(k, an, "linalg.tensorsolve") for k in axes])
+    x_shape = np.shape(a)[-(an - np.ndim(b)):]
+    size = math.prod(x_shape)
+    if np.size(a) != size ** 2:
+        raise np.linalg.LinAlgError("Input arrays must satisfy the requirement "
+                                    "prod(a.shape[b.ndim:]) == prod(a.shape[:b.ndim])")
+    return np.reshape(solve(np.reshape(a, (size, size)), np.ravel(b)), x_shape)
+
+
+@implements(np.linalg.tensorinv)
+def tensorinv(a, ind=2):
+    """The inverse of ``a`` for tensordot over ``ind`` axes: NumPy's reshape to a square matrix, then linalg.inv."""
+    shape = np.shape(a)
+    if ind <= 0:
+        raise ValueError("Invalid ind argument.")
+    return np.reshape(inv(np.reshape(a, (math.prod(shape[ind:]), -1))), shape[ind:] + shape[:ind])
+
+
+def _conj(x):
+    """conj(x), skipped for real x (the identity)."""
+    return np.conj(x) if np.result_type(x).kind == "c" else x
+
+
+@implements(np.cross)
+def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """np.cross of 3-vectors (a 2-vector has z = 0; two 2-vectors give the z component) from products of their
+    components: bilinear, so the tangent is cross(da, b) + cross(a, db)."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = np.moveaxis(a, axisa, -1), np.moveaxis(b, axisb, -1)
+    na, nb = np.shape(a)[-1], np.shape(b)[-1]
+    if na not in (2, 3) or nb not in (2, 3):
+        raise ValueError("incompatible dimensions for cross product\n(dimension must be 2 or 3)")
+    a0, a1, b0, b1 = a[..., 0], a[..., 1], b[..., 0], b[..., 1]
+    z = a0 * b1 - a1 * b0
+    if na == nb == 2:
+        return z
+    if na == 2:
+        x, y = a1 * b[..., 2], -(a0 * b[..., 2])
+    elif nb == 2:
+        x, y = -(a[..., 2] * b1), a[..., 2] * b0
+    else:
+        x, y = a1 * b[..., 2] - a[..., 2] * b1, a[..., 2] * b0 - a0 * b[..., 2]
+    return np.moveaxis(np.stack(np.broadcast_arrays(x, y, z), axis=-1), -1, axisc)
+
+
+@implements(*_numpy_has(np.linalg, "cross"))
+def linalg_cross(x1, x2, /, *, axis=-1):
+    """np.linalg.cross: 3-vectors only."""
+    if np.shape(x1)[axis] != 3 or np.shape(x2)[axis] != 3:
+        raise ValueError(f"Both input arrays must be (arrays of) 3-dimensional vectors, but they are "
+                         f"{np.shape(x1)[axis]} and {np.shape(x2)[axis]} dimensional instead.")
+    return cross(x1, x2, axis=axis)
+
+
+@implements(*_numpy_has(np.linalg, "vecdot"), "vecdot")
+def vecdot(x1, x2, /, *, axis=-1):
+    """Σ conj(x1)·x2 along ``axis``, the operands broadcast against each other."""
+    return np.sum(_conj(x1) * x2, axis=axis)
+
+
+@implements("matvec")
+def matvec(x1, x2, /):
+    """np.matvec: the matrix stack x1 (..., m, n) times the vector stack x2 (..., n)."""
+    return matmul(x1, np.expand_dims(x2, -1))[..., 0]
+
+
+@implements("vecmat")
+def vecmat(x1, x2, /):
+    """np.vecmat: the conjugated vector stack x1 (..., n) times the matrix stack x2 (..., n, m)."""
+    return matmul(np.expand_dims(_conj(x1), -2), x2)[..., 0, :]
+
+
+@implements(*_numpy_has(np.linalg, "outer"))
+def linalg_outer(x1, x2, /):
+    """np.linalg.outer: 1-D operands only (np.outer flattens)."""
+    if np.ndim(x1) != 1 or np.ndim(x2) != 1:
+        raise ValueError(f"Input arrays must be one-dimensional, but they are x1.ndim={np.ndim(x1)} and "
+                         f"x2.ndim={np.ndim(x2)}.")
+    return outer(x1, x2)
+
+
+@implements(*_numpy_has(np.linalg, "matmul"))
+def linalg_matmul(x1, x2, /):
+    return matmul(x1, x2)
+
+
+@implements(*_numpy_has(np.linalg, "tensordot"))
+def linalg_tensordot(x1, x2, /, *, axes=2):
+    return tensordot(x1, x2, axes=axes)
+
+
+@implements(*_numpy_has(np.linalg, "trace"))
+def linalg_trace(x, /, *, offset=0, dtype=None):
+    """The trace of every matrix in the stack (the last two axes)."""
+    return trace(x, offset, -2, -1, dtype=dtype)
+
+
+@implements(*_numpy_has(np.linalg, "diagonal"))
+def linalg_diagonal(x, /, *, offset=0):
+    """The diagonal of every matrix in the stack (the last two axes)."""
+    return np.diagonal(x, offset, -2, -1)
+
+
+@implements(*_numpy_has(np.linalg, "matrix_transpose"))
+def linalg_matrix_transpose(x, /):
+    if np.ndim(x) < 2:
+        raise ValueError("Input array must be at least 2-dimensional")
+    return np.swapaxes(x, -1, -2)

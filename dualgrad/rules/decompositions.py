@@ -1,0 +1,427 @@
+"""Matrix decompositions and what is built on them: eigh, eigvalsh, eig, eigvals, svd, qr, pinv, lstsq.
+
+Each rule factors the primal by calling NumPy on it (when the primal is itself a Dual of an outer derivative,
+that call runs this rule one level down, so higher derivatives nest) and writes the tangent with matrix
+products of the factors. With P the tangent dA seen in the factors' bases:
+
+* eigh   A = V Λ Vᵀ:  P = Vᵀ dA V,  dΛ = diag(P),  dV = V (F ∘ P),  F_ij = 1/(λ_j − λ_i) off the diagonal, 0 on it
+* eig    A = V Λ V⁻¹: P = V⁻¹ dA V, dΛ = diag(P),  dV = V (F ∘ P) + V diag(c), c keeping NumPy's normalisation
+* svd    A = U S Vᵀ:  P = Uᵀ dA V,  dS = diag(P),  dU = U (G ∘ (P S + S Pᵀ)) + (I − UUᵀ) dA V S⁻¹,
+         dV = V (G ∘ (S P + Pᵀ S)) + (I − VVᵀ) dAᵀ U S⁻¹,  G_ij = 1/(s_j² − s_i²) off the diagonal
+* qr     A = Q R:     X = dA R⁻¹, C = Qᵀ X, Ω = tril(C, −1) − tril(C, −1)ᵀ;  dQ = X + Q (Ω − C),  dR = (C − Ω) R
+* pinv   A⁺:          dA⁺ = −A⁺ dA A⁺ + A⁺A⁺ᵀ dAᵀ (I − AA⁺) + (I − A⁺A) dAᵀ A⁺ᵀA⁺
+
+These derivatives exist where the factorisation is locally unique: distinct eigenvalues (singular values),
+nonzero singular values, full rank. Elsewhere the rules raise ``NonDifferentiableError``; values closer
+than NumPy's rank tolerance max(m, n)·ε·max|value| count as equal. Eigenvectors and singular vectors are
+unique only up to sign (a phase for complex ones); the tangent is that of NumPy's own normalisation with
+NumPy's sign held fixed.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from ..backend import namespace
+from ..errors import MissingRuleError
+from ..registry import bind, defprimitive, implements
+from ._util import innermost, rank_tolerance, refuse_where
+from .linalg import solve_stacked, symmetric_from_triangle
+
+EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+EigResult = namedtuple("EigResult", ["eigenvalues", "eigenvectors"])
+SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
+QRResult = namedtuple("QRResult", ["Q", "R"])
+
+
+def _mT(x):
+    """The matrix transpose of the last two axes (of a tangent block too: k stays first)."""
+    return np.swapaxes(x, -1, -2)
+
+
+def _off_diagonal_reciprocal(d):
+    """1/d off the diagonal and 0 on it, for a stack (..., n, n) of differences d with a zero diagonal."""
+    values = innermost(d)
+    eye = namespace(values).eye(values.shape[-1], dtype=values.real.dtype)
+    return 1 / (d + eye) - eye
+
+
+# ----- where the derivative exists ---------------------------------------------------------------------------
+def require_distinct(values, shape, op, what, fix):
+    """Refuse if two of the values (..., r) of (..., m, n) matrices are equal to NumPy's rank tolerance."""
+    v = innermost(values)
+    n = v.shape[-1]
+    if n < 2:
+        return
+    xp = namespace(v)
+    gaps = xp.where(xp.eye(n, dtype=bool), xp.inf, xp.abs(v[..., :, None] - v[..., None, :])).min(axis=(-2, -1))
+    refuse_where(gaps <= rank_tolerance(v, shape), op, f"two {what} are equal to rounding", fix)
+
+
+def require_nonzero(s, shape, op, fix):
+    """Refuse if a singular value (..., r) of (..., m, n) matrices is zero to NumPy's rank tolerance."""
+    v = innermost(s)
+    if v.shape[-1]:
+        refuse_where(v.min(axis=-1) <= rank_tolerance(v, shape), op, f"a matrix of shape {tuple(shape)[-2:]} is "
+                     "rank-deficient (a singular value is zero to rounding)", fix)
+
+
+SPECTRUM_FIX = ("A smooth function of the whole spectrum (np.trace, np.linalg.slogdet, the Frobenius norm) has a "
+                "derivative; or perturb the matrix.")
+
+
+# ----- eigh, eigvalsh ---------------------------------------------------------------------------------------------
+def _eigh_rule(primals, tangents, UPLO):
+    (a,), (ta,) = primals, tangents
+    w, v = namespace(a).linalg.eigh(a, UPLO=UPLO)
+    if ta is None:
+        return (w, v), None
+    require_distinct(w, a.shape, "linalg.eigh", "eigenvalues", SPECTRUM_FIX)
+    p = _mT(v) @ symmetric_from_triangle(ta, UPLO) @ v                     # (k, ..., n, n): dA in the eigenbasis
+    f = _off_diagonal_reciprocal(w[..., None, :] - w[..., :, None])     # F_ij = 1/(λ_j − λ_i)
+    return (w, v), (np.diagonal(p, axis1=-2, axis2=-1), v @ (f * p))
+
+
+def _eigvalsh_rule(primals, tangents, UPLO):
+    (a,), (ta,) = primals, tangents
+    w, v = namespace(a).linalg.eigh(a, UPLO=UPLO)
+    if ta is None:
+        return w, None
+    require_distinct(w, a.shape, "linalg.eigvalsh", "eigenvalues", SPECTRUM_FIX)
+    return w, np.sum((symmetric_from_triangle(ta, UPLO) @ v) * v, axis=-2)      # dλ_i = v_iᵀ dA v_i
+
+
+_eigh = defprimitive(
+    "eigh", _eigh_rule, family="linalg", numpy=("np.linalg.eigh",),
+    note="distinct eigenvalues (equal to NumPy's rank tolerance: NonDifferentiableError); reads the triangle UPLO "
+         "as NumPy does (dA symmetrised from it); eigenvectors: unit norm with NumPy's sign held fixed")
+_eigvalsh = defprimitive(
+    "eigvalsh", _eigvalsh_rule, family="linalg", numpy=("np.linalg.eigvalsh",),
+    note="distinct eigenvalues (a repeated one has no derivative); values as np.linalg.eigh computes them")
+
+
+@implements(np.linalg.eigh)
+def eigh(a, UPLO="L"):
+    """(eigenvalues, eigenvectors) of a symmetric matrix stack as NumPy's named tuple."""
+    return EighResult(*bind(_eigh, a, UPLO=_uplo(UPLO)))
+
+
+@implements(np.linalg.eigvalsh)
+def eigvalsh(a, UPLO="L"):
+    return bind(_eigvalsh, a, UPLO=_uplo(UPLO))
+
+
+def _uplo(UPLO):
+    if UPLO not in ("L", "U", "l", "u"):
+        raise ValueError("UPLO argument must be 'L' or 'U'")
+    return UPLO.upper()
+
+
+# ----- eig, eigvals -------------------------------------------------------------------------------------------------
+def _eigenvector_gauge(v, dv):
+    """c (..., 1, n) such that dv + v·c keeps NumPy's normalisation of each eigenvector v_j: ‖v_j‖ = 1 and, for
+    complex v, its largest-modulus component real. Re c_j = −Re(v_jᴴ dv_j); Im c_j = −Im(dv_pj)/v_pj at that
+    component p."""
+    if innermost(v).dtype.kind != "c":
+        return -np.sum(v * dv, axis=-2, keepdims=True)
+    values = innermost(v)
+    xp = namespace(values)
+    n = values.shape[-2]
+    pivot = xp.arange(n)[:, None] == xp.argmax(xp.abs(values), axis=-2)[..., None, :]     # (..., n, n) one-hot
+    real_part = -np.real(np.sum(np.conj(v) * dv, axis=-2, keepdims=True))
+    pivot_v = np.real(np.sum(v * pivot, axis=-2, keepdims=True))                   # real by the normalisation
+    return real_part - 1j * (np.imag(np.sum(dv * pivot, axis=-2, keepdims=True)) / pivot_v)
+
+
+def _eig_tangents(a, ta, w, v):
+    """dΛ and dV of A = V Λ V⁻¹ (A diagonalisable with distinct eigenvalues)."""
+    p = np.linalg.inv(v) @ ta @ v                                        # (k, ..., n, n)
+    f = _off_diagonal_reciprocal(w[..., None, :] - w[..., :, None])
+    dv = v @ (f * p)
+    return np.diagonal(p, axis1=-2, axis2=-1), dv + v * _eigenvector_gauge(v, dv)
+
+
+def _eig_rule(primals, tangents):
+    (a,), (ta,) = primals, tangents
+    w, v = namespace(a).linalg.eig(a)
+    if ta is None:
+        return (w, v), None
+    require_distinct(w, a.shape, "linalg.eig", "eigenvalues", SPECTRUM_FIX)
+    return (w, v), _eig_tangents(a, ta, w, v)
+
+
+def _eigvals_rule(primals, tangents):
+    (a,), (ta,) = primals, tangents
+    w, v = namespace(a).linalg.eig(a)
+    if ta is None:
+        return w, None
+    require_distinct(w, a.shape, "linalg.eigvals", "eigenvalues", SPECTRUM_FIX)
+    return w, np.sum(_mT(np.linalg.inv(v)) * (ta @ v), axis=-2)          # dλ_i = (V⁻¹ dA V)_ii
+
+
+_eig = defprimitive(
+    "eig", _eig_rule, family="linalg", numpy=("np.linalg.eig",),
+    note="distinct eigenvalues (complex output for complex ones); eigenvectors: unit norm, largest component "
+         "real (NumPy's normalisation), NumPy's sign held fixed — for complex eigenvalues of a real matrix "
+         "LAPACK flips that sign between nearby matrices")
+_eigvals = defprimitive(
+    "eigvals", _eigvals_rule, family="linalg", numpy=("np.linalg.eigvals",),
+    note="distinct eigenvalues; values as np.linalg.eig computes them")
+
+
+@implements(np.linalg.eig)
+def eig(a):
+    """(eigenvalues, eigenvectors) of a square matrix stack as NumPy's named tuple."""
+    return EigResult(*bind(_eig, a))
+
+
+@implements(np.linalg.eigvals)
+def eigvals(a):
+    return bind(_eigvals, a)
+
+
+# ----- svd ------------------------------------------------------------------------------------------------------------
+def _svd_tangents(u, s, vh, ta):
+    """dU, dS, dVh of the reduced SVD A = U S Vh (distinct nonzero singular values)."""
+    m, n = u.shape[-2], vh.shape[-1]
+    v = _mT(vh)
+    p = _mT(u) @ ta @ v                                                  # (k, ..., r, r)
+    s_row, s_col = s[..., None, :], s[..., :, None]
+    g = _off_diagonal_reciprocal(s_row * s_row - s_col * s_col)         # G_ij = 1/(s_j² − s_i²)
+    ps, sp = p * s_row, s_col * p
+    du = u @ (g * (ps + _mT(ps)))
+    dv = v @ (g * (sp + _mT(sp)))
+    if m > n:                                                            # the part of dA V outside U's span
+        tav = ta @ v
+        du = du + (tav - u @ (_mT(u) @ tav)) / s_row
+    if n > m:
+        tau = _mT(ta) @ u
+        dv = dv + (tau - v @ (vh @ tau)) / s_row
+    return du, np.diagonal(p, axis1=-2, axis2=-1), _mT(dv)
+
+
+def _complement_tangent(basis, d_basis, complement):
+    """d of the one unit vector orthogonal to ``basis`` (..., m, m−1): −basis (d_basisᵀ complement)."""
+    return -(basis @ (_mT(d_basis) @ complement))
+
+
+SVD_FIX = "Use a smooth function of A instead (np.linalg.norm(A, 'fro'), the nuclear norm of a full-rank A)."
+
+
+def _svd_rule(primals, tangents, full_matrices, compute_uv):
+    (a,), (ta,) = primals, tangents
+    xp = namespace(a)
+    m, n = a.shape[-2:]
+    r = min(m, n)
+    u, s, vh = xp.linalg.svd(a, full_matrices=full_matrices and compute_uv)
+    if ta is None:
+        return ((u, s, vh) if compute_uv else s), None
+    require_distinct(s, a.shape, "linalg.svd", "singular values", SVD_FIX)
+    require_nonzero(s, a.shape, "linalg.svd", SVD_FIX)
+    ur, vhr = u[..., :, :r], vh[..., :r, :]
+    if not compute_uv:
+        return s, np.sum((_mT(ur) @ ta) * vhr, axis=-1)                    # ds_i = u_iᵀ dA v_i
+    du, ds, dvh = _svd_tangents(ur, s, vhr, ta)
+    if u.shape[-1] > r:                                                  # full_matrices, m = n + 1
+        du = np.concatenate([du, _complement_tangent(ur, du, u[..., :, r:])], axis=-1)
+    if vh.shape[-2] > r:                                                 # full_matrices, n = m + 1
+        dv_extra = _complement_tangent(_mT(vhr), _mT(dvh), _mT(vh[..., r:, :]))
+        dvh = np.concatenate([dvh, _mT(dv_extra)], axis=-2)
+    return (u, s, vh), (du, ds, dvh)
+
+
+_svd = defprimitive(
+    "svd", _svd_rule, family="linalg", numpy=("np.linalg.svd", "np.linalg.svdvals"),
+    note="distinct nonzero singular values (else NonDifferentiableError); full_matrices=True where the extra singular "
+         "vectors are unique up to sign (m, n differ by at most 1); singular vectors: NumPy's signs held fixed; "
+         "hermitian=True through eigh")
+
+
+@implements(np.linalg.svd)
+def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    """np.linalg.svd on Duals: (U, S, Vh) as NumPy's named tuple, or S alone with ``compute_uv=False``."""
+    if hermitian:
+        return _hermitian_svd(a, compute_uv)
+    m, n = np.shape(a)[-2:]
+    if full_matrices and compute_uv and abs(m - n) > 1:
+        raise MissingRuleError(
+            f"linalg.svd(full_matrices=True) of a {m}x{n} matrix: the last {abs(m - n)} columns of "
+            f"{'U' if m > n else 'Vh'} are any orthonormal basis of a {abs(m - n)}-dimensional complement, and NumPy's "
+            "choice (LAPACK's) has no derivative formula. Use full_matrices=False.")
+    out = bind(_svd, a, full_matrices=bool(full_matrices), compute_uv=bool(compute_uv))
+    return SVDResult(*out) if compute_uv else out
+
+
+def _hermitian_svd(a, compute_uv):
+    """NumPy's svd(hermitian=True): from eigh, singular values |λ| in descending order, the signs moved into Vh."""
+    if not compute_uv:
+        return np.flip(np.sort(np.abs(eigvalsh(a)), axis=-1), axis=-1)
+    w, v = eigh(a)
+    order = np.flip(np.argsort(np.abs(innermost(w)), axis=-1), axis=-1)
+    sign = np.take_along_axis(np.sign(innermost(w)), order, axis=-1)
+    s = np.take_along_axis(np.abs(w), order, axis=-1)
+    u = np.take_along_axis(v, order[..., None, :], axis=-1)
+    return SVDResult(u, s, _mT(u * sign[..., None, :]))
+
+
+@implements(*[np.linalg.svdvals] if hasattr(np.linalg, "svdvals") else [])
+def svdvals(x, /):
+    """The singular values, as ``np.linalg.svd(x, compute_uv=False)``."""
+    return svd(x, compute_uv=False)
+
+
+# ----- qr -------------------------------------------------------------------------------------------------------------
+def _qr_square_tangents(q, r, ta):
+    """dQ, dR of A = QR with R square and invertible (A (..., m, n), m >= n)."""
+    x = _mT(solve_stacked(_mT(r), _mT(ta)))                             # dA R⁻¹
+    c = _mT(q) @ x
+    low = np.tril(c, -1)
+    omega = low - _mT(low)                                               # antisymmetric: Qᵀ dQ
+    return x + q @ (omega - c), (c - omega) @ r
+
+
+QR_FIX = "QR's factors are not differentiable where the leading columns lose rank."
+
+
+def _qr_rule(primals, tangents, mode):
+    (a,), (ta,) = primals, tangents
+    xp = namespace(a)
+    m, n = a.shape[-2:]
+    q, r = xp.linalg.qr(a, mode="complete" if mode == "complete" else "reduced")
+    if ta is None:
+        return (r if mode == "r" else (q, r)), None
+    k = min(m, n)
+    require_nonzero(np.abs(np.diagonal(innermost(r), axis1=-2, axis2=-1)), (k, k), "linalg.qr", QR_FIX)
+    qk, rk = q[..., :, :k], r[..., :k, :]
+    if m >= n:
+        dq, dr = _qr_square_tangents(qk, rk, ta)
+    else:                                          # A = Q [R₁ R₂]: R₁ from the square block, dR₂ = Qᵀ (dA₂ − dQ R₂)
+        dq, dr1 = _qr_square_tangents(qk, rk[..., :, :m], ta[..., :, :m])
+        dr = np.concatenate([dr1, _mT(qk) @ (ta[..., :, m:] - dq @ rk[..., :, m:])], axis=-1)
+    if q.shape[-1] > k:                            # complete, m = n + 1: the one extra column of Q
+        dq = np.concatenate([dq, _complement_tangent(qk, dq, q[..., :, k:])], axis=-1)
+        zero_row = xp.zeros(tuple(dr.shape[:-2]) + (1, n), dtype=innermost(dr).dtype)
+        dr = np.concatenate([dr, zero_row], axis=-2)
+    return (r, dr) if mode == "r" else ((q, r), (dq, dr))
+
+
+_qr = defprimitive(
+    "qr", _qr_rule, family="linalg", numpy=("np.linalg.qr",),
+    note="the leading min(m, n) columns of A independent; modes reduced, r, complete (for m <= n + 1); R's "
+         "diagonal signs are NumPy's (LAPACK's), held fixed")
+
+
+@implements(np.linalg.qr)
+def qr(a, mode="reduced"):
+    m, n = np.shape(a)[-2:]
+    if mode == "raw" or mode not in ("reduced", "complete", "r"):
+        raise MissingRuleError(f"linalg.qr(mode={mode!r}) has no forward rule (Householder reflectors); use "
+                               "mode='reduced', 'complete' or 'r'.")
+    if mode == "complete" and m > n + 1:
+        raise MissingRuleError(
+            f"linalg.qr(mode='complete') of a {m}x{n} matrix: the last {m - n} columns of Q are any orthonormal "
+            "basis of the complement of A's range, and NumPy's choice has no derivative formula. Use mode='reduced'.")
+    out = bind(_qr, a, mode=mode)
+    return out if mode == "r" else QRResult(*out)
+
+
+# ----- pinv, lstsq, matrix_rank -----------------------------------------------------------------------------------
+def _pinv_tangent(a, p, da):
+    """dA⁺ for a full-rank A (..., m, n) with A⁺ = p; the projector terms vanish for square A."""
+    m, n = a.shape[-2:]
+    dat = _mT(da)
+    dp = -(p @ da @ p)
+    if m > n:                                      # A⁺A⁺ᵀ dAᵀ (I − AA⁺)
+        dp = dp + (p @ _mT(p)) @ (dat - (dat @ a) @ p)
+    if n > m:                                      # (I − A⁺A) dAᵀ A⁺ᵀA⁺
+        dp = dp + (dat - p @ (a @ dat)) @ (_mT(p) @ p)
+    return dp
+
+
+def _require_full_rank(a, op, cutoff, fix):
+    """Refuse unless every singular value of A exceeds ``cutoff`` times the largest (pinv cuts off the others)."""
+    values = innermost(a)
+    s = namespace(values).linalg.svd(values, compute_uv=False)
+    if s.shape[-1]:
+        refuse_where(s.min(axis=-1) <= cutoff * s.max(axis=-1), op,
+                     f"a singular value is at or below the cutoff {cutoff:.3g}·σ_max (the rank drops, and the "
+                     "pseudo-inverse jumps where it does)", fix)
+
+
+def _pinv_rule(primals, tangents, rcond, hermitian):
+    (a,), (ta,) = primals, tangents
+    xp = namespace(a)
+    p = xp.linalg.pinv(a, rcond=rcond, hermitian=True) if hermitian else xp.linalg.pinv(a, rcond=rcond)
+    if ta is None:
+        return p, None
+    _require_full_rank(a, "linalg.pinv", rcond, "Regularise instead, e.g. solve (AᵀA + λI) x = Aᵀb.")
+    return p, _pinv_tangent(a, p, symmetric_from_triangle(ta, "L") if hermitian else ta)
+
+
+_pinv = defprimitive(
+    "pinv", _pinv_rule, family="linalg", numpy=("np.linalg.pinv",),
+    note="full rank (no singular value cut off by rcond/rtol); hermitian=True reads the lower triangle, as NumPy")
+
+
+@implements(np.linalg.pinv)
+def pinv(a, rcond=None, hermitian=False, *, rtol=np._NoValue):
+    """np.linalg.pinv on Duals (NumPy's rcond/rtol defaults)."""
+    if rcond is not None and rtol is not np._NoValue:
+        raise ValueError("`rtol` and `rcond` can't be both set.")
+    if rcond is None:
+        rcond = 1e-15 if rtol is np._NoValue else (
+            max(np.shape(a)[-2:]) * np.finfo(np.result_type(a)).eps if rtol is None else rtol)
+    return bind(_pinv, a, rcond=innermost(rcond), hermitian=bool(hermitian))
+
+
+def _lstsq_rule(primals, tangents, rcond):
+    (a, b), (ta, tb) = primals, tangents
+    xp = namespace(a, b)
+    x, residuals, rank, sv = xp.linalg.lstsq(a, b, rcond=rcond)
+    if ta is None and tb is None:
+        return (x, residuals, rank, sv), None
+    m, n = a.shape
+    refuse_where(np.asarray(int(innermost(rank)) < min(m, n)), "linalg.lstsq",
+                 f"A ({m}x{n}) has rank {int(innermost(rank))} < {min(m, n)} (the least-squares solution jumps "
+                 "where the rank changes)", "Drop dependent columns, or regularise.")
+    vector = np.ndim(b) == 1
+    xm, bm = (x[:, None], b[:, None]) if vector else (x, b)
+    tbm = None if tb is None else (tb[..., None] if vector else tb)
+    p = xp.linalg.pinv(a, rcond=0.0)                   # full rank: nothing to cut off
+    rhs = tbm if ta is None else (-(ta @ xm) if tbm is None else tbm - ta @ xm)        # db − dA x
+    dx = p @ rhs
+    if ta is not None and m > n:                       # + A⁺A⁺ᵀ dAᵀ r,  r = b − A x
+        dx = dx + p @ (_mT(p) @ (_mT(ta) @ (bm - a @ xm)))
+    if ta is not None and n > m:                       # + (I − A⁺A) dAᵀ A⁺ᵀ x
+        dat_y = _mT(ta) @ (_mT(p) @ xm)
+        dx = dx + dat_y - p @ (a @ dat_y)
+    d_res = None
+    if residuals.shape[-1]:                            # d Σ r² = 2 Σ r (db − dA x − A dx)
+        d_res = 2 * np.sum((bm - a @ xm) * (rhs - a @ dx), axis=-2)
+    d_sv = None
+    if ta is not None:
+        require_distinct(sv, a.shape, "linalg.lstsq", "singular values (its 4th output)",
+                         "For the solution alone use np.linalg.pinv(A) @ b, whose rule needs full rank only.")
+        u, _, vh = xp.linalg.svd(a, full_matrices=False)
+        d_sv = np.sum((_mT(u) @ ta) * vh, axis=-1)
+    return (x, residuals, rank, sv), (dx[..., 0] if vector else dx, d_res, None, d_sv)
+
+
+_lstsq = defprimitive(
+    "lstsq", _lstsq_rule, family="linalg", numpy=("np.linalg.lstsq",),
+    note="full rank; x, the residuals and the singular values (distinct) carry tangents, rank is a plain integer")
+
+
+@implements(np.linalg.lstsq)
+def lstsq(a, b, rcond=None):
+    """(x, residuals, rank, singular values) as NumPy returns them; rank is a plain integer."""
+    x, residuals, rank, sv = bind(_lstsq, a, b, rcond=innermost(rcond))
+    return x, residuals, innermost(rank), sv
+
+
+@implements(np.linalg.matrix_rank)
+def matrix_rank(A, tol=None, hermitian=False, **kwargs):
+    """The rank: an integer, computed from the values (it is piecewise constant)."""
+    kwargs = {key: innermost(v) for key, v in kwargs.items()}
+    return np.linalg.matrix_rank(innermost(A), tol=innermost(tol), hermitian=hermitian, **kwargs)
