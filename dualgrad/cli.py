@@ -20,10 +20,23 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import pathlib
+import shlex
+import signal
 import sys
 import time
 import traceback
 
+from .argtypes import (
+    degrees,
+    directory,
+    fraction,
+    non_negative_float,
+    non_negative_int,
+    number,
+    positive_float,
+    positive_int,
+)
 from .backend import retain_freed_memory
 from .experiments import fcnet, functions
 
@@ -36,10 +49,10 @@ def _add_experiment_approx(experiments) -> None:
                     "the cosine, norm ratio, norm, error norm and dot product of every estimator for every "
                     "(n, k). Writes OUT/approx.csv and, with matplotlib, OUT/approx_cosine.png and "
                     "OUT/approx_norm_ratio.png.")
-    p.add_argument("--n", type=_positive, nargs="+", help=f"dimensions (default: 2^0 … 2^16; --quick: {QUICK_N})")
-    p.add_argument("--k", type=_positive, nargs="+",
+    p.add_argument("--n", type=positive_int, nargs="+", help=f"dimensions (default: 2^0 … 2^16; --quick: {QUICK_N})")
+    p.add_argument("--k", type=positive_int, nargs="+",
                    help=f"numbers of tangents (default: 2^0 … 2^10; --quick: {QUICK_K})")
-    p.add_argument("--samples", type=_positive,
+    p.add_argument("--samples", type=positive_int,
                    help=f"samples per (n, k) (default: 1000 for n <= 2^14, 100 above; --quick: {QUICK_SAMPLES})")
     p.add_argument("--quick", action="store_true", help="a reduced grid that runs in seconds")
     _add_common(p, "runs/approx")
@@ -62,11 +75,11 @@ def _add_experiment_angles(experiments) -> None:
         description="The paper's §4.3 approximation quality: unit tangents at a fixed angle to a base tangent; "
                     "projection, mean and sum. Writes OUT/angles.csv and, with matplotlib, "
                     "OUT/approx_angles_cosine.png.")
-    p.add_argument("--n", type=_positive, default=ANGLE_N, help=f"dimension (default {ANGLE_N})")
-    p.add_argument("--k", type=_positive, nargs="+", default=list(ANGLE_K),
+    p.add_argument("--n", type=positive_int, default=ANGLE_N, help=f"dimension (default {ANGLE_N})")
+    p.add_argument("--k", type=positive_int, nargs="+", default=list(ANGLE_K),
                    help=f"numbers of tangents (default {ANGLE_K})")
     p.add_argument("--angles", type=float, nargs="+", default=list(ANGLES), help=f"degrees (default {ANGLES})")
-    p.add_argument("--samples", type=_positive, default=ANGLE_SAMPLES,
+    p.add_argument("--samples", type=positive_int, default=ANGLE_SAMPLES,
                    help=f"samples per cell (default {ANGLE_SAMPLES})")
     _add_common(p, "runs/angles")
     p.set_defaults(run=_run_angles)
@@ -78,23 +91,10 @@ def _run_angles(args) -> None:
                     angles=args.angles, samples=args.samples)
 
 
-def _at_least(minimum: int):
-    """An argparse type: an integer >= minimum."""
-    def parse(text: str) -> int:
-        value = int(text)
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text}")
-        return value
-    return parse
-
-
-_positive = _at_least(1)
-
-
 def _add_common(p, out: str) -> None:
-    p.add_argument("--seed", type=_at_least(0), default=0, help="base seed (default 0)")
-    p.add_argument("--out", default=out, help=f"output directory (default {out})")
-    p.add_argument("--workers", type=_positive, help="worker processes (default: the number of cores)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="base seed (default 0)")
+    p.add_argument("--out", type=directory, default=out, help=f"output directory (default {out})")
+    p.add_argument("--workers", type=positive_int, help="worker processes (default: the number of cores)")
     p.add_argument("--no-plots", dest="plots", action="store_false", help="write the CSV only")
 
 
@@ -110,86 +110,260 @@ def _run_experiment(args, run, write, summary, **options) -> None:
         print(f"wrote {path}")
 
 
-def _add_training_flags(p) -> None:
-    from .recipes import MODELS
+# ----- train and compare: run directories, --resume [DIR], --overwrite ------------------------------------------
+#: Where a training flag's value lives in config.json (the others: "training.<flag's dest>").
+_CONFIG_KEYS = {"model": "model.name", "width": "model.width", "hidden_layers": "model.hidden_layers",
+                "dataset": "data.dataset", "data_dir": "data.data_dir", "angle": "training.sampler_options.angle"}
+
+
+def _training_defaults() -> dict:
+    """The value of every training flag that is not given (for a fresh run): ``recipes.prepare_run``'s and
+    ``train.TrainConfig``'s defaults, so that the command and the library cannot disagree."""
+    import dataclasses
+    import inspect
+
+    from .recipes import prepare_run
     from .train import TrainConfig
-    d = TrainConfig()
-    p.add_argument("--model", choices=MODELS, default="fcnet", help="network (default fcnet, the paper's FC net)")
-    p.add_argument("--width", type=int, default=256, help="hidden width of fcnet / stem channels (default 256)")
-    p.add_argument("--hidden-layers", type=int, default=2, help="fcnet hidden layers (default 2, as the paper)")
-    p.add_argument("--dataset", default="digits",
-                   help="digits (bundled, default), mnist, fashion-mnist, cifar10, teacher-student")
-    p.add_argument("--data-dir", help="directory with downloaded datasets (default $DUALGRAD_DATA or ./data)")
-    p.add_argument("--sampler", default=d.sampler, help=f"tangent sampler (default {d.sampler})")
-    p.add_argument("--lr", type=float, help="learning rate (default: tuned table or rule, see docs/training.md)")
-    p.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), default=d.optimizer)
-    p.add_argument("--momentum", type=float, default=d.momentum)
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--lr-schedule", choices=("constant", "cosine", "step"), default=d.lr_schedule)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--patience", type=int, default=d.patience, help="early stopping on validation loss")
-    p.add_argument("--min-delta", type=float, default=d.min_delta)
-    p.add_argument("--loss-bound", type=float, default=d.loss_bound, help="stop when the loss reaches this")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--threads", type=int, default=d.threads, help="BLAS threads (default 1)")
-    p.add_argument("--diagnostics", type=int, default=0, metavar="N",
-                   help="every N steps log cosine and norm ratio to the exact gradient")
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
+    defaults |= {name: p.default for name, p in inspect.signature(prepare_run).parameters.items()
+                 if p.kind is p.KEYWORD_ONLY and p.default is not p.empty and name != "splits"}
+    return defaults | {"angle": None}
+
+
+def _add_training_flags(p, out: str) -> None:
+    """The flags of train and compare. They are SUPPRESSed when absent: a fresh run takes the defaults
+    (``_training_defaults``), a resumed one the values in its config.json, and only given flags are compared."""
+    from .data import LOADERS
+    from .estimators import SAMPLERS
+    from .optim import OPTIMIZERS, SCHEDULES
+    from .recipes import MODELS
+    d = _training_defaults()
+    S = argparse.SUPPRESS
+    p.add_argument("--model", choices=MODELS, default=S, help=f"network (default {d['model']}, the paper's FC net)")
+    p.add_argument("--width", type=positive_int, default=S,
+                   help=f"hidden width of fcnet, stem channels of resnet (default {d['width']})")
+    p.add_argument("--hidden-layers", type=non_negative_int, default=S,
+                   help=f"fcnet hidden layers (default {d['hidden_layers']}, as the paper)")
+    p.add_argument("--dataset", choices=tuple(LOADERS), default=S,
+                   help=f"digits is bundled (default {d['dataset']}); the others are read from --data-dir")
+    p.add_argument("--data-dir", type=directory, default=S,
+                   help="directory with downloaded datasets (default $DUALGRAD_DATA or ./data)")
+    p.add_argument("--sampler", choices=tuple(SAMPLERS), default=S, help=f"tangent sampler (default {d['sampler']})")
+    p.add_argument("--angle", type=degrees, default=S, metavar="DEGREES",
+                   help="--sampler angle: the angle in [0, 180] between every tangent and the first")
+    p.add_argument("--lr", type=positive_float, default=S,
+                   help="learning rate (default: tuned table or rule, see docs/training.md)")
+    p.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default=S, help=f"(default {d['optimizer']})")
+    p.add_argument("--momentum", type=fraction, default=S, help=f"SGD momentum in [0, 1) (default {d['momentum']})")
+    p.add_argument("--weight-decay", type=non_negative_float, default=S, help=f"(default {d['weight_decay']})")
+    p.add_argument("--lr-schedule", choices=SCHEDULES, default=S, help=f"(default {d['lr_schedule']})")
+    p.add_argument("--batch-size", type=positive_int, default=S, help=f"(default {d['batch_size']})")
+    p.add_argument("--eval-batch-size", type=positive_int, default=S,
+                   help=f"batch size of the evaluations (default {d['eval_batch_size']})")
+    p.add_argument("--epochs", type=positive_int, default=S, help=f"epoch budget (default {d['epochs']})")
+    p.add_argument("--patience", type=positive_int, default=S,
+                   help=f"early stopping after this many epochs without a better validation loss "
+                        f"(default {d['patience']})")
+    p.add_argument("--min-delta", type=non_negative_float, default=S,
+                   help=f"the least improvement that counts (default {d['min_delta']})")
+    p.add_argument("--loss-bound", type=number(0, infinite=True), default=S,
+                   help=f"diverged when the training loss reaches this (default {d['loss_bound']}; inf: no bound)")
+    p.add_argument("--seed", type=non_negative_int, default=S, help=f"(default {d['seed']})")
+    p.add_argument("--threads", type=positive_int, default=S, help=f"BLAS threads (default {d['threads']})")
+    p.add_argument("--diagnostics", dest="diagnostics_every", type=non_negative_int, default=S, metavar="N",
+                   help="every N steps log cosine and norm ratio to the exact gradient (default: never)")
+    p.add_argument("--out", type=directory, help=f"output directory (default {out})")
+    p.add_argument("--resume", nargs="?", const=True, type=directory, metavar="DIR",
+                   help="continue the run in DIR (default: --out) from its last commit; flags not given take "
+                        "the run's config.json values, given ones must agree with it (but --epochs, --patience, "
+                        "--min-delta, --diagnostics, --eval-batch-size, --data-dir)")
+    p.add_argument("--overwrite", action="store_true", help="delete the run already in --out, then start afresh")
     p.add_argument("--no-plot", dest="plot", action="store_false", help="skip the curves plot")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.set_defaults(default_out=out)
 
 
-def _training_options(args) -> dict:
-    return dict(model=args.model, width=args.width, hidden_layers=args.hidden_layers, dataset=args.dataset,
-                data_dir=args.data_dir, sampler=args.sampler, lr=args.lr, optimizer=args.optimizer,
-                momentum=args.momentum, weight_decay=args.weight_decay, lr_schedule=args.lr_schedule,
-                batch_size=args.batch_size, epochs=args.epochs, patience=args.patience, min_delta=args.min_delta,
-                loss_bound=args.loss_bound, seed=args.seed, threads=args.threads,
-                diagnostics_every=args.diagnostics, plot=args.plot, progress=args.progress)
+def _flag(key: str) -> str:
+    """The flag of a config.json key, for messages: training.lr -> --lr, model.name -> --model."""
+    names = {v: k for k, v in _CONFIG_KEYS.items()} | {"training.diagnostics_every": "diagnostics"}
+    name = names.get(key, key.rsplit(".", 1)[-1])
+    return "--" + name.replace("_", "-")
+
+
+def _given(args, names) -> dict:
+    """The options given on the command line (absent training flags are not in ``args``)."""
+    return {name: getattr(args, name) for name in names if hasattr(args, name)}
+
+
+def _nested(options: dict) -> dict:
+    """Options as a (partial) config.json: {"width": 16} -> {"model": {"width": 16}}."""
+    config: dict = {}
+    for name, value in options.items():
+        *sections, leaf = _CONFIG_KEYS.get(name, f"training.{name}").split(".")
+        node = config
+        for section in sections:
+            node = node.setdefault(section, {})
+        node[leaf] = value
+    return config
+
+
+def _from_config(stored: dict, names) -> dict:
+    """The options of a stored config.json (the inverse of ``_nested``), for the flags not given."""
+    from .rundir import _flatten
+    flat = _flatten(stored)
+    options = {name: flat[key] for name in names if (key := _CONFIG_KEYS.get(name, f"training.{name}")) in flat}
+    if "training.lr_source" in flat:
+        options["lr_source"] = flat["training.lr_source"]
+    return options
+
+
+def _resolve_out(args) -> tuple[str, bool]:
+    """(the run directory, whether to resume): --resume DIR names it, else --out, else the default."""
+    resume = args.resume is not None
+    out = args.out
+    if isinstance(args.resume, str):
+        if out is not None and pathlib.Path(out).resolve() != pathlib.Path(args.resume).resolve():
+            args.parser.error(f"--resume {args.resume} and --out {out} name different directories; give one of them")
+        out = args.resume
+    if resume and args.overwrite:
+        args.parser.error("--resume continues the run in a directory and --overwrite deletes it: choose one")
+    return out or args.default_out, resume
+
+
+def _options(args, names, stored: dict | None) -> dict:
+    """The run's options: the given flags, the rest from config.json (resume) or the defaults (fresh run).
+    Given flags that contradict config.json are a usage error listing them; so is --angle without the
+    angle sampler."""
+    from . import rundir
+    given = _given(args, names)
+    if stored is not None:
+        diffs = rundir.differences(stored, _nested(given), partial=True)
+        if diffs:
+            raise rundir.mismatch_error(args.out_dir, diffs, label=_flag)
+        options = {name: value for name, value in _training_defaults().items() if name in names}
+        options |= _from_config(stored, names) | given
+    else:
+        options = {name: value for name, value in _training_defaults().items() if name in names} | given
+    angle = options.pop("angle", None)
+    if angle is not None and options.get("sampler") != "angle":
+        args.parser.error("--angle is the angle of --sampler angle; give --sampler angle too, or leave --angle out")
+    options["sampler_options"] = dict(options.get("sampler_options") or {}) | (
+        {"angle": angle} if angle is not None else {})
+    return options
+
+
+#: The training flags of ``dualgrad train`` (compare has all but method).
+_TRAIN_OPTIONS = ("model", "width", "hidden_layers", "dataset", "data_dir", "grad", "method", "k", "sampler", "angle",
+                  "lr", "optimizer", "momentum", "weight_decay", "lr_schedule", "batch_size", "eval_batch_size",
+                  "epochs", "patience", "min_delta", "loss_bound", "seed", "threads", "diagnostics_every")
+
+EXIT_CODES = """exit status:
+  0    finished (epoch budget or early stopping)
+  1    runtime error (a one-line message; --debug shows the traceback)
+  2    usage error: a bad flag or value, a busy, used or mismatched --out (nothing was written)
+  3    diverged (the last good epoch stays committed; summary.json says why)
+  130  interrupted by SIGINT (Ctrl-C) or SIGTERM (the last epoch commit is kept; the command that
+       continues the run is printed)"""
 
 
 def _add_train(commands) -> None:
+    from .gradients import METHOD_NAMES, SOURCES
+    d = _training_defaults()
     p = commands.add_parser(
-        "train", help="train a network with forward gradients (or the exact gradient)",
-        description="Train on a dataset with forward gradients: every step pushes k tangents through the network "
-                    "in one forward pass. Prints a progress bar and a results table; writes OUT/metrics.jsonl, "
-                    "metrics.csv, checkpoint.npz, best.npz, summary.json and (with matplotlib) curves.png.")
-    p.add_argument("--grad", choices=("activity", "weight", "exact"), default="activity",
-                   help="activity perturbation (default, the paper's), weight perturbation, or the exact gradient")
-    p.add_argument("--method", default="projection",
-                   help="aggregation: projection (frog), mean, fg (mean with k=1), sum, max, ... (default projection)")
-    p.add_argument("--k", type=int, default=16, help="tangents per step (default 16)")
-    p.add_argument("--out", default="runs/train", help="output directory (default runs/train)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+        "train", help="train a network with forward gradients (or the exact gradient)", allow_abbrev=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXIT_CODES,
+        description="Train on a dataset with forward gradients: every step pushes k tangents through the network\n"
+                    "in one forward pass. Prints a progress bar and a results table; writes the run directory OUT\n"
+                    "(docs/training.md): config.json, metrics.jsonl, metrics.csv, checkpoint.npz, best.npz,\n"
+                    "summary.json and (with matplotlib) curves.png. A used OUT needs --resume or --overwrite.")
+    S = argparse.SUPPRESS
+    p.add_argument("--grad", choices=tuple(SOURCES), default=S,
+                   help=f"activity perturbation (default {d['grad']}, the paper's), weight perturbation, or the "
+                        "exact gradient (exact, alias bp)")
+    p.add_argument("--method", choices=METHOD_NAMES, default=S, metavar="METHOD",
+                   help=f"aggregation: {', '.join(METHOD_NAMES)} (default {d['method']}; fg is the mean of k = 1)")
+    p.add_argument("--k", type=positive_int, default=S, help=f"tangents per step (default {d['k']})")
     p.add_argument("--tangent-parallel", action="store_true",
                    help="under `mpiexec -n R`: split the k tangents of every step over the R MPI ranks, the result "
                         "the one-process run's (pip install 'dualgrad[mpi]'; docs/scale-out.md)")
-    _add_training_flags(p)
-    p.set_defaults(run=_run_train)
+    _add_training_flags(p, "runs/train")
+    p.set_defaults(run=_run_train, parser=p)
 
 
-def _run_train(args) -> None:
+def _run_train(args) -> int:
+    from . import rundir
     from .recipes import train_run
-    train_run(grad=args.grad, method=args.method, k=args.k, out=args.out, resume=args.resume,
-              parallel=args.parallel, **_training_options(args))
+    parallel = args.parallel
+    args.out_dir, resume = _resolve_out(args)
+    stored = parallel.from_root(lambda: rundir.check(args.out_dir, resume=resume, overwrite=args.overwrite))
+    options = _options(args, _TRAIN_OPTIONS, stored)
+    _check_split(options, parallel, args.parser)
+    history = train_run(out=args.out_dir, resume=resume, overwrite=args.overwrite, plot=args.plot,
+                        progress=args.progress, parallel=parallel, **options)
+    if history.status == "diverged":
+        if parallel.is_root:
+            print(f"dualgrad train: {history.stopped}; {args.out_dir} keeps epoch {history.rows[-1]['epoch']}",
+                  file=sys.stderr)
+        return 3
+    return 0
+
+
+def _check_split(options: dict, parallel, parser) -> None:
+    """What --tangent-parallel cannot split is a usage error on every rank (rank 0 prints it)."""
+    if parallel.size == 1:
+        return
+    problem = None
+    if options["grad"] in ("exact", "bp"):
+        problem = (f"--tangent-parallel splits the k tangents over the {parallel.size} MPI ranks, and --grad "
+                   f"{options['grad']} has none: run the exact gradient in one process")
+    elif options["k"] < parallel.size:
+        problem = (f"--tangent-parallel splits the k = {options['k']} tangents over {parallel.size} MPI ranks: use "
+                   f"--k >= {parallel.size} or fewer ranks")
+    if problem and parallel.is_root:
+        parser.error(problem)
+    if problem:
+        raise SystemExit(2)
 
 
 def _add_compare(commands) -> None:
+    d = _training_defaults()
     p = commands.add_parser(
-        "compare", help="exact, fg, mean and frog side by side on the same data and seeds",
-        description="The paper's comparison in one command: the exact gradient, the single-tangent forward gradient "
-                    "(fg), the mean and the orthogonal projection (frog) of k tangents, trained on the same data from "
-                    "the same initialisation. Prints one table; writes a run directory per approach and compare.png.")
+        "compare", help="exact, fg, mean and frog side by side on the same data and seeds", allow_abbrev=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXIT_CODES + " (3: any of the runs)",
+        description="The paper's comparison in one command: the exact gradient, the single-tangent forward\n"
+                    "gradient (fg), the mean and the orthogonal projection (frog) of k tangents, trained on the\n"
+                    "same data from the same initialisation. Every run is checked before the first one trains.\n"
+                    "Prints one table; writes a run directory per approach (OUT/bp, OUT/fg, OUT/mean_kK,\n"
+                    "OUT/frog_kK) and compare.png. --resume continues the runs that exist and starts the others.")
     p.add_argument("--grad", choices=("activity", "weight"), default="activity", help="perturbation (default activity)")
-    p.add_argument("--k", type=int, default=16, help="tangents for mean and frog (default 16)")
-    p.add_argument("--out", default="runs/compare", help="output directory (default runs/compare)")
-    _add_training_flags(p)
-    p.set_defaults(run=_run_compare)
+    p.add_argument("--k", type=positive_int, default=d["k"], help=f"tangents for mean and frog (default {d['k']})")
+    _add_training_flags(p, "runs/compare")
+    p.set_defaults(run=_run_compare, parser=p)
 
 
-def _run_compare(args) -> None:
-    from .recipes import compare_run
-    compare_run(k=args.k, grad=args.grad, out=args.out, **_training_options(args))
+def _run_compare(args) -> int:
+    from . import rundir
+    from .recipes import compare_dir, compare_plan, compare_run
+    args.out_dir, resume = _resolve_out(args)
+    names = [n for n in _TRAIN_OPTIONS if n not in ("grad", "method", "k")]
+    stored = None
+    for grad, method, k in compare_plan(args.k, args.grad):             # writes nothing
+        sub = compare_dir(args.out_dir, grad, method, k)
+        config = rundir.check(sub, resume=resume and (sub / rundir.CONFIG).exists(), overwrite=args.overwrite)
+        if config is not None and stored is None:         # the settings the four runs share
+            training = config.get("training", {})
+            own = ("grad", "method", "k") + (() if str(training.get("lr_source")).startswith("given") else
+                                             ("lr", "lr_source"))
+            stored = {"model": config.get("model", {}), "data": config.get("data", {}),
+                      "training": {key: value for key, value in training.items() if key not in own}}
+    options = _options(args, names, stored)
+    runs = compare_run(k=args.k, grad=args.grad, out=args.out_dir, resume=resume, overwrite=args.overwrite,
+                       plot=args.plot, progress=args.progress, **options)
+    diverged = [label for label, history in runs if history.status == "diverged"]
+    if diverged:
+        print(f"dualgrad compare: diverged: {', '.join(diverged)}", file=sys.stderr)
+        return 3
+    return 0
 
 
 def _add_experiment_lr_search(experiments) -> None:
@@ -262,43 +436,12 @@ def _cluster(args, parser):
     return connect(address)
 
 
-def _parallel(args, parser):
-    """The MPI ranks of ``dualgrad train --tangent-parallel``, else this process alone. What cannot be split is
-    a usage error on every rank (rank 0 prints it)."""
-    from .parallel import SINGLE_PROCESS, TangentParallel
-    if not getattr(args, "tangent_parallel", False):
-        return SINGLE_PROCESS
-    parallel = TangentParallel()
-    problem = None
-    if parallel.size > 1 and args.grad == "exact":
-        problem = (f"--tangent-parallel splits the k tangents over the {parallel.size} MPI ranks, and --grad exact "
-                   "has none: run the exact gradient in one process")
-    elif args.k < parallel.size:
-        problem = (f"--tangent-parallel splits the k = {args.k} tangents over {parallel.size} MPI ranks: use "
-                   f"--k >= {parallel.size} or fewer ranks")
-    if problem and parallel.is_root:
-        parser.error(problem)
-    if problem:
-        raise SystemExit(2)
-    return parallel
-
-
-def _report(error, code: int, parallel) -> int:
-    """Print ``error`` as one line and return ``code``. Under MPI an error raised on every rank at the same
-    point (``raised_on_every_rank``) is printed by rank 0 alone; any other error may have left the other
-    ranks waiting in a collective, so it takes the whole job down (MPI_Abort with ``code``)."""
-    everywhere = getattr(error, "raised_on_every_rank", False)
-    if parallel.is_root or not everywhere:
-        rank = f" (MPI rank {parallel.rank})" if parallel.size > 1 else ""
-        print(f"dualgrad: error{rank}: {error}", file=sys.stderr, flush=True)
-    if parallel.size > 1 and not everywhere:
-        parallel.abort(code)
-    return code
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dualgrad", description="Forward-mode AD with k tangent columns and "
-                                     "multi-tangent forward gradients (Flügel et al. 2024).")
+                                     "multi-tangent forward gradients (Flügel et al. 2024).", epilog=EXIT_CODES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error (also accepted after "
+                        "the command)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     experiment = commands.add_parser("experiment", help="reproduce the paper's experiments")
     experiments = experiment.add_subparsers(dest="experiment", required=True, metavar="EXPERIMENT")
@@ -314,30 +457,125 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM raises KeyboardInterrupt("SIGTERM") as Ctrl-C does, so that both keep the last commit."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt("SIGTERM")
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:                                  # not the main thread: leave SIGTERM alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _resume_command(argv: list[str], out: str) -> str:
+    """The command line that continues the run: this one without --overwrite / --resume [DIR], with
+    --resume OUT."""
+    words, skip = [], False
+    for i, word in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if word == "--overwrite" or word.startswith("--resume="):
+            continue
+        if word == "--resume":
+            skip = i + 1 < len(argv) and not argv[i + 1].startswith("-")
+            continue
+        words.append(word)
+    return shlex.join(["dualgrad", *words, "--resume", str(out)])
+
+
+def _interrupted(args, argv: list[str], signame: str) -> None:
+    """What an interrupt left, and the command that continues it."""
+    from . import rundir
+    prog = f"dualgrad {args.command}"
+    out = getattr(args, "out_dir", None)
+    if out is None:
+        print(f"\n{prog}: interrupted ({signame})", file=sys.stderr)
+        return
+    dirs = [pathlib.Path(out)] if args.command == "train" else [p for p in pathlib.Path(out).glob("*") if p.is_dir()]
+    started = [d for d in dirs if (d / rundir.CONFIG).exists()]
+    if not started:
+        print(f"\n{prog}: interrupted ({signame}) before anything was written; run the command again",
+              file=sys.stderr)
+        return
+    kept = "; ".join(f"{d} at epoch {e}" if (e := rundir.committed_epoch(d)) is not None else f"{d} before epoch 0"
+                     for d in started)
+    print(f"\n{prog}: interrupted ({signame}); kept the last commit: {kept}. Continue with:\n"
+          f"  {_resume_command(argv, out)}", file=sys.stderr)
+
+
+def _usage_errors() -> tuple:
+    """Errors in what the user asked for (exit status 2; nothing was written)."""
     from .data import CorruptDatasetError, DatasetNotFoundError
-    from .errors import ClusterError, MissingExtraError, ParameterDriftError
+    from .errors import InvalidArgumentError, MissingExtraError, RunDirectoryError
     from .experiments.lrs import LearningRateNotFound
+    return (InvalidArgumentError, RunDirectoryError, DatasetNotFoundError, CorruptDatasetError, LearningRateNotFound,
+            MissingExtraError)
+
+
+def _parallel(args):
+    """The MPI ranks of ``dualgrad train --tangent-parallel``, else this process alone."""
+    from .parallel import SINGLE_PROCESS, TangentParallel
+    return TangentParallel() if getattr(args, "tangent_parallel", False) else SINGLE_PROCESS
+
+
+def _report(prog: str, error: Exception, code: int, parallel, debug: bool) -> int:
+    """Print ``error`` as one line (with --debug, its traceback first) and return ``code``. dualgrad's own
+    errors say what they are; others are named by their type. Under MPI an error raised on every rank at the
+    same point (``raised_on_every_rank``: set-up errors, and usage errors, which every rank finds alike) is
+    printed by rank 0 alone; any other may have left the other ranks waiting in a collective, so it takes the
+    whole job down (MPI_Abort with ``code``)."""
+    everywhere = code == 2 or getattr(error, "raised_on_every_rank", False)
+    if parallel.is_root or not everywhere:
+        if debug:
+            traceback.print_exc()
+        message = " ".join(str(error).split()) or "(no message)"
+        if not type(error).__module__.startswith("dualgrad"):
+            message = f"{type(error).__name__}: {message}"
+        rank = f" (MPI rank {parallel.rank})" if parallel.size > 1 else ""
+        hint = " (--debug shows the traceback)" if code == 1 and not debug else ""
+        print(f"{prog}: error{rank}: {message}{hint}", file=sys.stderr, flush=True)
+    if parallel.size > 1 and not everywhere:
+        parallel.abort(code)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; returns the exit status (``EXIT_CODES``). No traceback reaches the user unless
+    --debug is given (anywhere on the command line)."""
     from .parallel import SINGLE_PROCESS
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [word for word in argv if word != "--debug"]
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:                             # argparse's usage errors (2) and --help (0)
+        return e.code if isinstance(e.code, int) else 0
+    prog = f"dualgrad {args.command}" + (f" {args.experiment}" if getattr(args, "experiment", None) else "")
     retain_freed_memory()          # this process is ours: keep large freed blocks mapped (backend docstring)
     args.parallel = parallel = SINGLE_PROCESS
     try:
-        args.parallel = parallel = _parallel(args, parser)
-        with _cluster(args, parser):
-            args.run(args)
-    except (DatasetNotFoundError, CorruptDatasetError, LearningRateNotFound, FileNotFoundError,
-            MissingExtraError) as e:
-        return _report(e, 2, parallel)                         # what is missing and where to put it
-    except (ClusterError, ParameterDriftError) as e:
-        return _report(e, 1, parallel)
-    except Exception:
-        if parallel.size == 1:
-            raise
-        traceback.print_exc()                                  # then take the ranks waiting for this one down
-        parallel.abort(1)
-    return 0
+        with _sigterm_as_interrupt():
+            args.parallel = parallel = _parallel(args)
+            with _cluster(args, parser):
+                return args.run(args) or 0
+    except SystemExit as e:                             # parser.error() of a command's own checks
+        return e.code if isinstance(e.code, int) else 1
+    except KeyboardInterrupt as e:
+        if parallel.is_root:
+            _interrupted(args, argv, e.args[0] if e.args else "SIGINT")
+        return 130
+    except _usage_errors() as e:
+        return _report(prog, e, 2, parallel, debug)
+    except Exception as e:
+        return _report(prog, e, 1, parallel, debug)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,9 @@ import math
 import numpy as np
 
 from .dual import Dual
-from .estimators import aggregate, forward_gradient, sample_tangents
+from .errors import InvalidArgumentError
+from .estimators import AGGREGATIONS, SAMPLERS, aggregate, forward_gradient, sample_tangents
+from .estimators.aggregation import ALIASES
 from .estimators.tangents import expected_length
 from .nn import Context
 from .parallel import SINGLE_PROCESS
@@ -32,6 +34,9 @@ from .rules.nn import softmax_cross_entropy
 
 #: The paper's names for (aggregation, forced k).
 PAPER_METHODS = {"fg": ("mean", 1), "frog": ("projection", None)}
+
+#: Every name ``method`` takes: the aggregations, their other names and the paper's.
+METHOD_NAMES = tuple(sorted(set(AGGREGATIONS) | set(ALIASES) | set(PAPER_METHODS)))
 
 
 def _cross_entropy_and_grad(logits, y):
@@ -62,11 +67,16 @@ class _Perturbation:
 
     def __init__(self, method: str = "projection", k: int = 16, sampler: str = "normal", normalize: bool = False,
                  scaling_correction: bool = False, parallel=SINGLE_PROCESS, **sampler_options):
+        if method not in METHOD_NAMES:
+            raise InvalidArgumentError(f"unknown method {method!r}; choose one of {METHOD_NAMES}")
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise InvalidArgumentError(f"k must be an integer >= 1 (the number of tangents), got {k!r}")
+        if sampler not in SAMPLERS:
+            raise InvalidArgumentError(f"unknown sampler {sampler!r}; choose one of {tuple(SAMPLERS)}")
         method, forced_k = PAPER_METHODS.get(method, (method, None))
         if forced_k is not None and k != forced_k:
-            raise ValueError(f"method 'fg' is the single-tangent forward gradient: use k = 1 (got k = {k})")
-        if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
+            raise InvalidArgumentError(f"method 'fg' is the single-tangent forward gradient: use k = 1 (got k = {k}), "
+                                       "or method 'mean' for the mean of k forward gradients")
         self.method, self.k, self.sampler, self.normalize = method, k, sampler, normalize
         self.scaling_correction, self.sampler_options = scaling_correction, sampler_options
         self.parallel = parallel
@@ -145,10 +155,18 @@ SOURCES = {"exact": Exact, "bp": Exact, "weight": WeightPerturbation, "activity"
 def make_gradient_source(name: str, **options):
     """``exact`` (alias ``bp``), ``weight`` or ``activity``; options: method, k, sampler, normalize, parallel, ..."""
     if name not in SOURCES:
-        raise ValueError(f"unknown gradient source {name!r}; choose exact, weight or activity")
+        raise InvalidArgumentError(f"unknown gradient source {name!r}; choose one of {tuple(SOURCES)}")
     if SOURCES[name] is Exact:
         return Exact()
     return SOURCES[name](**options)
+
+
+def num_perturbed(grad: str, model, input_shape) -> int | None:
+    """n, the length of one tangent: the activities per sample (activity perturbation), the parameters
+    (weight perturbation), or None for the exact gradient."""
+    if SOURCES[grad] is Exact:
+        return None
+    return num_activities(model, input_shape) if grad == "activity" else model.num_parameters()
 
 
 def num_activities(model, input_shape) -> int:

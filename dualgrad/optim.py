@@ -44,17 +44,25 @@ class Cosine:
         return self.min_factor + (1 - self.min_factor) * 0.5 * (1 + math.cos(math.pi * t))
 
 
+SCHEDULES = ("constant", "step", "cosine")
+
+
 def schedule(name: str, total_steps: int | None = None, **options):
-    """A schedule by name: "constant", "step" (step_size, gamma), "cosine" (total_steps, min_factor)."""
+    """A schedule by name (``SCHEDULES``): "constant"; "step" (step_size, default a third of ``total_steps``;
+    gamma, default 0.1); "cosine" (total_steps, min_factor)."""
     if name == "constant":
         return Constant()
     if name == "step":
+        if "step_size" not in options:
+            if total_steps is None:
+                raise ValueError("the step schedule needs step_size or total_steps")
+            options["step_size"] = max(1, total_steps // 3)
         return StepDecay(**options)
     if name == "cosine":
         if total_steps is None:
             raise ValueError("the cosine schedule needs total_steps")
         return Cosine(total_steps, **options)
-    raise ValueError(f"unknown schedule {name!r}; choose constant, step or cosine")
+    raise ValueError(f"unknown schedule {name!r}; choose one of {SCHEDULES}")
 
 
 # ----- optimizers ----------------------------------------------------------------------------------------

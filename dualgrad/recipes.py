@@ -13,9 +13,12 @@ Learning rates, in this order (``default_lr`` returns the value and its source):
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from . import nn
+from .errors import InvalidArgumentError
 from .experiments.lrs import LearningRateNotFound, lr_source
 from .parallel import SINGLE_PROCESS
 
@@ -73,39 +76,85 @@ def default_lr(model: str, width: int, dataset: str, grad: str, method: str, k: 
 
 
 # ----- the train and compare commands ------------------------------------------------------------------------
-def train_run(*, model: str = "fcnet", width: int = 256, hidden_layers: int = 2, dataset: str = "digits",
-              data_dir=None, grad: str = "activity", method: str = "projection", k: int = 16, lr: float | None = None,
-              out=None, resume: bool = False, plot: bool = True, progress: bool = True, verbose: bool = True,
-              parallel=SINGLE_PROCESS, **train_options):
-    """Load the data, build the model, pick the learning rate, train, and report: what ``dualgrad train`` runs.
-    Returns the History; writes ``out/curves.png`` with matplotlib (the ``plot`` extra). ``parallel``: see
-    ``train.fit``; only its rank 0 prints and plots."""
-    from .data import load
-    from .gradients import num_activities
-    from .train import TrainConfig, fit
+@dataclass
+class PreparedRun:
+    """A training run ready to start: its data, model and checked configuration, and config.json's names
+    for them (``describe``, see ``train.run_config``)."""
+    splits: object
+    net: object
+    cfg: object
+    describe: dict
+    n: int                       # perturbed values per sample (activity) or parameters
 
-    seed = train_options.get("seed", 0)
-    verbose, plot = verbose and parallel.is_root, plot and parallel.is_root
-    splits = load(dataset, data_dir)
-    net = build_model(model, splits.train.input_shape, splits.train.classes, width=width,
-                      hidden_layers=hidden_layers, rng=np.random.default_rng([seed, 3]))
-    n = num_activities(net, splits.train.input_shape) if grad == "activity" else net.num_parameters()
-    source = "given (--lr)"
+    def config(self) -> dict:
+        """What config.json will hold (``train.run_config``)."""
+        from .train import run_config
+        return run_config(self.net, self.splits, self.cfg, self.describe)
+
+
+def prepare_run(*, model: str = "fcnet", width: int = 256, hidden_layers: int = 2, dataset: str = "digits",
+                data_dir=None, grad: str = "activity", method: str = "projection", k: int = 16,
+                lr: float | None = None, lr_source: str = "given (--lr)", splits=None, **train_options) -> PreparedRun:
+    """Check every setting (those that need no data first), load the data (unless ``splits`` is given), build
+    the model and pick the learning rate (``lr_source`` says where a given ``lr`` comes from). The settings
+    are those of ``train.TrainConfig`` and the model's and dataset's; errors name the setting."""
+    from .data import LOADERS, load
+    from .estimators import check_sampler
+    from .gradients import num_perturbed
+    from .train import TrainConfig, check_config
+
+    cfg = TrainConfig(grad=grad, method=method, k=k, lr=1.0 if lr is None else lr, **train_options)
+    check_config(cfg)
+    for name, value, minimum in (("width", width, 1), ("hidden_layers", hidden_layers, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+            raise InvalidArgumentError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    for name, value, choices in (("model", model, MODELS), ("dataset", dataset, tuple(LOADERS))):
+        if value not in choices:
+            raise InvalidArgumentError(f"unknown {name} {value!r}; choose one of {choices}")
+    splits = splits if splits is not None else load(dataset, data_dir)
+    try:
+        net = build_model(model, splits.train.input_shape, splits.train.classes, width=width,
+                          hidden_layers=hidden_layers, rng=np.random.default_rng([cfg.seed, 3]))
+    except ValueError as e:                             # a model that cannot take these inputs
+        raise InvalidArgumentError(f"model {model} does not fit {dataset}'s inputs of shape "
+                                   f"{splits.train.input_shape}: {e}") from None
+    n = num_perturbed(grad, net, splits.train.input_shape) or net.num_parameters()
+    if grad not in ("exact", "bp"):
+        check_sampler(k, n, cfg.sampler, **cfg.sampler_options)
     if lr is None:
-        lr, source = default_lr(model, width, dataset, grad, method, k, n)
-    cfg = TrainConfig(grad=grad, method=method, k=k, lr=lr, **train_options)
+        lr, lr_source = default_lr(model, width, dataset, grad, method, k, n)
+    cfg.lr = lr
+    describe = {"model": {"name": model, "width": width, "hidden_layers": hidden_layers},
+                "data": {"dataset": dataset, "data_dir": None if data_dir is None else str(data_dir)},
+                "training": {"lr_source": lr_source}}
+    return PreparedRun(splits, net, cfg, describe, n)
+
+
+def train_run(*, out=None, resume: bool = False, overwrite: bool = False, plot: bool = True, progress: bool = True,
+              verbose: bool = True, parallel=SINGLE_PROCESS, **options):
+    """Prepare (``prepare_run``: the options are its), train and report: what ``dualgrad train`` runs. Returns
+    the History; writes ``out/curves.png`` with matplotlib (the ``plot`` extra). ``parallel``: see
+    ``train.fit``; only its rank 0 prints and plots."""
+    from .train import fit
+    verbose, plot = verbose and parallel.is_root, plot and parallel.is_root
+    run = prepare_run(**options)
+    cfg = run.cfg
     if verbose:
-        what = "exact gradient" if grad in ("exact", "bp") else f"{grad} perturbation, {method}, k = {k}, n = {n}"
+        model = run.describe["model"]["name"]
+        what = ("exact gradient" if cfg.grad in ("exact", "bp") else
+                f"{cfg.grad} perturbation, {cfg.method}, k = {cfg.k}, n = {run.n}")
         if parallel.size > 1:
             what += f", the tangents split over {parallel.size} MPI ranks"
-        print(f"{splits.summary()}\n{model}: {net.num_parameters():,} parameters; {what}; "
-              f"lr {lr:.4g} ({source})")
-    history = fit(net, splits, cfg, out=out, resume=resume, progress=progress, parallel=parallel)
+        print(f"{run.splits.summary()}\n{model}: {run.net.num_parameters():,} parameters; {what}; "
+              f"lr {cfg.lr:.4g} ({run.describe['training']['lr_source']})")
+    history = fit(run.net, run.splits, cfg, out=out, resume=resume, overwrite=overwrite, progress=progress,
+                  describe=run.describe, parallel=parallel)
+    label = label_of(cfg.grad, cfg.method, cfg.k)
     if verbose:
-        print(results_table([(label_of(grad, method, k), history)]))
+        print(results_table([(label, history)]))
         print(f"stopped: {history.stopped}")
     if out is not None and plot:
-        plot_curves([(label_of(grad, method, k), history)], f"{out}/curves.png", verbose)
+        plot_curves([(label, history)], f"{out}/curves.png", verbose)
     return history
 
 
@@ -150,19 +199,41 @@ def plot_curves(runs, path, verbose=True):
         print(f"wrote {path}")
 
 
-def compare_run(*, k: int = 16, grad: str = "activity", out=None, plot: bool = True, progress: bool = True,
-                **options):
-    """exact, fg (k = 1), mean and frog (projection) with k tangents, on the same data and seeds: the paper's
-    comparison in one command. Returns [(label, History)] and prints one table."""
+def compare_plan(k: int = 16, grad: str = "activity") -> list[tuple[str, str, int]]:
+    """The (gradient source, method, k) of compare's four runs: exact, fg, mean and frog with k tangents."""
+    return [("exact", "projection", 1), (grad, "fg", 1), (grad, "mean", k), (grad, "projection", k)]
+
+
+def compare_dir(out, grad: str, method: str, k: int):
+    """The run directory of one of compare's runs: OUT/bp, OUT/fg, OUT/mean_k16, OUT/frog_k16."""
     import pathlib
-    configs = [("exact", "projection", 1), (grad, "fg", 1), (grad, "mean", k), (grad, "projection", k)]
+    return None if out is None else pathlib.Path(out) / label_of(grad, method, k).replace(" ", "_").replace("=", "")
+
+
+def compare_run(*, k: int = 16, grad: str = "activity", out=None, resume: bool = False, overwrite: bool = False,
+                plot: bool = True, progress: bool = True, **options):
+    """exact, fg (k = 1), mean and frog (projection) with k tangents, on the same data and seeds: the paper's
+    comparison in one command. Returns [(label, History)] and prints one table.
+
+    Every run is prepared and its directory checked before the first one trains. ``resume`` continues the
+    runs that have a config.json and starts the others; ``overwrite`` replaces earlier runs."""
+    from . import rundir
+    from .train import fit
+    prepared, splits = [], None
+    for g, method, kk in compare_plan(k, grad):
+        run = prepare_run(grad=g, method=method, k=kk, splits=splits, **options)
+        splits = run.splits
+        sub = compare_dir(out, g, method, kk)
+        again = resume and sub is not None and (sub / rundir.CONFIG).exists()
+        if sub is not None:
+            rundir.check(sub, resume=again, overwrite=overwrite, config=run.config() if again else None)
+        prepared.append((label_of(g, method, kk), run, sub, again))
     runs = []
-    for g, method, kk in configs:
-        label = label_of(g, method, kk)
-        print(f"\n== {label}")
-        sub = None if out is None else pathlib.Path(out) / label.replace(" ", "_").replace("=", "")
-        history = train_run(grad=g, method=method, k=kk, out=sub, plot=False, progress=progress, verbose=True,
-                            **options)
+    for label, run, sub, again in prepared:
+        print(f"\n== {label}: lr {run.cfg.lr:.4g} ({run.describe['training']['lr_source']})")
+        history = fit(run.net, run.splits, run.cfg, out=sub, resume=again, overwrite=overwrite, progress=progress,
+                      describe=run.describe)
+        print(f"stopped: {history.stopped}")
         runs.append((label, history))
     print("\n" + results_table(runs))
     if out is not None and plot:

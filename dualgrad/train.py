@@ -1,48 +1,41 @@
 """The training loop: epoch-0 evaluation, per-epoch train/val/test metrics, early stopping, divergence
-handling, atomic checkpoints and bit-for-bit resume, a progress bar, and live gradient diagnostics.
+handling, transactional checkpoints and bit-for-bit resume, a progress bar, and live gradient diagnostics.
 
     history = fit(model, splits, grad="activity", method="projection", k=16, epochs=30, out="runs/x")
 
-Files written under ``out`` (when given):
-
-- ``metrics.jsonl`` / ``metrics.csv``: one row per epoch (epoch 0 = before training) with epoch, train_loss,
-  train_acc, val_loss, val_acc, test_loss, test_acc, seconds (cumulative training time), lr;
-- ``checkpoint.npz``: the last good state (parameters, buffers, optimizer state, all RNG states, epoch,
-  early-stopping state, history), rewritten atomically after every epoch; ``best.npz``: the state with
-  the lowest validation loss; ``--resume`` continues from ``checkpoint.npz`` exactly as the
-  uninterrupted run would have;
-- ``diagnostics.jsonl`` (with ``diagnostics_every``): cosine and norm ratio between the estimate and
-  the exact gradient on the same batch, every N steps;
-- ``summary.json``: the configuration, why training stopped, and the final row.
+With ``out`` the run lives in a run directory (``dualgrad.rundir``; docs/training.md, "The run
+directory"): locked for the life of the run, ``config.json`` with everything that determines it, one
+commit per epoch (``checkpoint.npz`` with the whole state, ``best.npz``, a row of ``metrics.jsonl`` /
+``metrics.csv``) that a crash leaves wholly before or wholly after, ``diagnostics.jsonl`` (with
+``diagnostics_every``: cosine and norm ratio between the estimate and the exact gradient on the same
+batch, every N steps) and ``summary.json`` when the run ends. ``resume=True`` continues from the last
+commit exactly as the uninterrupted run would have, and refuses another configuration; a used directory
+needs ``resume`` or ``overwrite``.
 
 Stopping: the epoch budget, early stopping on the validation loss (``patience`` epochs without an
-improvement larger than ``min_delta``), or divergence — a training loss that is NaN/inf or at least
-``loss_bound`` (the paper aborts at 10) stops at once; the parameters of the last good epoch are
-restored and its checkpoint is left untouched, and the reason is reported.
+improvement larger than ``min_delta``), or divergence — a training loss (or a jvp) that is NaN/inf, or a
+loss of at least ``loss_bound`` (the paper aborts at 10), stops at once; the parameters of the last good
+epoch are restored, its commit is left as it was, and the reason is reported. An interrupt
+(KeyboardInterrupt) keeps the last commit, writes ``summary.json`` and propagates.
 """
 from __future__ import annotations
 
-import csv
-import json
 import math
-import pathlib
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from . import checkpoint
+from . import checkpoint, rundir
 from .data import Dataset, Splits, batches
-from .gradients import make_gradient_source
+from .errors import InvalidArgumentError, NonFiniteError
+from .estimators import check_sampler
+from .gradients import METHOD_NAMES, SOURCES, make_gradient_source, num_perturbed
 from .nn import Context
-from .optim import OPTIMIZERS, schedule
+from .optim import OPTIMIZERS, SCHEDULES, schedule
 from .parallel import SINGLE_PROCESS
 from .rules.nn import softmax_cross_entropy
-
-#: Settings a resumed run may change without changing its trajectory (epochs: only with a constant schedule,
-#: since the others depend on the total number of steps).
-RESUMABLE_CHANGES = {"epochs", "patience", "min_delta", "diagnostics_every", "eval_batch_size"}
 
 FIELDS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "seconds", "lr"]
 
@@ -57,7 +50,7 @@ class TrainConfig:
     optimizer: str = "sgd"            # "sgd" | "adam" | "adamw"
     momentum: float = 0.0
     weight_decay: float = 0.0
-    lr_schedule: str = "constant"     # "constant" | "cosine" | "step"
+    lr_schedule: str = "constant"     # "constant" | "cosine" | "step" (÷10 after each third of the steps)
     batch_size: int = 64
     eval_batch_size: int = 1024
     epochs: int = 30
@@ -67,14 +60,58 @@ class TrainConfig:
     seed: int = 0
     diagnostics_every: int = 0
     threads: int | None = 1           # BLAS threads during training (None: the library default); see fit
-    extra: dict = field(default_factory=dict)
+    sampler_options: dict = field(default_factory=dict)   # the sampler's own: angle (degrees), max_length, resample
+
+
+def check_config(cfg: TrainConfig) -> None:
+    """Every setting of ``cfg`` checked by type and range; an InvalidArgumentError names the first bad one and
+    what it takes. (Whether the sampler fits the model's n is checked by ``fit``.)"""
+    def fail(name, needs):
+        raise InvalidArgumentError(f"train: {name} must be {needs}, got {getattr(cfg, name)!r}")
+
+    def integer(name, minimum, allow_none=False):
+        value = getattr(cfg, name)
+        if value is None and allow_none:
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+            fail(name, f"an integer >= {minimum}" + (" or None" if allow_none else ""))
+
+    def number(name, low, *, open_low=False, high=math.inf, allow_inf=False):
+        value = getattr(cfg, name)
+        ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+        ok = ok and not math.isnan(value) and (allow_inf or math.isfinite(value))
+        ok = ok and (value > low if open_low else value >= low) and value < high
+        if not ok:
+            fail(name, ("a finite " if not allow_inf else "a ") + f"number {'>' if open_low else '>='} {low}"
+                 + (f" and < {high}" if high < math.inf else ""))
+
+    for name, choices in (("grad", tuple(SOURCES)), ("method", METHOD_NAMES), ("optimizer", tuple(OPTIMIZERS)),
+                          ("lr_schedule", SCHEDULES)):
+        if not isinstance(getattr(cfg, name), str) or getattr(cfg, name) not in choices:
+            fail(name, f"one of {choices}")
+    integer("k", 1)
+    for name in ("batch_size", "eval_batch_size", "epochs", "patience"):
+        integer(name, 1)
+    integer("seed", 0)
+    integer("diagnostics_every", 0)
+    integer("threads", 1, allow_none=True)
+    number("lr", 0, open_low=True)
+    number("momentum", 0, high=1)
+    number("weight_decay", 0)
+    number("min_delta", 0)
+    number("loss_bound", 0, open_low=True, allow_inf=True)
+    if not isinstance(cfg.sampler_options, dict) or set(cfg.sampler_options) - {"angle", "max_length", "resample"}:
+        fail("sampler_options", "a dict with some of angle, max_length, resample")
+    check_sampler(cfg.k, 2, cfg.sampler, **cfg.sampler_options)        # the sampler's name and options; n later
+    make_gradient_source(cfg.grad, method=cfg.method, k=cfg.k, sampler=cfg.sampler)     # fg needs k = 1
 
 
 @dataclass
 class History:
     rows: list
-    stopped: str
-    config: dict
+    stopped: str          # why training stopped, in words
+    config: dict          # the run's configuration (config.json with an output directory)
+    status: str = "finished"    # "finished" (budget or early stopping) | "diverged"
 
     def final(self) -> dict:
         return self.rows[-1]
@@ -129,28 +166,19 @@ class _RunState:
             setattr(self, name, checkpoint.restore_rng(state))
 
 
-def _snapshot(model, optimizer, state: _RunState, cfg: TrainConfig) -> tuple[dict, dict]:
-    """(arrays, meta): everything a checkpoint holds."""
+def _snapshot(model, optimizer, state: _RunState) -> tuple[dict, dict]:
+    """(arrays, meta) of everything a resume needs; ``meta["rows"]`` holds every metrics row so far."""
     arrays = {f"params/{n}": a for n, a in model.parameters().items()}
     arrays |= {f"buffers/{n}": a for n, a in model.buffers().items()}
     opt_state = optimizer.state_dict()
     for pname, slot in opt_state["state"].items():
         for key, a in slot.items():
             arrays[f"optim/{key}/{pname}"] = a
-    meta = state.meta() | {"optimizer_steps": opt_state["steps"], "config": asdict(cfg)}
-    return arrays, meta
+    return arrays, state.meta() | {"optimizer_steps": opt_state["steps"]}
 
 
-def _save(path, model, optimizer, state: _RunState, cfg: TrainConfig):
-    checkpoint.save(path, *_snapshot(model, optimizer, state, cfg))
-
-
-def _restore(path, model, optimizer, state: _RunState):
-    return _apply(*checkpoint.load(path), model, optimizer, state)
-
-
-def _apply(arrays, meta, model, optimizer, state: _RunState):
-    """Set the model, optimizer and run state from a ``_snapshot``; returns its meta."""
+def _restore(committed, model, optimizer, state: _RunState) -> None:
+    arrays, meta = committed
     model.set_parameters({n[len("params/"):]: a for n, a in arrays.items() if n.startswith("params/")})
     model.set_buffers({n[len("buffers/"):]: a for n, a in arrays.items() if n.startswith("buffers/")})
     opt_state: dict = {}
@@ -160,12 +188,11 @@ def _apply(arrays, meta, model, optimizer, state: _RunState):
             opt_state.setdefault(pname, {})[key] = a
     optimizer.load_state_dict({"steps": meta["optimizer_steps"], "state": opt_state})
     state.restore(meta)
-    return meta
 
 
 def make_optimizer(cfg: TrainConfig, steps_per_epoch: int):
     if cfg.optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {cfg.optimizer!r}; choose one of {sorted(OPTIMIZERS)}")
+        raise InvalidArgumentError(f"unknown optimizer {cfg.optimizer!r}; choose one of {sorted(OPTIMIZERS)}")
     lr_schedule = schedule(cfg.lr_schedule, total_steps=cfg.epochs * steps_per_epoch)
     kwargs = {"lr": cfg.lr, "weight_decay": cfg.weight_decay, "lr_schedule": lr_schedule}
     if cfg.optimizer == "sgd":
@@ -174,9 +201,36 @@ def make_optimizer(cfg: TrainConfig, steps_per_epoch: int):
 
 
 # ----- the loop ----------------------------------------------------------------------------------------------------
+def run_config(model, splits: Splits, cfg: TrainConfig, describe: dict | None = None) -> dict:
+    """What ``config.json`` holds: the model (class, parameter count, dtype), the data (name, sizes, input
+    shape, classes) and every training setting, merged with ``describe`` (the caller's names for them:
+    ``{"model": {"name": "fcnet", "width": 256}, "data": {"dataset": "digits"}, "training": {"lr_source":
+    ...}}``)."""
+    from . import __version__
+    params = model.parameters()
+    config = {
+        "dualgrad_version": __version__,
+        "model": {"class": type(model).__name__, "parameters": int(sum(a.size for a in params.values())),
+                  "dtype": str(np.result_type(*params.values())) if params else None},
+        "data": {"dataset": splits.train.name, "train": len(splits.train), "val": len(splits.val),
+                 "test": len(splits.test), "input_shape": list(splits.train.input_shape),
+                 "classes": splits.train.classes},
+        "training": asdict(cfg),
+    }
+    for section, entries in (describe or {}).items():
+        config[section] = config.get(section, {}) | entries
+    return config
+
+
 def fit(model, splits: Splits, cfg: TrainConfig | None = None, *, out=None, resume: bool = False,
-        progress: bool = True, parallel=SINGLE_PROCESS, **overrides) -> History:
+        overwrite: bool = False, progress: bool = True, describe: dict | None = None, parallel=SINGLE_PROCESS,
+        **overrides) -> History:
     """Train ``model`` on ``splits`` with the gradient source ``cfg.grad`` (see the module docstring).
+
+    ``out``: the run directory; ``resume`` continues the run in it, ``overwrite`` deletes an earlier run
+    there first (without either, a used directory is refused). ``describe`` adds the caller's names to
+    config.json (``run_config``). Every setting is checked before anything is written: InvalidArgumentError,
+    RunDirectoryError (ConfigMismatchError, RunLockedError) name what is wrong and the fix.
 
     BLAS runs with ``cfg.threads`` threads (default 1): the GEMMs of mini-batch training are small, and
     OpenBLAS's spinning worker threads cost far more than they save on them, by a factor of 10 or more
@@ -185,117 +239,127 @@ def fit(model, splits: Splits, cfg: TrainConfig | None = None, *, out=None, resu
     ``parallel=TangentParallel()`` (under ``mpiexec``): the k tangent columns of every step are split over the
     MPI ranks (``dualgrad.parallel``); rank 0 sets the run up and alone writes to ``out`` and shows progress.
     """
-    cfg = replace(cfg or TrainConfig(), **overrides)       # a TypeError names an unknown option
-    if cfg.diagnostics_every and out is None:
-        raise ValueError("diagnostics_every writes diagnostics.jsonl: give an output directory (out=...)")
-    if parallel.size > 1 and cfg.grad not in ("weight", "activity"):
-        raise ValueError(f"tangent-parallel training splits the k tangents of weight or activity perturbation "
-                         f"over the MPI ranks; --grad {cfg.grad} has none: run it in one process")
+    unknown = set(overrides) - {f.name for f in fields(TrainConfig)}
+    if unknown:
+        raise InvalidArgumentError(f"train.fit: unknown settings {sorted(unknown)}; the settings are the fields of "
+                                   "TrainConfig")
+    cfg = replace(cfg or TrainConfig(), **overrides)
+    check_config(cfg)
+    n = num_perturbed(cfg.grad, model, splits.train.input_shape)
+    if n is not None:
+        check_sampler(cfg.k, n, cfg.sampler, **cfg.sampler_options)
+    if out is None and (resume or overwrite or cfg.diagnostics_every):
+        raise InvalidArgumentError("train.fit: resume, overwrite and diagnostics_every need an output directory "
+                                   "(out=...)")
+    if parallel.size > 1 and n is None:
+        raise InvalidArgumentError(f"tangent-parallel training splits the k tangents of weight or activity "
+                                   f"perturbation over the MPI ranks; --grad {cfg.grad} has none: run it in one "
+                                   "process")
+    config = run_config(model, splits, cfg, describe)
+    opened = {}
+
+    def set_up():
+        """Rank 0 opens the run directory; every rank starts from its last commit (or from scratch)."""
+        run = opened["run"] = None if out is None else rundir.RunDirectory.open(out, config, FIELDS, resume=resume,
+                                                                               overwrite=overwrite)
+        return None if run is None else run.last_commit()
+    committed = parallel.from_root(set_up)
     with threadpool_limits(cfg.threads):
-        return _fit(model, splits, cfg, out, resume, progress, parallel)
+        return _fit(model, splits, cfg, config, opened.get("run"), committed, progress and parallel.is_root,
+                    parallel)
 
 
-def _fit(model, splits, cfg, out, resume, progress, parallel) -> History:
-    out = pathlib.Path(out) if out is not None else None
+def _fit(model, splits, cfg, config, run, committed, progress, parallel) -> History:
     steps_per_epoch = math.ceil(len(splits.train) / cfg.batch_size)
     optimizer = make_optimizer(cfg, steps_per_epoch)
-    source = make_gradient_source(cfg.grad, method=cfg.method, k=cfg.k, sampler=cfg.sampler, parallel=parallel)
+    source = make_gradient_source(cfg.grad, method=cfg.method, k=cfg.k, sampler=cfg.sampler, parallel=parallel,
+                                  **cfg.sampler_options)
     state = _RunState(cfg)
-    snapshot = parallel.from_root(lambda: _set_up(out, resume, cfg, model, optimizer, state, parallel.size > 1))
-    if not parallel.is_root:                        # start from rank 0's state; write nothing, show nothing
-        _apply(*snapshot, model, optimizer, state)
-        out, progress = None, False
-    def record(row):
-        state.rows.append(row)
-        if out is not None:
-            with open(out / "metrics.jsonl", "a") as fh:
-                fh.write(json.dumps(row) + "\n")
-            new = not (out / "metrics.csv").exists()
-            with open(out / "metrics.csv", "a", newline="") as fh:
-                writer = csv.DictWriter(fh, fieldnames=FIELDS)
-                if new:
-                    writer.writeheader()
-                writer.writerow(row)
+    bar = None
+    try:
+        if committed is not None:
+            _restore(committed, model, optimizer, state)
+        params = model.parameters()                          # after the restore: it replaces the arrays
+        if committed is None:
+            row = {"epoch": 0, **_evaluate_all(model, params, splits, cfg), "seconds": 0.0, "lr": optimizer.current_lr}
+            state.rows.append(row)
+            if run is not None:
+                run.commit(*_snapshot(model, optimizer, state), row, improved=False)
 
-    params = model.parameters()
-    if state.epoch == 0 and not state.rows:
-        record({"epoch": 0, **_evaluate_all(model, params, splits, cfg), "seconds": 0.0, "lr": optimizer.current_lr})
-        if out is not None:
-            _save(out / "checkpoint.npz", model, optimizer, state, cfg)
-
-    stopped = "epoch budget reached"
-    bar = _progress_bar(progress, total=cfg.epochs * len(splits.train), initial=state.epoch * len(splits.train))
-    while state.epoch < cfg.epochs:
-        epoch = state.epoch + 1
-        t0 = time.perf_counter()
-        last_good = {n: a.copy() for n, a in params.items()}
-        diverged = None
-        for step, (x, y) in enumerate(batches(splits.train, cfg.batch_size, state.shuffle_rng)):
-            ctx = Context(rng=state.dropout_rng, training=True)
-            loss, grads = source(model, params, x, y, ctx, state.tangent_rng)
-            if not math.isfinite(loss) or loss >= cfg.loss_bound:
-                diverged = f"diverged in epoch {epoch}, step {step}: training loss {loss:.4g} " + (
-                    "is not finite" if not math.isfinite(loss) else f">= the bound {cfg.loss_bound}")
+        status, stopped = "finished", "epoch budget reached"
+        bar = _progress_bar(progress, total=cfg.epochs * len(splits.train), initial=state.epoch * len(splits.train))
+        while state.epoch < cfg.epochs:
+            epoch = state.epoch + 1
+            t0 = time.perf_counter()
+            last_good = {n: a.copy() for n, a in params.items()}
+            diverged = None
+            for step, (x, y) in enumerate(batches(splits.train, cfg.batch_size, state.shuffle_rng)):
+                ctx = Context(rng=state.dropout_rng, training=True)
+                try:
+                    loss, grads = source(model, params, x, y, ctx, state.tangent_rng)
+                except NonFiniteError as e:                  # NaN/Inf jvps: an overflow before the loss shows it
+                    diverged = f"diverged in epoch {epoch}, step {step}: {e}"
+                    break
+                if not math.isfinite(loss) or loss >= cfg.loss_bound:
+                    diverged = f"diverged in epoch {epoch}, step {step}: training loss {loss:.4g} " + (
+                        "is not finite" if not math.isfinite(loss) else f">= the bound {cfg.loss_bound}")
+                    break
+                if cfg.diagnostics_every and run is not None and optimizer.steps % cfg.diagnostics_every == 0:
+                    run.diagnostic(_diagnose(model, params, x, y, ctx, grads, optimizer.steps, epoch))
+                optimizer.step(params, grads)
+                parallel.check_in_sync(params, optimizer.steps)
+                if bar is not None:
+                    bar.update(len(y))
+                    bar.set_postfix(epoch=epoch, loss=f"{loss:.4f}", refresh=False)
+            if diverged:
+                for n, a in last_good.items():
+                    params[n][...] = a
+                status, stopped = "diverged", diverged + "; restored the parameters of the last good epoch"
+                if run is not None:
+                    run.repair()                             # drop the diverged epoch's diagnostics rows
                 break
-            if cfg.diagnostics_every and out is not None and optimizer.steps % cfg.diagnostics_every == 0:
-                _diagnose(out, model, params, x, y, ctx, grads, optimizer.steps, epoch)
-            optimizer.step(params, grads)
-            parallel.check_in_sync(params, optimizer.steps)
+            state.seconds += time.perf_counter() - t0
+            state.epoch = epoch
+            parallel.check_in_sync(params, optimizer.steps, force=True)       # before anything is committed
+            row = {"epoch": epoch, **_evaluate_all(model, params, splits, cfg), "seconds": state.seconds,
+                   "lr": optimizer.current_lr}
             if bar is not None:
-                bar.update(len(y))
-                bar.set_postfix(epoch=epoch, loss=f"{loss:.4f}", refresh=False)
-        if diverged:
-            for n, a in last_good.items():
-                params[n][...] = a
-            stopped = diverged + "; restored the parameters of the last good epoch"
-            break
-        state.seconds += time.perf_counter() - t0
-        state.epoch = epoch
-        parallel.check_in_sync(params, optimizer.steps, force=True)       # before anything is committed
-        row = {"epoch": epoch, **_evaluate_all(model, params, splits, cfg), "seconds": state.seconds,
-               "lr": optimizer.current_lr}
-        if bar is not None:
-            bar.set_postfix(epoch=epoch, val_acc=f"{row['val_acc']:.3f}", refresh=True)
-        improved = row["val_loss"] < state.best_val - cfg.min_delta
-        if improved:
-            state.best_val, state.bad_epochs = row["val_loss"], 0
-        else:
-            state.bad_epochs += 1
-        record(row)
-        if out is not None:
-            _save(out / "checkpoint.npz", model, optimizer, state, cfg)
+                bar.set_postfix(epoch=epoch, val_acc=f"{row['val_acc']:.3f}", refresh=True)
+            improved = row["val_loss"] < state.best_val - cfg.min_delta
             if improved:
-                _save(out / "best.npz", model, optimizer, state, cfg)
-        if state.bad_epochs >= cfg.patience:
-            stopped = f"early stopping: no validation improvement for {cfg.patience} epochs"
-            break
+                state.best_val, state.bad_epochs = row["val_loss"], 0
+            else:
+                state.bad_epochs += 1
+            state.rows.append(row)
+            if run is not None:
+                run.commit(*_snapshot(model, optimizer, state), row, improved)
+            if state.bad_epochs >= cfg.patience:
+                stopped = f"early stopping: no validation improvement for {cfg.patience} epochs"
+                break
+    except BaseException as e:
+        if bar is not None:
+            bar.close()
+        if run is not None:
+            run.repair()                                     # every file back to the last commit
+            kept = f"the run is kept at epoch {run.rows[-1]['epoch']}, its last commit" if run.rows else \
+                "nothing was committed"
+            why = "interrupted" if isinstance(e, KeyboardInterrupt) else f"{type(e).__name__}: {e}"
+            run.close(_summary("interrupted" if isinstance(e, KeyboardInterrupt) else "error", f"{why}; {kept}",
+                               config, run.rows))
+        raise
     if bar is not None:
         bar.close()
-    history = History(state.rows, stopped, asdict(cfg))
-    if out is not None:
-        with open(out / "summary.json", "w") as fh:
-            json.dump({"stopped": stopped, "config": asdict(cfg), "final": state.rows[-1],
-                       "best": history.best()}, fh, indent=1)
+    history = History(state.rows, stopped, config, status)
+    if run is not None:
+        run.close(_summary(status, stopped, config, state.rows))
     return history
 
 
-def _set_up(out, resume, cfg, model, optimizer, state, snapshot: bool):
-    """The run directory: restore from it (``resume``) or clear its metrics. Returns a ``_snapshot`` of the
-    state to start from when ``snapshot`` (for the other ranks of a tangent-parallel run), else None."""
-    if resume:
-        if out is None or not (out / "checkpoint.npz").exists():
-            raise FileNotFoundError(f"--resume: no checkpoint.npz in {out}")
-        meta = _restore(out / "checkpoint.npz", model, optimizer, state)
-        free = RESUMABLE_CHANGES - ({"epochs"} if cfg.lr_schedule != "constant" else set())
-        changed = sorted(k for k, v in asdict(cfg).items() if meta["config"].get(k) != v and k not in free)
-        if changed:
-            raise ValueError(f"--resume: the checkpoint was written with different settings ({changed}); "
-                             "resume with the same settings or start a new --out directory")
-    elif out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        for name in ("metrics.jsonl", "metrics.csv", "diagnostics.jsonl"):
-            (out / name).unlink(missing_ok=True)
-    return _snapshot(model, optimizer, state, cfg) if snapshot else None
+def _summary(status: str, stopped: str, config: dict, rows: list[dict]) -> dict:
+    """summary.json: how the run ended, its configuration, the last committed row and the best one."""
+    best = History(rows, stopped, config).best() if rows else None
+    return {"status": status, "stopped": stopped, "epochs": rows[-1]["epoch"] if rows else None,
+            "final": rows[-1] if rows else None, "best": best, "config": config}
 
 
 def _progress_bar(enabled, total, initial):
@@ -305,14 +369,12 @@ def _progress_bar(enabled, total, initial):
     return tqdm(total=total, initial=initial, unit="sample", unit_scale=True, dynamic_ncols=True, leave=True)
 
 
-def _diagnose(out, model, params, x, y, ctx, grads, step, epoch):
+def _diagnose(model, params, x, y, ctx, grads, step, epoch) -> dict:
     """Cosine and norm ratio between the estimate and the exact gradient on this batch (the step's own
     context, so dropout masks and batch statistics are the same)."""
     _, exact = make_gradient_source("exact")(model, params, x, y, ctx, None)
     est = np.concatenate([np.ravel(grads[n]) for n in params])
     ref = np.concatenate([np.ravel(exact[n]) for n in params])
     norm_est, norm_ref = float(np.linalg.norm(est)), float(np.linalg.norm(ref))
-    row = {"step": step, "epoch": epoch, "cosine": float(est @ ref) / max(norm_est * norm_ref, 1e-300),
-           "norm_ratio": norm_est / max(norm_ref, 1e-300)}
-    with open(out / "diagnostics.jsonl", "a") as fh:
-        fh.write(json.dumps(row) + "\n")
+    return {"step": step, "epoch": epoch, "cosine": float(est @ ref) / max(norm_est * norm_ref, 1e-300),
+            "norm_ratio": norm_est / max(norm_ref, 1e-300)}

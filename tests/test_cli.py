@@ -2,6 +2,8 @@
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dualgrad import cli
 
@@ -41,8 +43,108 @@ def test_missing_dataset_is_a_clear_error(tmp_path, capsys):
 
 
 def test_every_command_is_registered(capsys):
-    with pytest.raises(SystemExit):
-        cli.main(["experiment", "--help"])
+    assert cli.main(["experiment", "--help"]) == 0
     out = capsys.readouterr().out
     for name in ("approx", "angles", "functions", "angles-opt", "lr-search"):
         assert name in out
+
+
+# ----- exit statuses: 2 usage (nothing written), 1 runtime (one line), 3 diverged ----------------------------------
+USAGE_ERRORS = [
+    ["--k", "0"], ["--batch-size", "0"], ["--batch-size", "-5"], ["--width", "0"], ["--width", "-4"],
+    ["--seed", "-1"], ["--dataset", "imagenet"], ["--epochs", "-3"], ["--epochs", "0"], ["--threads", "0"],
+    ["--loss-bound", "nan"], ["--lr", "nan"], ["--lr", "inf"], ["--lr", "0"], ["--momentum", "1"],
+    ["--method", "median"], ["--sampler", "gaussian"], ["--sampler", "angle"], ["--sampler", "angle", "--angle", "200"],
+    ["--angle", "30"], ["--method", "fg", "--k", "4"], ["--sampler", "orthonormal", "--k", "100"],
+    ["--sampler", "varying_length"], ["--model", "lenet5", "--dataset", "teacher-student"], ["--resume"],
+    ["--overwrite", "--resume"], ["--dataset", "mnist", "--data-dir", "."], ["--k"], ["--width", "wide"],
+]
+
+
+@pytest.mark.parametrize("flags", USAGE_ERRORS, ids=" ".join)
+def test_usage_errors_exit_2_before_anything_is_written(tmp_path, capsys, flags):
+    out = tmp_path / "run"
+    assert cli.main(["train", "--out", str(out)] + TINY + flags) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "error:" in err
+    assert not out.exists()
+
+
+def test_out_onto_a_file_and_resume_elsewhere_are_usage_errors(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert cli.main(["train", "--out", str(tmp_path / "file")] + TINY) == 2
+    assert "is not a directory" in capsys.readouterr().err
+    assert cli.main(["train", "--out", str(tmp_path / "a"), "--resume", str(tmp_path / "b")] + TINY) == 2
+    assert "name different directories" in capsys.readouterr().err
+    assert (tmp_path / "file").read_text() == "x" and sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_compare_checks_every_run_before_training_any(tmp_path, capsys):
+    for flags in (["--k", "0"], ["--sampler", "orthonormal", "--k", "100"], ["--lr", "-1"]):
+        assert cli.main(["compare", "--out", str(tmp_path / "cmp")] + TINY + flags) == 2
+        captured = capsys.readouterr()
+        assert "== bp" not in captured.out and "Traceback" not in captured.err
+        assert not (tmp_path / "cmp").exists()
+
+
+def test_a_runtime_error_is_one_line_and_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
+    from dualgrad import train
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the disk\nis full")
+    monkeypatch.setattr(train, "_evaluate_all", broken)
+    assert cli.main(["train", "--out", str(tmp_path / "a")] + TINY) == 1
+    err = capsys.readouterr().err
+    assert err == "dualgrad train: error: RuntimeError: the disk is full (--debug shows the traceback)\n"
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["status"] == "error" and "nothing was committed" in summary["stopped"]
+    assert cli.main(["train", "--out", str(tmp_path / "b"), "--debug"] + TINY) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_help_lists_the_exit_codes(capsys):
+    for argv in (["--help"], ["train", "--help"], ["compare", "--help"]):
+        assert cli.main(argv) == 0
+        out = capsys.readouterr().out
+        for code in ("0 ", "1 ", "2 ", "3 ", "130 "):
+            assert f"\n  {code}" in out, (argv, code)
+        assert "interrupted by SIGINT" in out
+
+
+# ----- fuzzing the argument vector -------------------------------------------------------------------------------
+VALUES = {   # valid and invalid values of each flag; valid ones keep a run under a second
+    "--model": ["fcnet", "lenet5", "mlp"], "--width": ["1", "8", "0", "-4", "x"], "--hidden-layers": ["0", "1", "-1"],
+    "--dataset": ["digits", "teacher-student", "mnist", "imagenet"], "--grad": ["activity", "weight", "exact", "bp",
+                                                                              "backprop"],
+    "--method": ["projection", "mean", "fg", "frog", "sum", "max", "median"], "--k": ["1", "2", "5", "0", "-1"],
+    "--sampler": ["normal", "rademacher", "basis", "angle", "orthonormal", "varying_length", "gaussian"],
+    "--angle": ["0", "30", "180", "200", "-30", "nan"], "--lr": ["0.1", "1e4", "0", "-1", "nan", "inf"],
+    "--optimizer": ["sgd", "adam", "rmsprop"], "--momentum": ["0", "0.9", "1", "-0.1"],
+    "--weight-decay": ["0", "0.01", "-1"], "--lr-schedule": ["constant", "cosine", "step", "linear"],
+    "--batch-size": ["256", "2000", "0", "-5"], "--epochs": ["1", "2", "0", "-3", "1.5"], "--patience": ["1", "0"],
+    "--min-delta": ["0", "0.1", "-1", "nan"], "--loss-bound": ["10", "inf", "0", "nan"], "--seed": ["0", "7", "-1"],
+    "--threads": ["1", "0"], "--diagnostics": ["0", "3", "-1"], "--eval-batch-size": ["4096", "0"],
+}
+
+
+flag_and_value = st.sampled_from(sorted(VALUES)).flatmap(lambda f: st.tuples(st.just(f), st.sampled_from(VALUES[f])))
+
+
+@given(pairs=st.lists(flag_and_value, max_size=6),
+       extra=st.sampled_from([[], ["--resume"], ["--overwrite"], ["--k"], ["--bogus"]]))
+def test_fuzzed_command_lines_exit_with_a_documented_status_and_no_traceback(tmp_path_factory, pairs, extra):
+    import contextlib
+    import io
+    out = tmp_path_factory.mktemp("fuzz") / "run"
+    argv = ["train", "--out", str(out), "--no-progress", "--no-plot"] + [w for pair in pairs for w in pair] + extra
+    if "--epochs" not in argv:
+        argv += ["--epochs", "1"]
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        status = cli.main(argv)
+    assert status in (0, 2, 3), (argv, err.getvalue())
+    assert "Traceback" not in err.getvalue()
+    if status == 2:
+        assert not out.exists(), argv
+    else:
+        assert json.loads((out / "summary.json").read_text())["status"] == ("finished" if status == 0 else "diverged")

@@ -110,7 +110,7 @@ def test_a_set_up_error_is_reported_once_and_ends_every_rank(tmp_path):
     status, (root, other) = mpirun(2, [_dualgrad(), *TRAIN, "--out", str(tmp_path / "none"), "--resume",
                                        "--tangent-parallel"], tmp_path / "logs")
     assert status == 2
-    assert root.count("dualgrad: error") == 1 and "no checkpoint.npz" in root
+    assert root.count("dualgrad train: error") == 1 and "nothing to resume" in root
     assert other == ""
 
 

@@ -8,6 +8,7 @@ import pytest
 
 import dualgrad as dg
 from dualgrad import checkpoint, data, nn, train
+from dualgrad.errors import ConfigMismatchError, InvalidArgumentError, RunDirectoryError
 from dualgrad.gradients import make_gradient_source, num_activities
 
 Z = 5.0
@@ -111,9 +112,9 @@ def test_metrics_files_and_resume_bit_for_bit(digits, tmp_path):
 
 def test_resume_with_other_settings_is_refused(digits, tmp_path):
     train.fit(tiny_model(), digits, out=tmp_path, progress=False, **quick(epochs=1))
-    with pytest.raises(ValueError, match=r"different settings \(\['lr'\]\)"):
+    with pytest.raises(ConfigMismatchError, match=r"configuration \(training.lr: 0.4 in config.json, 0.1 now\)"):
         train.fit(tiny_model(), digits, out=tmp_path, resume=True, progress=False, **quick(epochs=2, lr=0.1))
-    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+    with pytest.raises(RunDirectoryError, match="nothing to resume"):
         train.fit(tiny_model(), digits, out=tmp_path / "empty", resume=True, progress=False, **quick())
 
 
@@ -141,6 +142,6 @@ def test_diagnostics_log_cosine_and_norm_ratio(digits, tmp_path):
     assert np.mean([r["cosine"] for r in rows]) > 0
 
 
-def test_unknown_option_is_a_type_error(digits):
-    with pytest.raises(TypeError):
+def test_unknown_option_is_a_named_error(digits):
+    with pytest.raises(InvalidArgumentError, match="unknown settings"):
         train.fit(tiny_model(), digits, progress=False, learning_rate=0.1)

@@ -9,7 +9,7 @@
 from . import theory
 from .aggregation import AGGREGATIONS, RankDeficientTangentsWarning, aggregate, scaling_correction_factor
 from .forward_gradient import forward_gradient, num_parameters
-from .tangents import SAMPLERS, sample_tangents
+from .tangents import SAMPLERS, check_sampler, sample_tangents
 
-__all__ = ["AGGREGATIONS", "SAMPLERS", "RankDeficientTangentsWarning", "aggregate", "forward_gradient",
+__all__ = ["AGGREGATIONS", "SAMPLERS", "RankDeficientTangentsWarning", "aggregate", "check_sampler", "forward_gradient",
            "num_parameters", "sample_tangents", "scaling_correction_factor", "theory"]

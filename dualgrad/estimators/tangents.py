@@ -72,17 +72,12 @@ def angle(k, n, rng, xp, dtype, *, angle: float):
 def orthonormal(k, n, rng, xp, dtype):
     """Orthonormal rows spanning a uniformly random k-dimensional subspace (Haar, via QR with the
     signs of R's diagonal fixed)."""
-    if k > n:
-        raise InvalidArgumentError(f"orthonormal tangents need k <= n; got k={k} > n={n}")
     q, r = xp.linalg.qr(rng.standard_normal((n, k)).astype(dtype))
     return (q * xp.sign(xp.diagonal(r))).T
 
 
 def varying_length(k, n, rng, xp, dtype, *, max_length: float):
     """k distinct random standard basis vectors, each scaled by a length drawn from U[1, max_length]."""
-    if k > n:
-        raise InvalidArgumentError(f"varying_length tangents are distinct basis vectors: need k <= n; "
-                                   f"got k={k} > n={n}")
     lengths = 1 + (max_length - 1) * rng.random((k, 1))
     rows = rng.permutation(n)[:k]
     v = xp.zeros((k, n), dtype=dtype)
@@ -131,16 +126,10 @@ def rank(V, xp=np) -> int:
     return int(xp.linalg.matrix_rank(V.reshape(V.shape[0], -1)))
 
 
-def sample_tangents(k: int, n_or_shape, sampler: str = "normal", rng=None, normalize: bool = False, *,
-                    angle: float | None = None, max_length: float | None = None, resample: int = 0,
-                    dtype=np.float64):
-    """Draw k tangents of shape ``n_or_shape`` (an int n, or any array shape): returns ``(k, *shape)``.
-
-    ``sampler`` is one of ``SAMPLERS`` (see the module docstring); "angle" needs ``angle`` (degrees),
-    "varying_length" needs ``max_length``. ``normalize`` scales every tangent to unit length.
-    ``resample`` redraws up to that many times until the tangents are linearly independent.
-    """
-    _check_rng(rng)
+def check_sampler(k: int, n_or_shape, sampler: str = "normal", *, angle: float | None = None,
+                  max_length: float | None = None, resample: int = 0, dtype=np.float64):
+    """The arguments of ``sample_tangents`` checked without drawing: ``(shape, options, dtype)``, or an
+    InvalidArgumentError that names the argument and the fix."""
     if not isinstance(sampler, str) or sampler not in SAMPLERS:
         raise InvalidArgumentError(f"sample_tangents: unknown sampler {sampler!r}; choose one of {sorted(SAMPLERS)}")
     if not _is_count(k) or k < 1:
@@ -159,6 +148,9 @@ def sample_tangents(k: int, n_or_shape, sampler: str = "normal", rng=None, norma
         raise InvalidArgumentError(f"sample_tangents: dtype must be float32 or float64, got {dtype}")
     if not _is_count(resample) or resample < 0:
         raise InvalidArgumentError(f"sample_tangents: resample must be an integer >= 0, got {resample!r}")
+    if sampler in ("orthonormal", "varying_length") and k > n:
+        raise InvalidArgumentError(f"sampler={sampler!r} draws k distinct orthogonal directions: it needs k <= n, "
+                                   f"got k={k} > n={n}")
     options = {}
     if sampler == "angle":
         if angle is None:
@@ -172,6 +164,22 @@ def sample_tangents(k: int, n_or_shape, sampler: str = "normal", rng=None, norma
         if max_length is None or not _is_real(max_length) or not 1 <= max_length < math.inf:
             raise InvalidArgumentError(f"sampler='varying_length' needs a finite max_length >= 1, got {max_length!r}")
         options["max_length"] = float(max_length)
+    return shape, options, dtype
+
+
+def sample_tangents(k: int, n_or_shape, sampler: str = "normal", rng=None, normalize: bool = False, *,
+                    angle: float | None = None, max_length: float | None = None, resample: int = 0,
+                    dtype=np.float64):
+    """Draw k tangents of shape ``n_or_shape`` (an int n, or any array shape): returns ``(k, *shape)``.
+
+    ``sampler`` is one of ``SAMPLERS`` (see the module docstring); "angle" needs ``angle`` (degrees),
+    "varying_length" needs ``max_length``. ``normalize`` scales every tangent to unit length.
+    ``resample`` redraws up to that many times until the tangents are linearly independent.
+    """
+    _check_rng(rng)
+    shape, options, dtype = check_sampler(k, n_or_shape, sampler, angle=angle, max_length=max_length,
+                                          resample=resample, dtype=dtype)
+    n = math.prod(shape)
     xp = _namespace(rng)
     draw = SAMPLERS[sampler]
     V = draw(k, n, rng, xp, dtype, **options)
