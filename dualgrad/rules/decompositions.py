@@ -24,10 +24,10 @@ from collections import namedtuple
 import numpy as np
 
 from ..backend import namespace
-from ..errors import MissingRuleError
+from ..errors import MissingRuleError, NonDifferentiableError
 from ..registry import bind, defprimitive, implements
 from ._util import innermost, rank_tolerance, refuse_where
-from .linalg import solve_stacked, symmetric_from_triangle
+from .linalg import conj, conj_transpose, hermitian_from_triangle, is_complex, real_part, solve_stacked
 
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 EigResult = namedtuple("EigResult", ["eigenvalues", "eigenvectors"])
@@ -45,6 +45,30 @@ def _off_diagonal_reciprocal(d):
     values = innermost(d)
     eye = namespace(values).eye(values.shape[-1], dtype=values.real.dtype)
     return 1 / (d + eye) - eye
+
+
+def _keep_real(v, dv, pivot, op):
+    """i·c (..., 1, r) such that dv + v·i·c keeps real the component of each column of v that NumPy (LAPACK) makes
+    real, picked by the one-hot ``pivot`` (..., n, r): c = −Im(dv_p)/v_p. A complex eigen- or singular vector is
+    unique only up to a phase; this is the phase NumPy chose. Refuses if NumPy's factor does not follow it."""
+    values = innermost(v)
+    xp = namespace(values)
+    picked = (values * pivot).sum(axis=-2)
+    tol = values.shape[-2] * np.finfo(values.dtype).eps
+    if bool((xp.abs(picked.imag) > tol).any()):
+        raise MissingRuleError(f"{op}: this NumPy's LAPACK normalises the phase of complex vectors differently from "
+                               "the convention dualgrad's rule knows; use real matrices, or the values alone.")
+    if bool((xp.abs(picked) <= tol).any()):
+        raise NonDifferentiableError(f"{op}: the component that fixes a complex vector's phase is zero, so the phase "
+                                     "(and the vector) is not differentiable here; use the values alone.")
+    return -1j * (np.imag((dv * pivot).sum(axis=-2, keepdims=True)) / np.real((v * pivot).sum(axis=-2, keepdims=True)))
+
+
+def _row_pivot(v, row):
+    """The one-hot (n, r) selecting row ``row`` of every column."""
+    values = innermost(v)
+    xp = namespace(values)
+    return xp.arange(values.shape[-2])[:, None] == (row % values.shape[-2])
 
 
 # ----- where the derivative exists ---------------------------------------------------------------------------
@@ -78,9 +102,12 @@ def _eigh_rule(primals, tangents, UPLO):
     if ta is None:
         return (w, v), None
     require_distinct(w, a.shape, "linalg.eigh", "eigenvalues", SPECTRUM_FIX)
-    p = _mT(v) @ symmetric_from_triangle(ta, UPLO) @ v                     # (k, ..., n, n): dA in the eigenbasis
+    p = conj_transpose(v) @ hermitian_from_triangle(ta, UPLO) @ v          # (k, ..., n, n): dA in the eigenbasis
     f = _off_diagonal_reciprocal(w[..., None, :] - w[..., :, None])     # F_ij = 1/(λ_j − λ_i)
-    return (w, v), (np.diagonal(p, axis1=-2, axis2=-1), v @ (f * p))
+    dv = v @ (f * p)
+    if is_complex(v):                      # LAPACK's phase: the first (UPLO "L") or last ("U") component is real
+        dv = dv + v * _keep_real(v, dv, _row_pivot(v, 0 if UPLO == "L" else -1), "linalg.eigh")
+    return (w, v), (real_part(np.diagonal(p, axis1=-2, axis2=-1)), dv)
 
 
 def _eigvalsh_rule(primals, tangents, UPLO):
@@ -89,7 +116,7 @@ def _eigvalsh_rule(primals, tangents, UPLO):
     if ta is None:
         return w, None
     require_distinct(w, a.shape, "linalg.eigvalsh", "eigenvalues", SPECTRUM_FIX)
-    return w, np.sum((symmetric_from_triangle(ta, UPLO) @ v) * v, axis=-2)      # dλ_i = v_iᵀ dA v_i
+    return w, real_part(np.sum((hermitian_from_triangle(ta, UPLO) @ v) * conj(v), axis=-2))   # dλ_i = v_iᴴ dA v_i
 
 
 _eigh = defprimitive(
@@ -120,18 +147,15 @@ def _uplo(UPLO):
 
 # ----- eig, eigvals -------------------------------------------------------------------------------------------------
 def _eigenvector_gauge(v, dv):
-    """c (..., 1, n) such that dv + v·c keeps NumPy's normalisation of each eigenvector v_j: ‖v_j‖ = 1 and, for
-    complex v, its largest-modulus component real. Re c_j = −Re(v_jᴴ dv_j); Im c_j = −Im(dv_pj)/v_pj at that
-    component p."""
-    if innermost(v).dtype.kind != "c":
-        return -np.sum(v * dv, axis=-2, keepdims=True)
+    """c (..., 1, n) such that dv + v·c keeps NumPy's normalisation of each eigenvector v_j: ‖v_j‖ = 1 (Re c_j =
+    −Re(v_jᴴ dv_j)) and, for complex v, its largest-modulus component real (Im c_j from ``_keep_real``)."""
+    norm_part = -real_part(np.sum(conj(v) * dv, axis=-2, keepdims=True))
+    if not is_complex(v):
+        return norm_part
     values = innermost(v)
     xp = namespace(values)
-    n = values.shape[-2]
-    pivot = xp.arange(n)[:, None] == xp.argmax(xp.abs(values), axis=-2)[..., None, :]     # (..., n, n) one-hot
-    real_part = -np.real(np.sum(np.conj(v) * dv, axis=-2, keepdims=True))
-    pivot_v = np.real(np.sum(v * pivot, axis=-2, keepdims=True))                   # real by the normalisation
-    return real_part - 1j * (np.imag(np.sum(dv * pivot, axis=-2, keepdims=True)) / pivot_v)
+    pivot = xp.arange(values.shape[-2])[:, None] == xp.argmax(xp.abs(values), axis=-2)[..., None, :]
+    return norm_part + _keep_real(v, dv, pivot, "linalg.eig")
 
 
 def _eig_tangents(a, ta, w, v):
@@ -183,26 +207,31 @@ def eigvals(a):
 
 # ----- svd ------------------------------------------------------------------------------------------------------------
 def _svd_tangents(u, s, vh, ta):
-    """dU, dS, dVh of the reduced SVD A = U S Vh (distinct nonzero singular values)."""
+    """dU, dS, dVh of the reduced SVD A = U S Vᴴ (distinct nonzero singular values)."""
     m, n = u.shape[-2], vh.shape[-1]
-    v = _mT(vh)
-    p = _mT(u) @ ta @ v                                                  # (k, ..., r, r)
+    v = conj_transpose(vh)
+    p = conj_transpose(u) @ ta @ v                                       # (k, ..., r, r)
     s_row, s_col = s[..., None, :], s[..., :, None]
     g = _off_diagonal_reciprocal(s_row * s_row - s_col * s_col)         # G_ij = 1/(s_j² − s_i²)
     ps, sp = p * s_row, s_col * p
-    du = u @ (g * (ps + _mT(ps)))
-    dv = v @ (g * (sp + _mT(sp)))
+    du = u @ (g * (ps + conj_transpose(ps)))
+    dv = v @ (g * (sp + conj_transpose(sp)))
     if m > n:                                                            # the part of dA V outside U's span
         tav = ta @ v
-        du = du + (tav - u @ (_mT(u) @ tav)) / s_row
+        du = du + (tav - u @ (conj_transpose(u) @ tav)) / s_row
     if n > m:
-        tau = _mT(ta) @ u
+        tau = conj_transpose(ta) @ u
         dv = dv + (tau - v @ (vh @ tau)) / s_row
-    return du, np.diagonal(p, axis1=-2, axis2=-1), _mT(dv)
+    p_diagonal = np.diagonal(p, axis1=-2, axis2=-1)
+    if is_complex(p):              # Im diag(Uᴴ dU − Vᴴ dV) = Im diag(P)/s; LAPACK's phase keeps V's first row real
+        du = du + u * (1j * np.imag(p_diagonal) / s)[..., None, :]
+        phase = _keep_real(v, dv, _row_pivot(v, 0), "linalg.svd")
+        du, dv = du + u * phase, dv + v * phase
+    return du, real_part(p_diagonal), conj_transpose(dv)
 
 
 def _complement_tangent(basis, d_basis, complement):
-    """d of the one unit vector orthogonal to ``basis`` (..., m, m−1): −basis (d_basisᵀ complement)."""
+    """d of the one unit vector orthogonal to ``basis`` (..., m, m−1): −basis (d_basisᵀ complement) (real only)."""
     return -(basis @ (_mT(d_basis) @ complement))
 
 
@@ -221,7 +250,12 @@ def _svd_rule(primals, tangents, full_matrices, compute_uv):
     require_nonzero(s, a.shape, "linalg.svd", SVD_FIX)
     ur, vhr = u[..., :, :r], vh[..., :r, :]
     if not compute_uv:
-        return s, np.sum((_mT(ur) @ ta) * vhr, axis=-1)                    # ds_i = u_iᵀ dA v_i
+        return s, real_part(np.sum((conj_transpose(ur) @ ta) * conj(vhr), axis=-1))   # ds_i = Re u_iᴴ dA v_i
+    if is_complex(a) and (m < n or (full_matrices and m != n)):
+        raise MissingRuleError(
+            f"linalg.svd of a complex {m}x{n} matrix: the phases NumPy (LAPACK) gives its singular vectors follow no "
+            "convention dualgrad's rule knows for this shape (it knows m >= n with full_matrices=False). Use "
+            "compute_uv=False, or the SVD of the conjugate transpose.")
     du, ds, dvh = _svd_tangents(ur, s, vhr, ta)
     if u.shape[-1] > r:                                                  # full_matrices, m = n + 1
         du = np.concatenate([du, _complement_tangent(ur, du, u[..., :, r:])], axis=-1)
@@ -262,7 +296,7 @@ def _hermitian_svd(a, compute_uv):
     sign = np.take_along_axis(np.sign(innermost(w)), order, axis=-1)
     s = np.take_along_axis(np.abs(w), order, axis=-1)
     u = np.take_along_axis(v, order[..., None, :], axis=-1)
-    return SVDResult(u, s, _mT(u * sign[..., None, :]))
+    return SVDResult(u, s, conj_transpose(u * sign[..., None, :]))
 
 
 @implements(*[np.linalg.svdvals] if hasattr(np.linalg, "svdvals") else [])
@@ -273,11 +307,14 @@ def svdvals(x, /):
 
 # ----- qr -------------------------------------------------------------------------------------------------------------
 def _qr_square_tangents(q, r, ta):
-    """dQ, dR of A = QR with R square and invertible (A (..., m, n), m >= n)."""
-    x = _mT(solve_stacked(_mT(r), _mT(ta)))                             # dA R⁻¹
-    c = _mT(q) @ x
+    """dQ, dR of A = QR with R square and invertible (A (..., m, n), m >= n). For complex A, LAPACK's R has a real
+    diagonal, which Ω's imaginary diagonal keeps real."""
+    x = conj_transpose(solve_stacked(conj_transpose(r), conj_transpose(ta)))      # dA R⁻¹
+    c = conj_transpose(q) @ x
     low = np.tril(c, -1)
-    omega = low - _mT(low)                                               # antisymmetric: Qᵀ dQ
+    omega = low - conj_transpose(low)                                    # skew-Hermitian: Qᴴ dQ
+    if is_complex(c):
+        omega = omega + 1j * np.imag(np.tril(np.triu(c)))
     return x + q @ (omega - c), (c - omega) @ r
 
 
@@ -292,13 +329,18 @@ def _qr_rule(primals, tangents, mode):
     if ta is None:
         return (r if mode == "r" else (q, r)), None
     k = min(m, n)
-    require_nonzero(np.abs(np.diagonal(innermost(r), axis1=-2, axis2=-1)), (k, k), "linalg.qr", QR_FIX)
+    diagonal = np.diagonal(innermost(r), axis1=-2, axis2=-1)
+    require_nonzero(np.abs(diagonal), (k, k), "linalg.qr", QR_FIX)
+    if is_complex(a) and (bool((diagonal.imag != 0).any()) or q.shape[-1] > k):
+        raise MissingRuleError(
+            "linalg.qr of a complex matrix: dualgrad's rule knows LAPACK's convention of a real diagonal of R, and "
+            "not the phase of the extra columns of mode='complete'; this factorisation does not follow it.")
     qk, rk = q[..., :, :k], r[..., :k, :]
     if m >= n:
         dq, dr = _qr_square_tangents(qk, rk, ta)
-    else:                                          # A = Q [R₁ R₂]: R₁ from the square block, dR₂ = Qᵀ (dA₂ − dQ R₂)
+    else:                                          # A = Q [R₁ R₂]: R₁ from the square block, dR₂ = Qᴴ (dA₂ − dQ R₂)
         dq, dr1 = _qr_square_tangents(qk, rk[..., :, :m], ta[..., :, :m])
-        dr = np.concatenate([dr1, _mT(qk) @ (ta[..., :, m:] - dq @ rk[..., :, m:])], axis=-1)
+        dr = np.concatenate([dr1, conj_transpose(qk) @ (ta[..., :, m:] - dq @ rk[..., :, m:])], axis=-1)
     if q.shape[-1] > k:                            # complete, m = n + 1: the one extra column of Q
         dq = np.concatenate([dq, _complement_tangent(qk, dq, q[..., :, k:])], axis=-1)
         zero_row = xp.zeros(tuple(dr.shape[:-2]) + (1, n), dtype=innermost(dr).dtype)
@@ -330,12 +372,12 @@ def qr(a, mode="reduced"):
 def _pinv_tangent(a, p, da):
     """dA⁺ for a full-rank A (..., m, n) with A⁺ = p; the projector terms vanish for square A."""
     m, n = a.shape[-2:]
-    dat = _mT(da)
+    dah = conj_transpose(da)
     dp = -(p @ da @ p)
-    if m > n:                                      # A⁺A⁺ᵀ dAᵀ (I − AA⁺)
-        dp = dp + (p @ _mT(p)) @ (dat - (dat @ a) @ p)
-    if n > m:                                      # (I − A⁺A) dAᵀ A⁺ᵀA⁺
-        dp = dp + (dat - p @ (a @ dat)) @ (_mT(p) @ p)
+    if m > n:                                      # A⁺A⁺ᴴ dAᴴ (I − AA⁺)
+        dp = dp + (p @ conj_transpose(p)) @ (dah - (dah @ a) @ p)
+    if n > m:                                      # (I − A⁺A) dAᴴ A⁺ᴴA⁺
+        dp = dp + (dah - p @ (a @ dah)) @ (conj_transpose(p) @ p)
     return dp
 
 
@@ -356,7 +398,7 @@ def _pinv_rule(primals, tangents, rcond, hermitian):
     if ta is None:
         return p, None
     _require_full_rank(a, "linalg.pinv", rcond, "Regularise instead, e.g. solve (AᵀA + λI) x = Aᵀb.")
-    return p, _pinv_tangent(a, p, symmetric_from_triangle(ta, "L") if hermitian else ta)
+    return p, _pinv_tangent(a, p, hermitian_from_triangle(ta, "L") if hermitian else ta)
 
 
 _pinv = defprimitive(
@@ -391,20 +433,20 @@ def _lstsq_rule(primals, tangents, rcond):
     p = xp.linalg.pinv(a, rcond=0.0)                   # full rank: nothing to cut off
     rhs = tbm if ta is None else (-(ta @ xm) if tbm is None else tbm - ta @ xm)        # db − dA x
     dx = p @ rhs
-    if ta is not None and m > n:                       # + A⁺A⁺ᵀ dAᵀ r,  r = b − A x
-        dx = dx + p @ (_mT(p) @ (_mT(ta) @ (bm - a @ xm)))
-    if ta is not None and n > m:                       # + (I − A⁺A) dAᵀ A⁺ᵀ x
-        dat_y = _mT(ta) @ (_mT(p) @ xm)
-        dx = dx + dat_y - p @ (a @ dat_y)
+    if ta is not None and m > n:                       # + A⁺A⁺ᴴ dAᴴ r,  r = b − A x
+        dx = dx + p @ (conj_transpose(p) @ (conj_transpose(ta) @ (bm - a @ xm)))
+    if ta is not None and n > m:                       # + (I − A⁺A) dAᴴ A⁺ᴴ x
+        dah_y = conj_transpose(ta) @ (conj_transpose(p) @ xm)
+        dx = dx + dah_y - p @ (a @ dah_y)
     d_res = None
-    if residuals.shape[-1]:                            # d Σ r² = 2 Σ r (db − dA x − A dx)
-        d_res = 2 * np.sum((bm - a @ xm) * (rhs - a @ dx), axis=-2)
+    if residuals.shape[-1]:                            # d Σ|r|² = 2 Re Σ conj(r) (db − dA x − A dx)
+        d_res = 2 * real_part(np.sum(conj(bm - a @ xm) * (rhs - a @ dx), axis=-2))
     d_sv = None
     if ta is not None:
         require_distinct(sv, a.shape, "linalg.lstsq", "singular values (its 4th output)",
                          "For the solution alone use np.linalg.pinv(A) @ b, whose rule needs full rank only.")
         u, _, vh = xp.linalg.svd(a, full_matrices=False)
-        d_sv = np.sum((_mT(u) @ ta) * vh, axis=-1)
+        d_sv = real_part(np.sum((conj_transpose(u) @ ta) * conj(vh), axis=-1))
     return (x, residuals, rank, sv), (dx[..., 0] if vector else dx, d_res, None, d_sv)
 
 

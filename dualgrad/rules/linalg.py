@@ -53,6 +53,26 @@ def _as_operand(x, xp):
     return x if isinstance(x, Dual) else xp.asarray(x)
 
 
+def is_complex(x) -> bool:
+    """Whether x (an array, a Dual at any nesting depth, a number) holds complex values."""
+    return np.iscomplexobj(innermost(x))
+
+
+def conj(x):
+    """The complex conjugate; the identity for real x (no call, so no rule needed)."""
+    return np.conj(x) if is_complex(x) else x
+
+
+def real_part(x):
+    """The real part; the identity for real x."""
+    return np.real(x) if is_complex(x) else x
+
+
+def conj_transpose(x):
+    """xᴴ over the last two axes (of a tangent block too: k stays first)."""
+    return conj(np.swapaxes(x, -1, -2))
+
+
 # ----- matmul (fused) -------------------------------------------------------------------------------
 def _tangent_left(ta, a, b):
     """dA @ B as a (k, *out) block."""
@@ -150,8 +170,8 @@ def inner(a, b):
 
 @implements(np.vdot)
 def vdot(a, b):
-    """np.vdot of real arrays: the dot product of the flattened operands."""
-    return matmul(ravel(a), ravel(b))
+    """np.vdot: Σ conj(a)·b over the flattened operands (a is conjugated, so vdot is not holomorphic in a)."""
+    return matmul(conj(ravel(a)), ravel(b))
 
 
 # ----- tensordot, einsum, outer ---------------------------------------------------------------------
@@ -242,7 +262,8 @@ def _outer_rule(primals, tangents):
     return out, t
 
 
-_outer = defprimitive("outer", _outer_rule, family="linalg", kind="linear", numpy=("np.outer", "np.linalg.outer"))
+_outer = defprimitive("outer", _outer_rule, family="linalg", kind="linear",
+                      numpy=("np.outer", "np.linalg.outer"))
 
 
 @implements(np.outer)
@@ -271,6 +292,11 @@ def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 
 
 # ----- norms ----------------------------------------------------------------------------------------
+def _abs_tangent(t, x):
+    """d|x| = Re(conj(sign x)·t) elementwise (sign x = x/|x| for complex x, as np.sign); 0 at x = 0 (abs' slope)."""
+    return real_part(t * conj(np.sign(x)))
+
+
 def _vector_norm_tangent(t, x, out_keep, ord, axes):
     """Tangent of the vector p-norm of x over ``axes`` (out_keep: the norm with size-1 axes kept)."""
     xp = namespace(x)
@@ -278,17 +304,17 @@ def _vector_norm_tangent(t, x, out_keep, ord, axes):
     if ord == 0:
         return None                                   # a count of nonzeros: piecewise constant
     if ord == 1:
-        return (t * xp.sign(x)).sum(axis=ta)
+        return _abs_tangent(t, x).sum(axis=ta)
     if ord in (np.inf, -np.inf):                      # the extreme |x_i|; ties share the tangent equally
         hit = xp.abs(x) == out_keep
-        weight = xp.sign(x) * hit / hit.sum(axis=axes, keepdims=True)
-        return (t * weight.astype(x.dtype, copy=False)).sum(axis=ta)
+        weight = (hit / hit.sum(axis=axes, keepdims=True)).astype(out_keep.dtype)
+        return (_abs_tangent(t, x) * weight).sum(axis=ta)
     safe = xp.where(out_keep == 0, 1, out_keep)       # 0 at x = 0
-    if ord is None or ord == 2:                       # d‖x‖ = ⟨x, dx⟩ / ‖x‖
-        return (t * (x / safe)).sum(axis=ta)
-    # d‖x‖_p = Σ sign(x) (|x| / ‖x‖)^(p−1) dx; an entry x_i = 0 contributes 0 (as abs' derivative at 0)
+    if ord is None or ord == 2:                       # d‖x‖ = Re⟨x, dx⟩ / ‖x‖
+        return real_part(t * conj(x / safe)).sum(axis=ta)
+    # d‖x‖_p = Σ (|x| / ‖x‖)^(p−1) d|x|; an entry x_i = 0 contributes 0 (as abs' derivative at 0)
     ratio = xp.abs(x) / safe
-    return (t * (xp.sign(x) * xp.where(ratio == 0, 1, ratio) ** (ord - 1))).sum(axis=ta)
+    return (_abs_tangent(t, x) * xp.where(ratio == 0, 1, ratio) ** (ord - 1)).sum(axis=ta)
 
 
 def _matrix_norm_tangent(t, x, ord, axes):
@@ -298,22 +324,22 @@ def _matrix_norm_tangent(t, x, ord, axes):
     r, c = axes
     xm = xp.moveaxis(x, (r, c), (-2, -1))
     tm = xp.moveaxis(t, (r + 1, c + 1), (-2, -1))
-    if ord in (None, "fro"):                          # d‖A‖_F = ⟨A, dA⟩ / ‖A‖_F, and 0 at A = 0
-        fro = xp.sqrt((xm * xm).sum(axis=(-2, -1), keepdims=True))
-        return (tm * (xm / xp.where(fro == 0, 1, fro))).sum(axis=(-2, -1))
+    if ord in (None, "fro"):                          # d‖A‖_F = Re⟨A, dA⟩ / ‖A‖_F, and 0 at A = 0
+        fro = xp.sqrt(real_part(xm * conj(xm)).sum(axis=(-2, -1), keepdims=True))
+        return real_part(tm * conj(xm / xp.where(fro == 0, 1, fro))).sum(axis=(-2, -1))
     if ord in (1, -1, np.inf, -np.inf):               # the extreme absolute column (row) sum; ties share the tangent
         summed = -2 if ord in (1, -1) else -1
         sums = xp.abs(xm).sum(axis=summed, keepdims=True)
         extreme = sums.max(axis=(-2, -1), keepdims=True) if ord > 0 else sums.min(axis=(-2, -1), keepdims=True)
         hit = sums == extreme
-        weight = (hit / hit.sum(axis=(-2, -1), keepdims=True)).astype(innermost(x).dtype)
-        return (tm * (xp.sign(xm) * weight)).sum(axis=(-2, -1))
+        weight = (hit / hit.sum(axis=(-2, -1), keepdims=True)).astype(np.real(innermost(sums)).dtype)
+        return (_abs_tangent(tm, xm) * weight).sum(axis=(-2, -1))
     u, s, vh = xp.linalg.svd(xm, full_matrices=False)
     values = innermost(s)
     tol = rank_tolerance(values, xm.shape)
-    if ord == "nuc":                                  # d Σσ_i = tr(Uᵀ dA V); a zero σ contributes 0 (abs' slope at 0)
-        return (((u * (values > tol[..., None])[..., None, :]) @ vh) * tm).sum(axis=(-2, -1))
-    i, j = (0, 1) if ord == 2 else (-1, -2)           # d σ = uᵀ dA v for the largest/smallest σ, if it is simple
+    if ord == "nuc":                                  # d Σσ_i = Re tr(Uᴴ dA V); a zero σ adds 0 (abs' slope at 0)
+        return real_part(tm * conj((u * (values > tol[..., None])[..., None, :]) @ vh)).sum(axis=(-2, -1))
+    i, j = (0, 1) if ord == 2 else (-1, -2)           # d σ = Re(uᴴ dA v) for the largest/smallest σ, if it is simple
     if values.shape[-1] > 1:
         refuse_where(xp.abs(values[..., i] - values[..., j]) <= tol, "linalg.norm",
                      f"ord={ord}: the {'largest' if ord == 2 else 'smallest'} singular value is repeated (a kink)",
@@ -321,7 +347,7 @@ def _matrix_norm_tangent(t, x, ord, axes):
     if ord == -2:
         refuse_where(values[..., i] <= tol, "linalg.norm", "ord=-2: the smallest singular value is 0 (a kink)",
                      "Use a smooth function of A instead.")
-    return xp.einsum("...i,k...ij,...j->k...", u[..., :, i], tm, vh[..., i, :])
+    return real_part(xp.einsum("...i,k...ij,...j->k...", conj(u[..., :, i]), tm, conj(vh[..., i, :])))
 
 
 def _norm_rule(primals, tangents, ord, axis, keepdims):
@@ -368,12 +394,12 @@ def solve_stacked(a, rhs):
     return xp.moveaxis(sol.reshape(shape + (k,)), -1, 0)
 
 
-def symmetric_from_triangle(t, uplo):
-    """The symmetric block that a function reading only one triangle of its operand sees: the lower ("L") or
-    upper ("U") triangle of ``t`` mirrored (cholesky, eigh, eigvalsh read one triangle, as LAPACK does)."""
-    if uplo == "L":
-        return np.tril(t) + np.swapaxes(np.tril(t, -1), -1, -2)
-    return np.triu(t) + np.swapaxes(np.triu(t, 1), -1, -2)
+def hermitian_from_triangle(t, uplo):
+    """The tangent that a function reading one triangle of its operand sees (cholesky, eigh, eigvalsh, as LAPACK):
+    the strict lower ("L") or upper ("U") triangle of ``t`` mirrored (conjugated when complex) around the real
+    part of its diagonal."""
+    strict = np.tril(t, -1) if uplo == "L" else np.triu(t, 1)
+    return strict + conj_transpose(strict) + real_part(np.tril(np.triu(t)))
 
 
 def _solve_rule(primals, tangents):
@@ -400,8 +426,8 @@ def _inv_rule(primals, tangents):
 
 
 def _logdet_tangent(a, ta):
-    """d log|det A| = tr(A⁻¹ dA) = Σ_ij (A⁻ᵀ)_ij dA_ij: one n³ inverse serves all k columns, where a
-    solve against the k blocks dA would cost k·n³."""
+    """d log det A = tr(A⁻¹ dA) = Σ_ij (A⁻ᵀ)_ij dA_ij (log|det A| moves by its real part): one n³ inverse serves
+    all k columns, where a solve against the k blocks dA would cost k·n³."""
     xp = namespace(a)
     return (xp.swapaxes(xp.linalg.inv(a), -1, -2) * ta).sum(axis=(-2, -1))
 
@@ -413,14 +439,20 @@ def _det_rule(primals, tangents):
 
 
 def _slogdet_rule(primals, tangents):
+    """log|det A| moves by Re tr(A⁻¹ dA); for complex A the sign (a unit phase) turns by i Im tr(A⁻¹ dA)."""
     (a,), (ta,) = primals, tangents
     sign, logabs = namespace(a).linalg.slogdet(a)
-    return (sign, logabs), None if ta is None else (None, _logdet_tangent(a, ta))
+    if ta is None:
+        return (sign, logabs), None
+    d = _logdet_tangent(a, ta)
+    if not is_complex(a):
+        return (sign, logabs), (None, d)
+    return (sign, logabs), (sign * (1j * np.imag(d)), np.real(d))
 
 
 def _cholesky_rule(primals, tangents, upper):
-    """A = L Lᵀ;  dL = L Φ(L⁻¹ dA L⁻ᵀ), Φ = lower triangle with the diagonal halved. NumPy reads only
-    the lower triangle of A (the upper one when ``upper``), so dA is symmetrised from that triangle."""
+    """A = L Lᴴ;  dL = L Φ(L⁻¹ dA L⁻ᴴ), Φ = lower triangle with the diagonal halved. NumPy reads only
+    the lower triangle of A (the upper one when ``upper``), so dA is made Hermitian from that triangle."""
     (a,), (ta,) = primals, tangents
     xp = namespace(a)
     if upper:                                                   # U = Lᵀ with L the factor of Aᵀ
@@ -430,20 +462,21 @@ def _cholesky_rule(primals, tangents, upper):
     low = xp.linalg.cholesky(a)
     if ta is None:
         return low, None
-    y = solve_stacked(low, symmetric_from_triangle(ta, "L"))  # L⁻¹ dA
-    x = solve_stacked(low, xp.swapaxes(y, -1, -2))             # L⁻¹ dA L⁻ᵀ (symmetric)
+    y = solve_stacked(low, hermitian_from_triangle(ta, "L"))  # L⁻¹ dA
+    x = solve_stacked(low, conj_transpose(y))                  # L⁻¹ dA L⁻ᴴ (Hermitian)
     phi = xp.tril(x, -1) + 0.5 * x * xp.eye(x.shape[-1], dtype=x.dtype)
     return low, xp.matmul(low, phi)
 
 
-_solve = defprimitive("solve", _solve_rule, family="linalg", numpy=("np.linalg.solve", "np.linalg.tensorsolve"),
+_solve = defprimitive("solve", _solve_rule, family="linalg",
+                      numpy=("np.linalg.solve", "np.linalg.tensorsolve"),
                       note="tangents for all k columns in one extra solve")
 _inv = defprimitive("inv", _inv_rule, family="linalg",
                     numpy=("np.linalg.inv", "np.linalg.tensorinv", "np.linalg.matrix_power (n < 0)"))
 _det = defprimitive("det", _det_rule, family="linalg", numpy=("np.linalg.det",),
                     note="A must be invertible (the tangent uses A⁻¹)")
 _slogdet = defprimitive("slogdet", _slogdet_rule, family="linalg", numpy=("np.linalg.slogdet",),
-                        note="sign has zero tangent")
+                        note="a real sign has zero tangent; a complex one (a phase) turns with Im tr(A⁻¹ dA)")
 _cholesky = defprimitive("cholesky", _cholesky_rule, family="linalg", numpy=("np.linalg.cholesky",),
                          note="reads the lower triangle (the upper one with upper=True), as NumPy does")
 
@@ -606,11 +639,6 @@ def tensorinv(a, ind=2):
     return np.reshape(inv(np.reshape(a, (math.prod(shape[ind:]), -1))), shape[ind:] + shape[:ind])
 
 
-def _conj(x):
-    """conj(x), skipped for real x (the identity)."""
-    return np.conj(x) if np.result_type(x).kind == "c" else x
-
-
 @implements(np.cross)
 def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """np.cross of 3-vectors (a 2-vector has z = 0; two 2-vectors give the z component) from products of their
@@ -646,7 +674,7 @@ def linalg_cross(x1, x2, /, *, axis=-1):
 @implements(*_numpy_has(np.linalg, "vecdot"), "vecdot")
 def vecdot(x1, x2, /, *, axis=-1):
     """Σ conj(x1)·x2 along ``axis``, the operands broadcast against each other."""
-    return np.sum(_conj(x1) * x2, axis=axis)
+    return np.sum(conj(x1) * x2, axis=axis)
 
 
 @implements("matvec")
@@ -658,7 +686,7 @@ def matvec(x1, x2, /):
 @implements("vecmat")
 def vecmat(x1, x2, /):
     """np.vecmat: the conjugated vector stack x1 (..., n) times the matrix stack x2 (..., n, m)."""
-    return matmul(np.expand_dims(_conj(x1), -2), x2)[..., 0, :]
+    return matmul(np.expand_dims(conj(x1), -2), x2)[..., 0, :]
 
 
 @implements(*_numpy_has(np.linalg, "outer"))
