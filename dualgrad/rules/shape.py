@@ -409,11 +409,14 @@ def dsplit(ary, indices_or_sections):
     return split(ary, indices_or_sections, 2)
 
 
-@implements(np.unstack)
 def unstack(x, /, *, axis=0):
     """The slices of x along ``axis``, as a tuple (views, as in NumPy)."""
     axis = normalize_axis(axis, np.ndim(x), "unstack")
     return tuple(getitem(x, (slice(None),) * axis + (i,)) for i in range(np.shape(x)[axis]))
+
+
+if hasattr(np, "unstack"):             # NumPy >= 2.1
+    implements(np.unstack)(unstack)
 
 
 # ----- padding, flipping, repeating ---------------------------------------------------------------
