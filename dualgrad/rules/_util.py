@@ -18,6 +18,21 @@ def innermost(x):
     return x
 
 
+def result_type(*operands):
+    """``np.result_type`` of operands as NumPy's functions see them: Python scalars stay weak, sequences are
+    arrays, Duals dispatch (to their values' dtype)."""
+    return np.result_type(*(x if hasattr(x, "dtype") or type(x) in (int, float, complex) else np.asarray(x)
+                            for x in operands))
+
+
+def cast(x, dtype):
+    """``x`` (a Dual, array or number) in ``dtype``, as NumPy stores a value assigned into an array of that dtype."""
+    dtype = np.dtype(dtype)
+    if getattr(x, "dtype", None) == dtype:
+        return x
+    return x.astype(dtype) if hasattr(x, "tangent") else namespace(x).asarray(x, dtype=dtype)
+
+
 def lift(t, ndim: int):
     """A tangent block ``(k, *s)`` reshaped to ``(k, 1, ..., 1, *s)`` with ``ndim`` axes after k.
 

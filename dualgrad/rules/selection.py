@@ -21,7 +21,7 @@ import numpy as np
 
 from ..backend import namespace
 from ..registry import bind, defprimitive, implements
-from ._util import innermost, normalize_axes, normalize_axis
+from ._util import innermost, normalize_axes, normalize_axis, result_type
 from .shape import broadcast_to, diagonal, getitem, reshape, take
 
 
@@ -37,12 +37,6 @@ def number_elements(*operands) -> list:
         out.append(np.arange(start, start + n).reshape(np.shape(x)))
         start += n
     return out
-
-
-def result_type(*operands):
-    """``np.result_type`` as NumPy's functions see their operands: Python scalars stay weak, Duals dispatch."""
-    return np.result_type(*(x if _is_dual(x) or hasattr(x, "dtype") or type(x) in (int, float, complex)
-                            else np.asarray(x) for x in operands))
 
 
 def plain_argument(op: str, **arguments):

@@ -19,7 +19,7 @@ import numpy as np
 from ..backend import namespace
 from ..errors import MissingRuleError
 from ..registry import bind, defprimitive, implements
-from ._util import innermost, normalize_axes, reject
+from ._util import cast, innermost, normalize_axes, reject
 from .selection import take_along_axis
 
 
@@ -222,7 +222,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     else:
         dtype = np.result_type(a, weights)
         dtype = np.result_type(dtype, np.float64) if dtype.kind in "biu" else dtype
-        wgt = weights if np.result_type(weights) == dtype else _cast(weights, dtype)
+        wgt = cast(weights, dtype)
         if np.shape(a) != np.shape(wgt):
             if axis is None:
                 raise TypeError("Axis must be specified when shapes of a and weights differ.")
@@ -242,10 +242,6 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     return avg, scale
 
 
-def _cast(x, dtype):
-    return x.astype(dtype) if hasattr(x, "tangent") else np.asarray(x, dtype=dtype)
-
-
 @implements(np.ptp, via=("max", "min"), note="ties split the tangent as in max and min")
 def ptp(a, axis=None, out=None, keepdims=False):
     reject("ptp", out=out)
@@ -254,7 +250,7 @@ def ptp(a, axis=None, out=None, keepdims=False):
 
 
 def _at_least_2d(x, dtype):
-    x = _cast(x, dtype)
+    x = cast(x, dtype)
     return np.reshape(x, (1,) * (2 - np.ndim(x)) + np.shape(x)) if np.ndim(x) < 2 else x
 
 
@@ -302,8 +298,7 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
 
 def _same_dtype(result, like):
     """``result`` in the dtype of ``like``, as NumPy's in-place operators leave it."""
-    dtype = np.result_type(like)
-    return result if np.result_type(result) == dtype else _cast(result, dtype)
+    return cast(result, np.result_type(like))
 
 
 def _cov_weights(fweights, aweights, n):
