@@ -1,16 +1,42 @@
-"""Render the rule table as ``docs/ops.md``:  ``python -m dualgrad.optable > docs/ops.md``.
+"""Render ``docs/ops.md``: what every public function of NumPy and every scipy.special ufunc does on a Dual.
+
+    python -m dualgrad.optable > docs/ops.md
+
+Nothing on the page is written by hand: each function's status is computed from the dispatch tables.
+
+* **rule**: ``NUMPY_FUNCTIONS`` / ``NUMPY_UFUNCS`` hold a handler, and the rules giving its tangent are
+  named by the primitives' ``numpy=`` lists or by ``implements(..., via=...)``;
+* **plain**: the handler returns NumPy's result for the value (``queries.PLAIN_RESULTS``);
+* **missing**: NumPy dispatches a Dual to dualgrad, but no handler exists: ``MissingRuleError``;
+* **not dispatched**: NumPy never hands a Dual to dualgrad (no ``__array_function__`` dispatch).
 
 A test checks that the committed page equals this output, so the page cannot drift from the code.
 """
 from __future__ import annotations
 
+import importlib
+import types
+from dataclasses import dataclass
+
+import numpy as np
+
 import dualgrad as dg
+from dualgrad.registry import COMPOSITES, NUMPY_FUNCTIONS, NUMPY_UFUNCS
+from dualgrad.rules.queries import PLAIN_RESULTS
+
+#: The namespaces listed, with the prefix their functions carry in the primitives' ``numpy=`` lists.
+NAMESPACES = (("numpy", "np."), ("numpy.linalg", "np.linalg."), ("numpy.fft", "np.fft."),
+              ("scipy.special", "scipy.special."))
+
+STATUS = {"rule": "rule", "plain": "plain", "missing": "**missing**"}
 
 FAMILIES = {
     "elementwise": "Elementwise",
     "reductions": "Reductions",
     "shape": "Shape, indexing and joining",
     "selection": "Selection: elements picked by position or by order",
+    "statistics": "Statistics",
+    "numeric": "Numerics on samples",
     "linalg": "Linear algebra",
     "nn": "Neural-network functions",
     "conv": "Convolution and pooling",
@@ -24,33 +50,178 @@ KINDS = {
     "rule": "rule",
 }
 
+#: Functions NumPy does not dispatch that a user reaches for with Duals, and what to use instead.
+NOT_DISPATCHED_NOTES = {
+    "array": "builds an ndarray: a list holding Duals fails; use `dg.array`",
+    "asarray": "use `dg.asarray` (a Dual comes back as it is; a list holding Duals is stacked)",
+    "asanyarray": "use `dg.asarray`",
+    "row_stack": "works: it calls `np.vstack`",
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str                  # as a user writes it, e.g. "np.linalg.norm"
+    status: str                # "rule", "plain", "missing" or "not dispatched"
+    rules: tuple = ()
+    note: str = ""
+
+
+def _rules_by_entry() -> dict:
+    """``"np.sort"`` -> the names of the rules whose ``numpy=`` list names it."""
+    table: dict = {}
+    for prim in dg.RULES.values():
+        for entry in prim.numpy:
+            table.setdefault(entry, []).append(prim.name)
+    return table
+
+
+def _attribution(key, names, by_entry, by_handler):
+    """(rules, note) for a registered NumPy function or ufunc name.
+
+    A handler that no ``numpy=`` list or ``via=`` names (one that needs no rule, as np.copy) is shown by its
+    own name instead.
+    """
+    if key in COMPOSITES:
+        return COMPOSITES[key]
+    for name in names:
+        if name in by_entry:
+            rules = tuple(by_entry[name])
+            return rules, "; ".join(dg.RULES[r].note for r in rules if dg.RULES[r].note)
+    handler = (NUMPY_UFUNCS if isinstance(key, str) else NUMPY_FUNCTIONS)[key]
+    return by_handler.get(handler, ((), f"handled by `{handler.__module__}.{handler.__qualname__}`"))
+
+
+def entries(module_name: str, prefix: str) -> list[Entry]:
+    """Every public callable of the module (classes and submodules aside) with its status on a Dual."""
+    module = importlib.import_module(module_name)
+    by_entry = _rules_by_entry()
+    by_handler = {}                                 # a handler shared by aliases (np.abs, np.absolute)
+    for table in (NUMPY_FUNCTIONS, NUMPY_UFUNCS):
+        for key, handler in table.items():
+            names = [f"np.{key}"] if isinstance(key, str) else [f"np.{key.__name__}"]
+            if key in COMPOSITES or any(n in by_entry for n in names):
+                by_handler.setdefault(handler, _attribution(key, names, by_entry, by_handler))
+    out = []
+    for name in sorted(dir(module)):
+        obj = getattr(module, name)
+        if name.startswith("_") or isinstance(obj, type | types.ModuleType) or not callable(obj):
+            continue
+        qualified = prefix + name
+        if isinstance(obj, np.ufunc):
+            key, names = obj.__name__, [qualified, f"np.{obj.__name__}"]
+            registered = key in NUMPY_UFUNCS
+        elif hasattr(obj, "_implementation"):       # NumPy's __array_function__ dispatcher
+            key, names, registered = obj, [qualified], obj in NUMPY_FUNCTIONS
+        else:
+            out.append(Entry(qualified, "not dispatched", note=NOT_DISPATCHED_NOTES.get(name, "")))
+            continue
+        if not registered:
+            out.append(Entry(qualified, "missing"))
+        elif key in PLAIN_RESULTS:
+            out.append(Entry(qualified, "plain", note=PLAIN_RESULTS[key]))
+        else:
+            rules, note = _attribution(key, names, by_entry, by_handler)
+            out.append(Entry(qualified, "rule", tuple(rules), note))
+    return out
+
+
+def _namespace_section(module_name, prefix, listed):
+    counts = {s: sum(e.status == s for e in listed) for s in ("rule", "plain", "missing", "not dispatched")}
+    lines = ["", f"## `{module_name}`", "",
+             f"{counts['rule']} with a rule, {counts['plain']} with a plain result, {counts['missing']} missing, "
+             f"{counts['not dispatched']} not dispatched.", "",
+             "| function | on a Dual | dualgrad rule | convention |", "|---|---|---|---|"]
+    for e in listed:
+        if e.status != "not dispatched":
+            rules = ", ".join(f"`{r}`" for r in e.rules)
+            lines.append(f"| `{e.name}` | {STATUS[e.status]} | {rules} | {e.note} |")
+    outside = [e for e in listed if e.status == "not dispatched"]
+    if outside:
+        lines += ["", "Not dispatched (NumPy never hands a Dual to dualgrad: creation from shapes, I/O, settings, "
+                      "or functions that convert their arguments first): "
+                  + ", ".join(f"`{e.name}`" + (f" ({e.note})" if e.note else "") for e in outside) + "."]
+    return lines
+
 
 def render() -> str:
-    rules = [p for p in dg.RULES.values() if p.family in FAMILIES]
+    sections = [(name, prefix, entries(name, prefix)) for name, prefix in NAMESPACES]
     lines = [
         "# Op coverage",
         "",
-        "Every forward-mode rule in dualgrad's rule table, generated from the table by "
-        "`python -m dualgrad.optable > docs/ops.md` (a test keeps this page current).",
+        "What every public function of `numpy`, `numpy.linalg` and `numpy.fft`, and every ufunc of "
+        "`scipy.special`, does when it meets a Dual, followed by dualgrad's rule table. Generated from NumPy's "
+        "own namespaces and dualgrad's dispatch tables by `python -m dualgrad.optable > docs/ops.md` "
+        "(a test keeps this page current), so what is missing is listed too.",
         "",
-        "Each rule has the form `rule(primals, tangents, **params) -> (out, out_tangent)` with tangent "
-        "blocks of shape `(k, *shape)`. *Kind* says how the tangent is formed: elementwise rules multiply "
-        "by the local derivative, linear rules apply the same operation to the tangent block (k as a "
-        "leading batch axis), fused rules reuse work of the primal computation. Any NumPy function not "
-        "listed raises `dg.MissingRuleError` when called on a Dual; register your own with `dg.defjvp`.",
+        "- **rule**: the tangent comes from the dualgrad rule(s) named (a rule of its own, or a composition of "
+        "rules: then its tangent is theirs, chained).",
+        "- **plain**: the result is a plain array (or bool, or tuple): NumPy's answer for the value. These "
+        "functions are integer-valued, piecewise constant or queries, with derivative zero where they have one.",
+        "- **missing**: raises `dg.MissingRuleError`; register a rule with `dg.defjvp`, or compute the same "
+        "thing with functions that have one.",
+        "- **not dispatched**: NumPy converts the arguments itself, so a Dual reaches `Dual.__array__`, which "
+        "raises a `TypeError` naming the fix. Most of these functions build arrays from shapes and never see a "
+        "Dual.",
+        "",
+        "| namespace | rule | plain | missing | not dispatched |",
+        "|---|---|---|---|---|",
+    ]
+    for name, _, listed in sections:
+        counts = [sum(e.status == s for e in listed) for s in ("rule", "plain", "missing", "not dispatched")]
+        lines.append(f"| `{name}` | " + " | ".join(map(str, counts)) + " |")
+    lines += [
+        "",
+        "## What NumPy never hands to dualgrad",
+        "",
+        "NumPy dispatches a function to dualgrad when a Dual is among the arguments its dispatcher names. "
+        "These uses escape that, and fail with a `TypeError` from `Dual.__array__` rather than drop a tangent:",
+        "",
+        "- **Lists holding Duals** passed where NumPy expects one array: `np.array([d, e])`, `np.asarray`, "
+        "`np.mean([d, e])`, `np.sum`, `np.std`, `np.var`, `np.linalg.norm([d, e])`. NumPy converts the list "
+        "itself. Build one Dual first: `dg.array([d, e])` (any nesting, Duals mixed with numbers and arrays) "
+        "or `np.stack([d, e])`, then call the function on it.",
+        "- **`np.r_[...]` and `np.c_[...]`** are index objects, not functions: use `np.concatenate`, "
+        "`np.hstack` or `np.column_stack`.",
+        "- **Arguments a dispatcher leaves out**: NumPy looks for Duals only in some arguments, e.g. not in "
+        "`np.select`'s `default`, `np.interp`'s `left`/`right`, `np.polyint`'s `k`. A Dual there works when "
+        "one of the dispatched arguments is a Dual too.",
+        "- **Ufunc methods** (`np.add.reduce`, `.accumulate`, `.outer`, `.at`) raise `MissingRuleError`: "
+        "call the function forms (`np.sum`, `np.cumsum`, `np.multiply.outer` as `np.outer`).",
+        "- **`np.vectorize` and `np.frompyfunc`** convert their inputs to arrays: write the function with "
+        "NumPy operations instead, or apply it to `d[i]` elements and join them with `dg.array`.",
+    ]
+    for name, prefix, listed in sections:
+        lines += _namespace_section(name, prefix, listed)
+    lines += _rule_table()
+    return "\n".join(lines) + "\n"
+
+
+def _rule_table():
+    rules = [p for p in dg.RULES.values() if p.family != "custom"]
+    families = list(FAMILIES) + sorted({p.family for p in rules} - set(FAMILIES))
+    lines = [
+        "",
+        "## The rule table",
+        "",
+        "Each rule has the form `rule(primals, tangents, **params) -> (out, out_tangent)` with tangent blocks "
+        "of shape `(k, *shape)`. *Kind* says how the tangent is formed: elementwise rules multiply by the local "
+        "derivative, linear rules apply the same operation to the tangent block (k as a leading batch axis), "
+        "fused rules reuse work of the primal computation.",
         "",
         f"{len(rules)} rules in {len({p.family for p in rules})} families.",
     ]
-    for family, title in FAMILIES.items():
+    for family in families:
         rows = sorted((p for p in rules if p.family == family), key=lambda p: p.name)
         if not rows:
             continue
-        lines += ["", f"## {title}", "", "| rule | reached from | kind | convention |", "|---|---|---|---|"]
+        lines += ["", f"### {FAMILIES.get(family, family.capitalize())}", "",
+                  "| rule | reached from | kind | convention |", "|---|---|---|---|"]
         for p in rows:
             names = ([f"dg.{p.name}"] if callable(getattr(dg, p.name, None)) else []) + list(p.numpy)
             entry = ", ".join(f"`{n}`" for n in names)
             lines.append(f"| `{p.name}` | {entry} | {KINDS.get(p.kind, p.kind)} | {p.note} |")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ import warnings
 
 import numpy as np
 
-from .harness import OpCase, broadcast_shapes, fixed, normal, one_shape, uniform
+from .harness import OpCase, broadcast_shapes, distinct, fixed, normal, one_shape, uniform
 
 
 def increasing(rng, shape):
@@ -97,4 +97,20 @@ CASES = [
     case("unwrap", lambda x: np.unwrap(x), fixed((6,)), "np.unwrap", sample=uniform(-6, 6), analytic=False),
     case("unwrap", lambda x: np.unwrap(x, axis=0, period=4.0), fixed((5, 2)), "np.unwrap period",
          sample=uniform(-6, 6), analytic=False),
+]
+CASES += [
+    # the remainder's leading near-zeros are dropped below NumPy's atol: compare its last len(v) - 1 terms
+    case("divide", lambda u, v: (lambda q, r: (q, r[-2:]))(*np.polydiv(u, v)), fixed((5,), (3,)), "np.polydiv",
+         sample=(normal, uniform(1, 2))),
+    case("divide", lambda u, v: np.polydiv(u, v), fixed((2,), (3,)), "np.polydiv by a longer one",
+         sample=(normal, uniform(1, 2))),
+    case("convolve", lambda r: np.poly(r), one_shape(min_dims=1, max_dims=1), "np.poly"),
+    case("gather", lambda x: np.apply_along_axis(np.sort, 1, x), fixed((2, 4, 3)), "np.apply_along_axis",
+         sample=distinct),
+    case("multiply", lambda x: np.apply_along_axis(lambda v: np.outer(v, v[:2]), 0, x), fixed((3, 2)),
+         "np.apply_along_axis 2-D results"),
+    case("sum", lambda x: np.apply_over_axes(np.sum, x, [0, -1]), fixed((2, 3, 4)), "np.apply_over_axes"),
+    # the einsum rule's interleaved form (np.einsum(a, [0, 1], b, [1, 2], [0, 2]))
+    case("einsum", lambda a, b: np.einsum(a, [0, 1], b, [1, 2], [0, 2]), fixed((2, 3), (3, 4)), "einsum sublists"),
+    case("einsum", lambda a: np.einsum(a, [Ellipsis, 0, 0]), fixed((2, 3, 3)), "einsum sublists, implicit output"),
 ]

@@ -61,3 +61,13 @@ CASES = [
     case(lambda x: np.trim_zeros(x * np.array([[0, 0, 0], [0, 1, 1]], dtype=x.dtype), axis=0), fixed((2, 3)),
          "np.trim_zeros 2-D"),
 ]
+CASES += [
+    case(lambda x: np.unique_values(x), fixed((2, 3)), "np.unique_values", sample=distinct),
+    case(lambda a, b: np.union1d(a, b), fixed((3,), (2, 2)), "np.union1d", sample=distinct),
+    case(lambda a: np.union1d(a, a[1:]), fixed((4,)), "np.union1d shared values", sample=distinct),
+    case(lambda a: np.intersect1d(np.concatenate([a, a]), a[::2], return_indices=True), fixed((5,)),
+         "np.intersect1d", sample=distinct),
+    case(lambda a: np.setdiff1d(np.concatenate([a, a[:2]]), a[1:3]), fixed((5,)), "np.setdiff1d", sample=distinct),
+    case(lambda a, b: np.setxor1d(a, np.concatenate([a[:2], b])), fixed((4,), (3,)), "np.setxor1d",
+         sample=distinct),
+]

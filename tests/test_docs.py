@@ -49,3 +49,34 @@ def test_nothing_cites_documents_outside_the_repository():
             for path in files if path != pathlib.Path(__file__).resolve()
             for number, line in enumerate(path.read_text().splitlines(), start=1) if outside.search(line)]
     assert not hits, "references to documents outside the repository:\n" + "\n".join(hits)
+
+
+def test_the_ops_page_names_only_rules_and_numpy_functions_that_exist():
+    import re
+
+    import numpy as np
+
+    import dualgrad as dg
+    from dualgrad.registry import COMPOSITES
+    unknown = sorted({r for rules, _ in COMPOSITES.values() for r in rules} - set(dg.RULES))
+    assert not unknown, f"implements(..., via=...) names rules that do not exist: {unknown}"
+    for prim in dg.RULES.values():
+        for entry in prim.numpy:
+            if re.fullmatch(r"np(\.\w+)+", entry):
+                obj = np
+                for part in entry.split(".")[1:]:
+                    obj = getattr(obj, part, None)
+                assert obj is not None, f"rule {prim.name!r} lists {entry}, which NumPy does not have"
+
+
+def test_ufuncs_the_page_lists_as_missing_raise_missing_rule_error():
+    import numpy as np
+
+    import dualgrad as dg
+    d = dg.Dual(np.array([0.5, 2.0]), np.ones((1, 2)))
+    missing = [e.name for e in optable.entries("numpy", "np.") if e.status == "missing"]
+    ufuncs = [getattr(np, name[3:]) for name in missing if isinstance(getattr(np, name[3:]), np.ufunc)]
+    assert ufuncs
+    for ufunc in ufuncs:
+        with pytest.raises(dg.MissingRuleError):
+            ufunc(*[d] * ufunc.nin)

@@ -51,6 +51,14 @@ PLAIN_CALLS = {
     np.ndim: lambda d, s: np.ndim(d),
     np.size: lambda d, s: np.size(d, 1),
     np.result_type: lambda d, s: np.result_type(d, np.float32),
+    np.can_cast: lambda d, s: np.can_cast(d, np.float32),
+    np.common_type: lambda d, s: np.common_type(d, s),
+    np.min_scalar_type: lambda d, s: np.min_scalar_type(d),
+    np.einsum_path: lambda d, s: np.einsum_path("ij,jk->ik", d, d.T),
+    np.zeros_like: lambda d, s: np.zeros_like(d),
+    np.ones_like: lambda d, s: np.ones_like(d, dtype=np.float32),
+    np.empty_like: lambda d, s: np.empty_like(d).shape,
+    np.full_like: lambda d, s: np.full_like(d, 7.0),
     "greater": lambda d, s: np.greater(d, 0),
     "greater_equal": lambda d, s: np.greater_equal(0, d),
     "less": lambda d, s: np.less(d, s[:3]),
@@ -153,3 +161,9 @@ def test_dg_array_builds_what_np_array_builds():
     assert dg.asarray(a) is a
     with pytest.raises(ValueError):
         dg.array([a, dual((2,))])               # ragged, as for np.array
+
+
+def test_every_opcase_names_a_rule_of_the_table():
+    from .test_rules import CASES
+    unknown = sorted({c.rule for c in CASES} - set(dg.RULES))
+    assert not unknown, f"OpCases name rules that do not exist: {unknown}"

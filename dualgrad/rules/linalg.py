@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import operator
+import string
 from collections import namedtuple
 
 import numpy as np
@@ -242,11 +243,22 @@ _einsum = defprimitive("einsum", _einsum_rule, family="linalg", kind="linear", n
 
 @implements(np.einsum)
 def einsum(subscripts, *operands, out=None, optimize=None, **kwargs):
-    """np.einsum in its string form (``"ij,jk->ik"``); the interleaved operand form is not supported."""
+    """np.einsum in the string form (``"ij,jk->ik"``) or the interleaved one (``a, [0, 1], b, [1, 2], [0, 2]``)."""
     reject("einsum", out=out, **kwargs)
     if not isinstance(subscripts, str):
-        raise TypeError("einsum on Duals needs the subscripts string form, e.g. np.einsum('ij,jk->ik', a, b)")
+        subscripts, operands = _interleaved_subscripts((subscripts,) + operands)
     return bind(_einsum, *operands, subscripts=subscripts)
+
+
+def _interleaved_subscripts(args):
+    """``(op0, sublist0, op1, sublist1, ..., [sublist_out])`` as the string form and the operands."""
+    def term(sublist):
+        return "".join("..." if s is Ellipsis else string.ascii_letters[s] for s in sublist)
+    operands, sublists = args[0:len(args) - len(args) % 2:2], args[1::2]
+    spec = ",".join(term(s) for s in sublists[:len(operands)])
+    if len(args) % 2:
+        spec += "->" + term(args[-1])
+    return spec, operands
 
 
 def _outer_rule(primals, tangents):

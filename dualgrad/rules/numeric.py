@@ -344,6 +344,48 @@ def polyint(p, m=1, k=None):
     return p
 
 
+@implements(np.polydiv, via=("divide", "multiply", "subtract", "concatenate"))
+def polydiv(u, v):
+    """Long division u = q·v + r, step for step as NumPy divides (the remainder's leading near-zeros dropped)."""
+    u, v = np.atleast_1d(u) + 0.0, np.atleast_1d(v) + 0.0
+    dtype = np.result_type(u[0] + v[0])
+    m, n = np.size(u) - 1, np.size(v) - 1
+    scale = 1.0 / v[0]
+    r, q = cast(u, dtype), []
+    for k in range(m - n + 1):
+        d = scale * r[k]
+        q.append(d)
+        r = np.concatenate((r[:k], r[k:k + n + 1] - d * v, r[k + n + 1:]))
+    q = np.stack(q) if q else np.zeros(1, dtype)
+    while np.allclose(innermost(r)[0], 0, rtol=1e-14) and np.size(r) > 1:
+        r = r[1:]
+    return cast(q, dtype), r
+
+
+@implements(np.poly, via=("convolve", "stack"), note="from 1-D roots (those of a matrix need np.linalg.eigvals)")
+def poly(seq_of_zeros):
+    zeros = np.atleast_1d(seq_of_zeros)
+    shape = np.shape(zeros)
+    if len(shape) == 2 and shape[0] == shape[1] and shape[0] != 0:
+        zeros = np.linalg.eigvals(zeros)
+    elif len(shape) == 1:
+        zeros = cast(zeros, np.dtype(np.mintypecode(np.result_type(zeros).char)))
+    else:
+        raise ValueError("input must be 1d or non-empty square 2d array.")
+    if np.size(zeros) == 0:
+        return 1.0
+    dtype = np.result_type(zeros)
+    a = np.ones((1,), dtype=dtype)
+    one = np.ones((), dtype=dtype)
+    for zero in zeros:
+        a = np.convolve(a, np.stack([one, -zero]), mode="full")
+    if dtype.kind == "c":
+        roots = innermost(zeros)
+        if np.all(np.sort(roots) == np.sort(roots.conjugate())):
+            a = np.real(a)
+    return a
+
+
 @implements(np.vander, via=("multiply", "stack"), note="powers by repeated multiplication, as NumPy forms them")
 def vander(x, N=None, increasing=False):
     if np.ndim(x) != 1:

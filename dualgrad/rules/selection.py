@@ -258,3 +258,41 @@ def trim_zeros(filt, trim="fb", axis=None):
         stop = nonzero.max(axis=0) + 1 if "b" in trim else (None,) * ndim
     index = tuple(slice(start[ax], stop[ax]) if ax in axes else slice(None) for ax in range(ndim))
     return getitem(filt, index[0] if ndim == 1 else index)
+
+
+if hasattr(np, "unique_values"):      # NumPy >= 2.0: np.unique without NaN merging, order unspecified
+    @implements(np.unique_values, via=("take",), note="each value carries the tangent of its first occurrence")
+    def unique_values(x):
+        return unique(x, equal_nan=False, sorted=False)
+
+
+# ----- set operations: the values are elements of the operands -------------------------------------
+@implements(np.union1d, via=("take",), note="a value in both arrays carries the tangent of its first occurrence "
+                                            "in ar1")
+def union1d(ar1, ar2):
+    return unique(np.concatenate((ar1, ar2), axis=None))
+
+
+@implements(np.intersect1d, via=("take",), note="the values carry ar1's tangents; the indices are plain")
+def intersect1d(ar1, ar2, assume_unique=False, return_indices=False):
+    _, in1, in2 = np.intersect1d(innermost(ar1), innermost(ar2), assume_unique=assume_unique, return_indices=True)
+    values = take(reshape(ar1, (-1,)), in1)
+    return (values, in1, in2) if return_indices else values
+
+
+@implements(np.setdiff1d, via=("take", "getitem"))
+def setdiff1d(ar1, ar2, assume_unique=False):
+    ar1 = reshape(ar1, (-1,)) if assume_unique else unique(ar1)
+    return getitem(ar1, ~np.isin(innermost(ar1), innermost(ar2), assume_unique=True))
+
+
+@implements(np.setxor1d, via=("take", "gather", "getitem"))
+def setxor1d(ar1, ar2, assume_unique=False):
+    if not assume_unique:
+        ar1, ar2 = unique(ar1), unique(ar2)
+    joined = sort(np.concatenate((ar1, ar2), axis=None))
+    if np.size(joined) == 0:
+        return joined
+    values = innermost(joined)
+    alone = np.concatenate(([True], values[1:] != values[:-1], [True]))
+    return getitem(joined, alone[1:] & alone[:-1])

@@ -591,28 +591,49 @@ def triu(m, k=0):
     return bind(_triu, m, k=k)
 
 
-# ----- constants shaped like a Dual --------------------------------------------------------------------
-def _primal(x):
-    return getattr(x, "primal", x)
+# ----- a function applied along axes ------------------------------------------------------------------
+@implements(np.apply_along_axis, via=("transpose", "getitem", "stack"),
+            note="func1d gets Duals; its results are joined as NumPy joins them")
+def apply_along_axis(func1d, axis, arr, *args, **kwargs):
+    ndim = np.ndim(arr)
+    axis = normalize_axis(axis, ndim, "apply_along_axis")
+    moved = moveaxis(arr, axis, -1)
+    outer = np.shape(moved)[:-1]
+    if 0 in outer:
+        raise ValueError("Cannot apply_along_axis when any iteration dimensions are 0")
+    results = [func1d(getitem(moved, index), *args, **kwargs) for index in np.ndindex(*outer)]
+    res_ndim = np.ndim(results[0])
+    out = reshape(stack(results), outer + np.shape(results[0]))
+    return moveaxis(out, list(range(len(outer), len(outer) + res_ndim)), list(range(axis, axis + res_ndim)))
 
 
-def _constant_like(numpy_fn):
-    """zeros_like & co.: a constant array shaped like the primal (it does not depend on x)."""
-    def fn(a, *args, **kwargs):
-        return numpy_fn(_primal(a), *args, **kwargs)
-    implements(numpy_fn)(fn)
-    return fn
+@implements(np.apply_over_axes, via=("reshape",), note="func gets Duals")
+def apply_over_axes(func, a, axes):
+    ndim = np.ndim(a)
+    for axis in np.atleast_1d(axes).tolist():
+        axis = axis + ndim if axis < 0 else axis
+        res = func(a, axis)
+        if np.ndim(res) != ndim:
+            res = expand_dims(res, axis)
+            if np.ndim(res) != ndim:
+                raise ValueError("function is not returning an array of the correct shape")
+        a = res
+    return a
 
 
-zeros_like = _constant_like(np.zeros_like)
-ones_like = _constant_like(np.ones_like)
-empty_like = _constant_like(np.empty_like)
-full_like = _constant_like(np.full_like)
-
-
+# ----- copies ----------------------------------------------------------------------------------------
 @implements(np.copy)
 def copy(a, order="K", subok=False):
     return a   # Duals are immutable: a copy is the same value
+
+
+def astype(x, dtype, /, *, copy=True, device=None):
+    """np.astype: a floating or complex dtype (an integer one would drop the tangent; cast .primal)."""
+    return x.astype(dtype)
+
+
+if hasattr(np, "astype"):             # NumPy >= 2.0
+    implements(np.astype)(astype)
 
 
 @implements(np.round, np.around)

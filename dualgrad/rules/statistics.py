@@ -254,7 +254,7 @@ def _at_least_2d(x, dtype):
     return np.reshape(x, (1,) * (2 - np.ndim(x)) + np.shape(x)) if np.ndim(x) < 2 else x
 
 
-@implements(np.cov, via=("mean", "subtract", "dot"), note="aweights may be Duals")
+@implements(np.cov, via=("mean", "subtract", "matmul"), note="aweights may be Duals")
 def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *, dtype=None):
     """np.cov, step by step as NumPy computes it (so the values agree to the last bit)."""
     if ddof is not None and ddof != int(ddof):
@@ -330,7 +330,7 @@ def _cov_weights(fweights, aweights, n):
     return w
 
 
-@implements(np.corrcoef, via=("mean", "dot", "divide", "sqrt", "clip"),
+@implements(np.corrcoef, via=("mean", "matmul", "divide", "sqrt", "clip"),
             note="clipped to [-1, 1] as in NumPy; the tangent passes where the value is inside")
 def corrcoef(x, y=None, rowvar=True, *, dtype=None):
     c = cov(x, y, rowvar, dtype=dtype)
