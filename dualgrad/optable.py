@@ -27,6 +27,9 @@ from dualgrad.rules.queries import PLAIN_RESULTS
 #: The namespaces listed, with the prefix their functions carry in the primitives' ``numpy=`` lists.
 NAMESPACES = (("numpy", "np."), ("numpy.linalg", "np.linalg."), ("numpy.fft", "np.fft."),
               ("scipy.special", "scipy.special."))
+#: Of these, the ones whose ufuncs only are listed (their other callables are Python functions that work on
+#: Duals exactly when the NumPy calls inside them do).
+UFUNCS_ONLY = ("scipy.special",)
 
 STATUS = {"rule": "rule", "plain": "plain", "missing": "**missing**"}
 
@@ -107,6 +110,8 @@ def entries(module_name: str, prefix: str) -> list[Entry]:
         obj = getattr(module, name)
         if name.startswith("_") or isinstance(obj, type | types.ModuleType) or not callable(obj):
             continue
+        if module_name in UFUNCS_ONLY and not isinstance(obj, np.ufunc):
+            continue
         qualified = prefix + name
         if isinstance(obj, np.ufunc):
             key, names = obj.__name__, [qualified, f"np.{obj.__name__}"]
@@ -128,7 +133,8 @@ def entries(module_name: str, prefix: str) -> list[Entry]:
 
 def _namespace_section(module_name, prefix, listed):
     counts = {s: sum(e.status == s for e in listed) for s in ("rule", "plain", "missing", "not dispatched")}
-    lines = ["", f"## `{module_name}`", "",
+    title = f"`{module_name}` ufuncs" if module_name in UFUNCS_ONLY else f"`{module_name}`"
+    lines = ["", f"## {title}", "",
              f"{counts['rule']} with a rule, {counts['plain']} with a plain result, {counts['missing']} missing, "
              f"{counts['not dispatched']} not dispatched.", "",
              "| function | on a Dual | dualgrad rule | convention |", "|---|---|---|---|"]
@@ -150,7 +156,8 @@ def render() -> str:
         "# Op coverage",
         "",
         "What every public function of `numpy`, `numpy.linalg` and `numpy.fft`, and every ufunc of "
-        "`scipy.special`, does when it meets a Dual, followed by dualgrad's rule table. Generated from NumPy's "
+        "`scipy.special` (its other functions are Python code that works on Duals when the NumPy calls inside "
+        "it do), does when it meets a Dual, followed by dualgrad's rule table. Generated from NumPy's "
         "own namespaces and dualgrad's dispatch tables by `python -m dualgrad.optable > docs/ops.md` "
         "(a test keeps this page current), so what is missing is listed too.",
         "",
