@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import dualgrad as dg
+from dualgrad.dual import ufunc_key
 from dualgrad.registry import COMPOSITES, NUMPY_FUNCTIONS, NUMPY_UFUNCS
 from dualgrad.rules.queries import PLAIN_RESULTS
 
@@ -114,7 +115,7 @@ def entries(module_name: str, prefix: str) -> list[Entry]:
             continue
         qualified = prefix + name
         if isinstance(obj, np.ufunc):
-            key, names = obj.__name__, [qualified, f"np.{obj.__name__}"]
+            key, names = ufunc_key(obj), [qualified, f"np.{obj.__name__}"]
             registered = key in NUMPY_UFUNCS
         elif hasattr(obj, "_implementation"):       # NumPy's __array_function__ dispatcher
             key, names, registered = obj, [qualified], obj in NUMPY_FUNCTIONS
@@ -131,6 +132,11 @@ def entries(module_name: str, prefix: str) -> list[Entry]:
     return out
 
 
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell (a bare | would end the cell)."""
+    return text.replace("|", "\\|")
+
+
 def _namespace_section(module_name, prefix, listed):
     counts = {s: sum(e.status == s for e in listed) for s in ("rule", "plain", "missing", "not dispatched")}
     title = f"`{module_name}` ufuncs" if module_name in UFUNCS_ONLY else f"`{module_name}`"
@@ -141,7 +147,7 @@ def _namespace_section(module_name, prefix, listed):
     for e in listed:
         if e.status != "not dispatched":
             rules = ", ".join(f"`{r}`" for r in e.rules)
-            lines.append(f"| `{e.name}` | {STATUS[e.status]} | {rules} | {e.note} |")
+            lines.append(f"| `{e.name}` | {STATUS[e.status]} | {rules} | {_cell(e.note)} |")
     outside = [e for e in listed if e.status == "not dispatched"]
     if outside:
         lines += ["", "Not dispatched (NumPy never hands a Dual to dualgrad: creation from shapes, I/O, settings, "
@@ -227,7 +233,7 @@ def _rule_table():
         for p in rows:
             names = ([f"dg.{p.name}"] if callable(getattr(dg, p.name, None)) else []) + list(p.numpy)
             entry = ", ".join(f"`{n}`" for n in names)
-            lines.append(f"| `{p.name}` | {entry} | {KINDS.get(p.kind, p.kind)} | {p.note} |")
+            lines.append(f"| `{p.name}` | {entry} | {KINDS.get(p.kind, p.kind)} | {_cell(p.note)} |")
     return lines
 
 
