@@ -89,10 +89,12 @@ def test_matmul_shape_errors_name_the_shapes(sa, sb, pattern):
         np.matmul(a.primal, b)
 
 
-def test_einsum_without_subscripts_string_raises_type_error():
-    a = dual(np.ones((2, 3)))
-    with pytest.raises(TypeError, match="subscripts string form"):
-        np.einsum(a, [0, 1], [1, 0])
+def test_einsum_interleaved_form_equals_the_string_form():
+    a = dual(np.arange(6.0).reshape(2, 3))
+    for got, want in ((np.einsum(a, [0, 1], [1, 0]), np.einsum("ij->ji", a)),
+                      (np.einsum(a, [0, 1], a, [2, 1]), np.einsum("ij,kj", a, a))):
+        np.testing.assert_array_equal(got.primal, want.primal)
+        np.testing.assert_array_equal(got.tangent, want.tangent)
 
 
 # ----- closed forms ----------------------------------------------------------------------------------
