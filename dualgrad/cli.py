@@ -6,6 +6,8 @@
     dualgrad experiment angles --out runs/angles           # §4.3 custom tangents
     dualgrad experiment functions --quick --out runs/f     # §4.2 closed-form functions
     dualgrad experiment angles-opt --out runs/ao           # §4.3 optimisation with angled tangents
+    dualgrad experiment fcnet --quick --out runs/fc        # §4.4 FC nets
+    dualgrad experiment sota --quick --out runs/s          # §4.5 a small ResNet and ViT
     dualgrad experiment lr-search --out runs/lr            # learning rates for the bundled digits
     dualgrad bench --suite mlp --k 4 16                    # timings against hand-written NumPy and peers
     dualgrad experiment approx --scheduler tcp://10.0.0.5:8786 ...     # any experiment on a dask cluster
@@ -38,7 +40,7 @@ from .argtypes import (
     positive_int,
 )
 from .backend import retain_freed_memory
-from .experiments import fcnet, functions
+from .experiments import fcnet, functions, sota
 
 
 def _add_experiment_approx(experiments) -> None:
@@ -367,16 +369,24 @@ def _run_compare(args) -> int:
 
 
 def _add_experiment_lr_search(experiments) -> None:
+    from .recipes import MODELS
     p = experiments.add_parser(
         "lr-search", help="tune learning rates of bp, fg, mean and frog for training on a dataset",
-        description="A coarse-then-fine log grid per approach, scored by the best validation loss, selected with "
-                    "the paper's rule (within 5% of the best, closest to their mean). Writes OUT/<dataset>.csv in "
-                    "the layout of the paper's lrs/*.csv and OUT/trials.csv.")
-    p.add_argument("--model", default="fcnet")
-    p.add_argument("--width", type=int, default=256)
+        description="A log grid of learning rates, each run scored by its lowest validation loss (+inf when it "
+                    "diverged), selected with the paper's rule (within 5% of the best, closest to their mean). "
+                    "Per approach (default): a coarse-then-fine grid; writes OUT/<dataset>.csv in the layout of the "
+                    "paper's lrs/*.csv and OUT/trials.csv. With --base: bp's rate and the one base rate that "
+                    "learning_rates.scale turns into every estimator's, started from the paper's values; writes "
+                    "OUT/base.csv (the layout of lrs/base.csv) and OUT/trials.csv.")
+    p.add_argument("--model", choices=MODELS, default="fcnet")
+    p.add_argument("--width", type=int, default=256, help="fcnet's hidden width, resnet's stem channels")
     p.add_argument("--dataset", default="digits")
+    p.add_argument("--data-dir", help="directory with downloaded datasets (default $DUALGRAD_DATA or ./data)")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--base", action="store_true", help="search bp's rate and the base rate (see above)")
+    p.add_argument("--start", type=float, nargs=2, metavar=("BP", "BASE"),
+                   help="--base: the grids' centres (default: the paper's values for the model)")
     p.add_argument("--out", default="runs/lr-search")
     p.add_argument("--workers", type=int, help="worker processes (default: the number of cores)")
     p.set_defaults(run=_run_lr_search)
@@ -387,9 +397,20 @@ def _run_lr_search(args) -> None:
 
     from .experiments import lr_search
     from .experiments.sweep import write_csv
+    out = pathlib.Path(args.out)
+    if args.base:
+        picks, trials = lr_search.search_base(args.model, args.width, args.dataset, args.start, epochs=args.epochs,
+                                              seeds=args.seeds, data_dir=args.data_dir, workers=args.workers)
+        out.mkdir(parents=True, exist_ok=True)
+        source = f"lr-search --base, {args.epochs} epochs, seeds {' '.join(map(str, args.seeds))}"
+        write_csv(out / "base.csv", ["model", "dataset", "bp", "base", "source"],
+                  [{"model": args.model, "dataset": args.dataset, **picks, "source": source}])
+        write_csv(out / "trials.csv", ["kind", "approach", "k", "seed", "rate", "lr", "score"], trials)
+        print(f"{args.model} on {args.dataset}: bp {picks['bp']:.4g}, base {picks['base']:.4g}")
+        print(f"wrote {out / 'base.csv'} and {out / 'trials.csv'}")
+        return
     rows, trials = lr_search.search(args.model, args.width, args.dataset, epochs=args.epochs, seeds=args.seeds,
                                     workers=args.workers)
-    out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     lr_search.write_table(out / f"{args.dataset}.csv", rows)
     write_csv(out / "trials.csv", ["approach", "k", "lr", "val_loss"],
@@ -449,6 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_experiment_angles(experiments)
     functions.add_subcommands(experiments)
     fcnet.add_subcommands(experiments)
+    sota.add_subcommands(experiments)
     _add_experiment_lr_search(experiments)
     _add_scheduler(experiments)
     _add_train(commands)
@@ -514,7 +536,7 @@ def _usage_errors() -> tuple:
     """Errors in what the user asked for (exit status 2; nothing was written)."""
     from .data import CorruptDatasetError, DatasetNotFoundError
     from .errors import InvalidArgumentError, MissingExtraError, RunDirectoryError
-    from .experiments.lrs import LearningRateNotFound
+    from .learning_rates import LearningRateNotFound
     return (InvalidArgumentError, RunDirectoryError, DatasetNotFoundError, CorruptDatasetError, LearningRateNotFound,
             MissingExtraError)
 

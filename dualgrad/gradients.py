@@ -23,20 +23,17 @@ import math
 
 import numpy as np
 
+from .approaches import METHOD_ALIASES, aggregation_method
 from .dual import Dual
 from .errors import InvalidArgumentError
 from .estimators import AGGREGATIONS, SAMPLERS, aggregate, forward_gradient, sample_tangents
-from .estimators.aggregation import ALIASES
 from .estimators.tangents import expected_length
 from .nn import Context
 from .parallel import SINGLE_PROCESS
 from .rules.nn import softmax_cross_entropy
 
-#: The paper's names for (aggregation, forced k).
-PAPER_METHODS = {"fg": ("mean", 1), "frog": ("projection", None)}
-
-#: Every name ``method`` takes: the aggregations, their other names and the paper's.
-METHOD_NAMES = tuple(sorted(set(AGGREGATIONS) | set(ALIASES) | set(PAPER_METHODS)))
+#: Every name ``method`` takes: the aggregations and the paper's names for them (``approaches.METHOD_ALIASES``).
+METHOD_NAMES = tuple(sorted(set(AGGREGATIONS) | set(METHOD_ALIASES)))
 
 
 def _cross_entropy_and_grad(logits, y):
@@ -73,10 +70,7 @@ class _Perturbation:
             raise InvalidArgumentError(f"k must be an integer >= 1 (the number of tangents), got {k!r}")
         if sampler not in SAMPLERS:
             raise InvalidArgumentError(f"unknown sampler {sampler!r}; choose one of {tuple(SAMPLERS)}")
-        method, forced_k = PAPER_METHODS.get(method, (method, None))
-        if forced_k is not None and k != forced_k:
-            raise InvalidArgumentError(f"method 'fg' is the single-tangent forward gradient: use k = 1 (got k = {k}), "
-                                       "or method 'mean' for the mean of k forward gradients")
+        method = aggregation_method(method, k)           # the paper's names (dualgrad.approaches); fg: k = 1
         self.method, self.k, self.sampler, self.normalize = method, k, sampler, normalize
         self.scaling_correction, self.sampler_options = scaling_correction, sampler_options
         self.parallel = parallel

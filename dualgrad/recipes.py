@@ -1,15 +1,7 @@
-"""Named models and default learning rates for ``dualgrad train`` / ``dualgrad compare``.
+"""Named models, and the train and compare commands (``dualgrad train`` / ``dualgrad compare``).
 
-Learning rates, in this order (``default_lr`` returns the value and its source):
-
-1. for the FC net with activity perturbation or the exact gradient (how the tables were tuned): a table
-   shipped with dualgrad for this dataset, ``experiments/lrs/<dataset>.csv`` (for the bundled digits: our
-   own grid search, ``dualgrad experiment lr-search``), then the paper's tables for MNIST (``fc_nns.csv``:
-   FCNet with W ∈ {256, 1024, 4096});
-2. otherwise the rule from the gradient-descent contraction analysis (docs/estimators.md): with n the
-   number of perturbed values per sample (activities, or parameters for weight perturbation),
-   lr_mean = lr_bp · k / (n + k + 1) and lr_projection = lr_bp · n / (n + k + 1) (= lr_bp for k ≥ n),
-   from a base lr_bp of 0.05.
+Default learning rates come from ``learning_rates.default_lr``: per model and dataset, the exact gradient's
+rate and one base rate that the scale rule turns into every estimator's, k's and width's rate.
 """
 from __future__ import annotations
 
@@ -17,12 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import nn
+from . import approaches, nn
 from .errors import InvalidArgumentError
-from .experiments.lrs import LearningRateNotFound, lr_source
+from .learning_rates import default_lr
 from .parallel import SINGLE_PROCESS
-
-BASE_LR = 0.05
 
 MODELS = ("fcnet", "lenet5", "resnet", "vit")
 
@@ -44,35 +34,6 @@ def build_model(name: str, input_shape: tuple, classes: int, *, width: int = 256
         patch = 2 if h <= 16 else 4
         return nn.ViTSmall(image_size=h, patch=patch, in_channels=c, classes=classes, rng=rng)
     raise ValueError(f"unknown model {name!r}; choose one of {MODELS}")
-
-
-def paper_approach(grad: str, method: str, k: int) -> str | None:
-    """The paper's name of a configuration: bp, fg (k = 1), mean or frog; None for other aggregations."""
-    if grad in ("exact", "bp"):
-        return "bp"
-    if method in ("mean", "fg") and k == 1:
-        return "fg"
-    return {"mean": "mean", "projection": "frog", "frog": "frog"}.get(method)
-
-
-def default_lr(model: str, width: int, dataset: str, grad: str, method: str, k: int, n: int) -> tuple[float, str]:
-    """(learning rate, where it comes from) for a training configuration; see the module docstring."""
-    approach = paper_approach(grad, method, k)
-    if approach is not None and model == "fcnet" and grad in ("activity", "exact", "bp"):   # tables: activity
-        for table, task, data in ((dataset, f"fcnet_w={width}", None), ("fc_nns", f"fc_w={width}", "mnist")):
-            if data is not None and dataset != data:
-                continue
-            try:
-                lr, source = lr_source(table, task, approach=approach, k=k, dataset=data)
-                return lr, f"lrs/{table}.csv ({source})"
-            except (LearningRateNotFound, ValueError):
-                continue
-    if approach == "bp":
-        return BASE_LR, "base learning rate"
-    if method in ("mean", "fg", "sum"):
-        lr = BASE_LR * k / (n + k + 1) / (k if method == "sum" else 1)
-        return lr, f"rule lr_bp·k/(n+k+1) with n = {n}"
-    return BASE_LR * n / (n + k + 1), f"rule lr_bp·n/(n+k+1) with n = {n}"
 
 
 # ----- the train and compare commands ------------------------------------------------------------------------
@@ -122,7 +83,7 @@ def prepare_run(*, model: str = "fcnet", width: int = 256, hidden_layers: int = 
     if grad not in ("exact", "bp"):
         check_sampler(k, n, cfg.sampler, **cfg.sampler_options)
     if lr is None:
-        lr, lr_source = default_lr(model, width, dataset, grad, method, k, n)
+        lr, lr_source = default_lr(model, dataset, grad, method, k, n)
     cfg.lr = lr
     describe = {"model": {"name": model, "width": width, "hidden_layers": hidden_layers},
                 "data": {"dataset": dataset, "data_dir": None if data_dir is None else str(data_dir)},
@@ -159,8 +120,8 @@ def train_run(*, out=None, resume: bool = False, overwrite: bool = False, plot: 
 
 
 def label_of(grad: str, method: str, k: int) -> str:
-    approach = paper_approach(grad, method, k) or method
-    return approach if approach in ("bp", "fg") else f"{approach} k={k}"
+    """The table label of a configuration: bp, fg, mean k=16, frog k=16 (``approaches.label``), else the method's."""
+    return approaches.label(approaches.approach_of(grad, method, k) or method, k)
 
 
 def results_table(runs) -> str:

@@ -32,7 +32,7 @@ def plot_report(report: dict, path) -> pathlib.Path:
     methods_seen = list(dict.fromkeys(m for methods in panels.values() for m in methods))
     palette = [f"C{i}" for i in (0, 1, 2, 3, 4, 5, 6, 8, 9)]            # C7 is grey: the primal's
     colour = {m: palette[i % len(palette)] for i, m in enumerate(methods_seen)}    # the same in every panel
-    fig = Figure(figsize=(5.2 * len(panels), 4.2), layout="constrained")
+    fig = Figure(figsize=(5.2 * len(panels) + 2.2, 4.2), layout="constrained")
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (title, methods) in zip(axes, panels.items()):
         for method, (kind, points) in methods.items():
@@ -44,7 +44,10 @@ def plot_report(report: dict, path) -> pathlib.Path:
         ax.set_xticks(ks, [str(k) for k in ks])
         ax.set(title=title, xlabel="k (tangents)", ylabel="median ms per call")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=6.5)
+    handles = {}                                                     # one legend for all panels, outside them
+    for ax in axes:
+        handles |= dict(zip(*reversed(ax.get_legend_handles_labels())))
+    fig.legend(list(handles.values()), list(handles), loc="outside right upper", fontsize=7)
     machine = report["machine"]
     fig.suptitle(f"{machine['cpu']} ×{machine['cores']}, {'; '.join(machine['blas'][:1])}", fontsize=8)
     path = pathlib.Path(path)

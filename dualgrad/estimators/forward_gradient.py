@@ -7,12 +7,13 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..approaches import METHOD_ALIASES, aggregation_method
 from ..backend import namespace
 from ..errors import InvalidArgumentError
 from ..parallel import SINGLE_PROCESS
 from ..pytree import flatten, unflatten
 from ..transforms import jvp
-from .aggregation import AGGREGATIONS, ALIASES, aggregate
+from .aggregation import AGGREGATIONS, aggregate
 from .tangents import expected_length, sample_tangents
 
 
@@ -45,9 +46,10 @@ def forward_gradient(f: Callable, x, k: int = 16, sampler: str = "normal", metho
         if a.dtype.kind != "f":
             raise InvalidArgumentError(f"forward_gradient: x must hold floating-point arrays, got dtype {a.dtype}; "
                                        "convert it, e.g. x.astype(np.float64)")
-    if not isinstance(method, str) or ALIASES.get(method, method) not in AGGREGATIONS:
+    if not isinstance(method, str) or aggregation_method(method) not in AGGREGATIONS:
         raise InvalidArgumentError(f"forward_gradient: unknown method {method!r}; choose one of "
-                                   f"{sorted(AGGREGATIONS)} or the paper's names {sorted(ALIASES)}")
+                                   f"{sorted(AGGREGATIONS)} or the paper's names {sorted(METHOD_ALIASES)}")
+    method = aggregation_method(method, k)                  # the paper's names (dualgrad.approaches); fg: k = 1
     sizes = [a.size for a in arrays]
     n = sum(sizes)
     dtype = np.result_type(*arrays)
@@ -60,7 +62,6 @@ def forward_gradient(f: Callable, x, k: int = 16, sampler: str = "normal", metho
     if d.ndim > 2:
         raise InvalidArgumentError(f"forward_gradient: f must return a scalar or a vector of per-sample values; "
                          f"got an output of shape {value.shape}")
-    method = ALIASES.get(method, method)
     length = expected_length(sampler, n, normalize, **sampler_options) if scaling_correction else None
     g = aggregate(V, d, method, scaling_correction=scaling_correction, expected_tangent_length=length)
     trailing = g.shape[1:]                                                                     # () or (B,)

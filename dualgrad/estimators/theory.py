@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 
+from ..approaches import aggregation_method
+
 METHODS = ("projection", "mean", "sum")
 
 
@@ -23,11 +25,11 @@ def expected_chi(k: float) -> float:
 
 
 def _check(n, k, method):
-    method = {"frog": "projection", "fg": "mean", "orthogonal_projection": "projection"}.get(method, method)
-    if method not in METHODS:
-        raise ValueError(f"theory covers {METHODS} (Gaussian tangents), not {method!r}")
     if n < 1 or k < 1:
         raise ValueError(f"need n >= 1 and k >= 1, got n={n}, k={k}")
+    method = aggregation_method(method, k)                  # the paper's names too (dualgrad.approaches)
+    if method not in METHODS:
+        raise ValueError(f"theory covers {METHODS} (Gaussian tangents), not {method!r}")
     return method
 
 

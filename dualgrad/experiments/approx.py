@@ -25,7 +25,8 @@ import numpy as np
 
 from ..estimators import aggregate, sample_tangents, theory
 from ..transforms import jvp
-from .sweep import job_rng, render_table, run_jobs, summarize, write_csv
+from .report import legend_outside, render_table
+from .sweep import job_rng, run_jobs, summarize, write_csv
 
 APPROACHES = ("fg", "projection", "mean", "sum", "mean_normalized", "sum_normalized")
 ESTIMATES = APPROACHES[1:]            # computed per k; fg (k = 1) is the sum at k = 1
@@ -359,7 +360,7 @@ def plot_angles(rows: list[dict], out_dir) -> list[pathlib.Path]:
     """``approx_angles_cosine.png``: E[cos] against the tangent angle, projection solid (exact theory dashed,
     independent of the angle), mean dotted (the sum has the mean's direction)."""
     import matplotlib
-    fig, (ax,) = _figure(1, 1, width=6.5, height=4.5)
+    fig, (ax,) = _figure(1, 1, width=8.4, height=4.5)
     ks = sorted({r["k"] for r in rows})
     angles = sorted({r["angle"] for r in rows})
     n = rows[0]["n"]
@@ -370,7 +371,7 @@ def plot_angles(rows: list[dict], out_dir) -> list[pathlib.Path]:
         ax.axhline(theory.expected_cosine(n, k, "projection"), color=color, ls="--", lw=0.8)
     ax.set(xlabel="angle between the tangents and the base tangent (degrees)", ylabel="E[cos(ĝ, ∇f)]",
            title=f"§4.3 custom tangents, n = {n} (dashed: projection theory)", xticks=angles)
-    ax.legend(fontsize=7)
+    legend_outside(ax)
     path = pathlib.Path(out_dir) / "approx_angles_cosine.png"
     fig.savefig(path, dpi=110)
     return [path]

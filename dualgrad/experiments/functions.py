@@ -37,15 +37,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..approaches import APPROACHES as TABLE
+from ..approaches import pairs
 from ..estimators import aggregate, sample_tangents
+from ..learning_rates import lr_source
 from ..transforms import jacfwd, jvp
-from .lrs import lr_source
-from .sweep import job_rng, render_table, run_jobs, where, write_csv
+from .report import label, plot_or_skip, render_table, style
+from .sweep import job_rng, run_jobs, where, write_csv
 
 COLUMNS = ("function", "n", "approach", "k", "seed", "lr", "steps_run", "final_f", "best_f")
 ANGLE_COLUMNS = ("function", "n", "approach", "k", "angle", "seed", "lr", "steps_run", "final_f", "best_f")
-APPROACHES = ("bp", "fg", "mean", "frog")
-METHOD = {"fg": "mean", "mean": "mean", "frog": "projection"}      # approach -> estimators.aggregate method
+APPROACHES = tuple(TABLE)                                          # bp, fg, mean, frog
 
 PAPER_N = tuple(2 ** i for i in range(11))                         # 1, 2, 4, …, 1024
 PAPER_K = (2, 4, 16)                                               # for mean and frog; fg is k = 1
@@ -149,7 +151,7 @@ def value_and_direction(run: Run) -> Callable:
     def estimate(x):
         V = sample_tangents(run.k, run.n, rng=rng, dtype=np.float32, **sampler)      # (k, n), fresh every step
         value, d = jvp(f, (x,), (V,))                                                 # d_i = ∇f·v_i: (k,), one pass
-        return value, aggregate(V, d, METHOD[run.approach])
+        return value, aggregate(V, d, TABLE[run.approach].aggregation)
     return estimate
 
 
@@ -201,7 +203,7 @@ def _lr(table, function, n, approach, k, lr, angle=None, fallbacks=None):
 def _warn_fallbacks(fallbacks):
     if fallbacks:
         warnings.warn("no tuned learning rate for " + "; ".join(fallbacks) + " - using lr_frog = (n/k)·lr_mean "
-                      "(dualgrad.experiments.lrs)", stacklevel=3)
+                      "(dualgrad.learning_rates)", stacklevel=3)
 
 
 # ----- §4.2 -----------------------------------------------------------------------------------------------------
@@ -221,15 +223,12 @@ def run_functions(functions: Sequence[str] = tuple(PROBLEMS), ns: Sequence[int] 
     for function in functions:
         steps = max(1, round(PROBLEMS[function].steps * steps_scale))
         for n in sorted(set(ns)):
-            for approach in APPROACHES:
-                if approach not in approaches:
-                    continue
-                for k in {"bp": (None,), "fg": (1,)}.get(approach, sorted(set(ks))):
-                    rate = _lr("math", function, n, approach, k, lr, fallbacks=fallbacks)
-                    if approach == "bp":
-                        runs.append((Run(function, n, approach, k, seeds[0], rate, steps), seeds))
-                    else:
-                        runs += [(Run(function, n, approach, k, s, rate, steps), (s,)) for s in seeds]
+            for approach, k in pairs(approaches, ks):
+                rate = _lr("math", function, n, approach, k, lr, fallbacks=fallbacks)
+                if approach == "bp":
+                    runs.append((Run(function, n, approach, k, seeds[0], rate, steps), seeds))
+                else:
+                    runs += [(Run(function, n, approach, k, s, rate, steps), (s,)) for s in seeds]
     _warn_fallbacks(fallbacks)
     results = _simulate(runs, executor, workers, progress, "functions")
     rows = [row for row, _ in results]
@@ -238,7 +237,7 @@ def run_functions(functions: Sequence[str] = tuple(PROBLEMS), ns: Sequence[int] 
         curves = {curve_key(row): curve for row, curve in results}
         np.savez_compressed(out / "functions_curves.npz", **curves)
         if plots:
-            _plot(plot_functions, rows, curves, out)
+            plot_or_skip(plot_functions, rows, curves, out)
     return rows
 
 
@@ -263,8 +262,9 @@ def run_angles(n: int = ANGLE_N, ks: Sequence[int] = ANGLE_K, angles: Sequence[f
     (``sample_tangents(..., "angle", angle=a)``), mean vs frog; one row (``ANGLE_COLUMNS``) per
     approach × k × angle × seed. Learning rates from lrs/math__custom_tangents.csv (frog: the
     sampler=normal rows for every angle, as the paper's code). With ``out``: ``angles_opt.csv`` and its plot."""
-    if set(approaches) - set(METHOD):
-        raise ValueError(f"angles-opt compares forward gradients {tuple(METHOD)}, not {sorted(approaches)}")
+    forward = tuple(a for a in APPROACHES if not TABLE[a].exact)
+    if set(approaches) - set(forward):
+        raise ValueError(f"angles-opt compares forward gradients {forward}, not {sorted(approaches)}")
     function = "styblinski-tang"
     steps = max(1, round(PROBLEMS[function].steps * steps_scale))
     fallbacks = []
@@ -277,15 +277,11 @@ def run_angles(n: int = ANGLE_N, ks: Sequence[int] = ANGLE_K, angles: Sequence[f
     if out is not None:
         out = _write(out, "angles_opt.csv", ANGLE_COLUMNS, rows)
         if plots:
-            _plot(plot_angles_opt, rows, out)
+            plot_or_skip(plot_angles_opt, rows, out)
     return rows
 
 
 # ----- tables ---------------------------------------------------------------------------------------------------
-def _label(row) -> str:
-    return row["approach"] + (f" k={row['k']}" if row["approach"] in ("mean", "frog") else "")
-
-
 def _fmt(value: float) -> str:
     if value == 0 or not math.isfinite(value):
         return f"{value:g}"
@@ -304,13 +300,13 @@ def pivot(rows: Sequence[dict], column: str, value: str = "final_f", markdown: b
     """A table of ``value`` averaged over seeds: one line per approach (and k), one column per distinct
     ``column`` value ("n" or "angle"). A mean over fewer seeds than the cell has, because some runs ended in
     NaN, is marked with ``*``; a cell where every run ended in NaN shows nan."""
-    labels = list(dict.fromkeys(_label(r) for r in rows))
+    labels = list(dict.fromkeys(label(r) for r in rows))
     keys = sorted({r[column] for r in rows})
     body = []
-    for label in labels:
-        line = [label]
+    for name in labels:
+        line = [name]
         for key in keys:
-            cell = [r[value] for r in rows if _label(r) == label and r[column] == key]
+            cell = [r[value] for r in rows if label(r) == name and r[column] == key]
             diverged = sum(math.isnan(v) for v in cell)
             line.append("" if not cell else _fmt(_seed_mean(cell)) + ("*" if 0 < diverged < len(cell) else ""))
         body.append(line)
@@ -330,23 +326,6 @@ def summary(rows: Sequence[dict], markdown: bool = False) -> str:
 
 
 # ----- plots (matplotlib is the optional extra "plot") ----------------------------------------------------------
-def _plot(plot, *args):
-    try:
-        plot(*args)
-    except ImportError:
-        print("matplotlib is not installed (pip install 'dualgrad[plot]'): skipping the plots")
-
-
-def _style(approach: str, k: int | None) -> dict:
-    """bp black, fg grey, mean blues (solid), frog oranges (dashed), darker for larger k."""
-    import matplotlib
-    if approach in ("bp", "fg"):
-        return {"color": "black" if approach == "bp" else "0.55", "ls": "-", "lw": 1.6}
-    shade = min(1.0, 0.35 + 0.65 * math.log2(k) / 6)
-    cmap = matplotlib.colormaps["Blues" if approach == "mean" else "Oranges"]
-    return {"color": cmap(shade), "ls": "-" if approach == "mean" else "--", "lw": 1.3}
-
-
 def _st_minima(ax) -> None:
     ax.axhline(ST_MINIMUM, color="green", lw=0.7, ls=":")
     ax.axhline(ST_LOCAL_MINIMUM, color="red", lw=0.7, ls=":")
@@ -359,13 +338,13 @@ def _draw(ax, function: str, series, **extra) -> None:
     are drawn at a floor a decade below the smallest positive value; ``extra`` goes to ``ax.plot``."""
     if function == "styblinski-tang":
         for x, f, n, approach, k in series:
-            ax.plot(x, np.asarray(f) / n, label=_label({"approach": approach, "k": k}), **_style(approach, k), **extra)
+            ax.plot(x, np.asarray(f) / n, label=label({"approach": approach, "k": k}), **style(approach, k), **extra)
         _st_minima(ax)
         return
     positive = [v for _, f, *_ in series for v in np.ravel(f) if v > 0 and math.isfinite(v)]
     floor = min(positive, default=1.0) / 10
     for x, f, _, approach, k in series:
-        ax.plot(x, np.maximum(f, floor), label=_label({"approach": approach, "k": k}), **_style(approach, k), **extra)
+        ax.plot(x, np.maximum(f, floor), label=label({"approach": approach, "k": k}), **style(approach, k), **extra)
     ax.set_yscale("log")
     reached = any(v <= 0 for _, f, *_ in series for v in np.ravel(f))
     ax.set_ylabel(f"f  (0 drawn at {floor:.0e})" if reached else "f")
@@ -424,7 +403,7 @@ def plot_angles_opt(rows: Sequence[dict], out_dir) -> list[pathlib.Path]:
         finals = [[r["final_f"] / n for r in rows if (r["approach"], r["k"], r["angle"]) == (approach, k, a)]
                   for a in angles]
         ax.errorbar(angles, [_seed_mean(v) for v in finals], yerr=[np.std(v) for v in finals], marker="o",
-                    capsize=3, label=_label({"approach": approach, "k": k}), **_style(approach, k))
+                    capsize=3, label=label({"approach": approach, "k": k}), **style(approach, k))
     _st_minima(ax)
     ax.set(xlabel="angle between the tangents and the base tangent (degrees)", xticks=angles,
            title=f"§4.3 Styblinski–Tang, n = {n}: final f / n")

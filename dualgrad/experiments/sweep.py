@@ -123,13 +123,3 @@ def write_csv(path, columns: Sequence[str], rows: Sequence[dict]) -> None:
         for row in rows:
             writer.writerow({c: repr(float(v)) if isinstance(v, (float, np.floating)) else v for c, v in row.items()})
 
-
-def render_table(header: Sequence[str], body: Sequence[Sequence[str]], markdown: bool = False) -> str:
-    """Rows of strings as a Markdown table, or as aligned plain text (first column left, the rest right)."""
-    lines = [list(header), *map(list, body)]
-    if markdown:
-        lines.insert(1, ["---"] * len(header))
-        return "\n".join("| " + " | ".join(line) + " |" for line in lines)
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    return "\n".join("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths)))
-                     for line in lines)
