@@ -128,9 +128,10 @@ def lr_source(table: str, task: str, n: int | None = None, approach: str = "frog
         return lr, "table"
     if label != "normal" and (lr := find(paper, "normal")) is not None:
         return lr, "sampler=normal"
-    if paper == "frog" and n is not None and k < n:
-        mean = find("fg-mean", label)
-        mean = find("fg-mean", "normal") if mean is None else mean
+    if paper == approaches.get("frog").paper and n is not None and k < n:
+        mean_label = approaches.get("mean").paper
+        mean = find(mean_label, label)
+        mean = find(mean_label, "normal") if mean is None else mean
         if mean is not None:
             return n / k * mean, "(n/k) mean"
     if rows:

@@ -20,7 +20,8 @@ MODELS = ("fcnet", "lenet5", "resnet", "vit")
 def build_model(name: str, input_shape: tuple, classes: int, *, width: int = 256, hidden_layers: int = 2,
                 rng: np.random.Generator):
     """A model by name for inputs of ``input_shape`` (C, H, W): fcnet (the paper's FC net), lenet5,
-    resnet (ResNetSmall, ``width`` channels in the stem), vit (ViTSmall)."""
+    resnet (ResNetSmall, ``width`` channels in the stem; images of 28 pixels or more are halved by the stem, as
+    ResNet's stem does), vit (ViTSmall, patches of 4 pixels on images above 16 pixels, else 2)."""
     c, h, w = input_shape
     if name == "fcnet":
         return nn.FCNet(c * h * w, width, hidden_layers, classes, rng=rng)
@@ -29,7 +30,7 @@ def build_model(name: str, input_shape: tuple, classes: int, *, width: int = 256
             raise ValueError(f"lenet5 needs square images, got {h}×{w}")
         return nn.LeNet5(c, classes, image_size=h, rng=rng)
     if name == "resnet":
-        return nn.ResNetSmall(c, classes, width=width if width < 64 else 8, rng=rng)
+        return nn.ResNetSmall(c, classes, width=width if width < 64 else 8, stem_stride=2 if h >= 28 else 1, rng=rng)
     if name == "vit":
         patch = 2 if h <= 16 else 4
         return nn.ViTSmall(image_size=h, patch=patch, in_channels=c, classes=classes, rng=rng)

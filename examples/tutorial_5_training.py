@@ -15,9 +15,10 @@ import numpy as np
 from _tutorial import Checks, parse_args, pyplot, save
 from threadpoolctl import threadpool_limits
 
-from dualgrad import data, nn, recipes, train
+from dualgrad import data, nn, train
 from dualgrad.estimators import theory
 from dualgrad.gradients import make_gradient_source, num_activities
+from dualgrad.learning_rates import default_lr
 
 WIDTH, K = 256, 16
 
@@ -65,10 +66,10 @@ def one_batch(checks, splits, repeats):
 def training(checks, splits, n, epochs, diagnostics_every, workdir):
     runs = [("exact", "exact", "projection", 1), ("fg", "activity", "fg", 1),
             (f"mean k={K}", "activity", "mean", K), (f"frog k={K}", "activity", "projection", K)]
-    print(f"\n2. Training for {epochs} epochs from the same initialisation (tuned learning rates)")
+    print(f"\n2. Training for {epochs} epochs from the same initialisation (default learning rates)")
     results = {}
     for label, grad, method, k in runs:
-        lr, source = recipes.default_lr("fcnet", WIDTH, "digits", grad, method, k, n)
+        lr, source = default_lr("fcnet", "digits", grad, method, k, n)
         out = pathlib.Path(workdir) / label.replace(" ", "_")
         history = train.fit(new_model(), splits, grad=grad, method=method, k=k, lr=lr, epochs=epochs,
                             diagnostics_every=0 if grad == "exact" else diagnostics_every, out=out, progress=False)
@@ -98,13 +99,13 @@ def training(checks, splits, n, epochs, diagnostics_every, workdir):
 def learning_rates(checks, splits, n, epochs):
     print("\n3. The k/n rule: lr_frog ≈ (n/k)·lr_mean")
     for k in (2, 4, 16):
-        lr_mean = recipes.default_lr("fcnet", WIDTH, "digits", "activity", "mean", k, n)[0]
-        lr_frog = recipes.default_lr("fcnet", WIDTH, "digits", "activity", "projection", k, n)[0]
-        print(f"   k = {k:2d}: tuned lr_mean {lr_mean:.4g}, lr_frog {lr_frog:.4g}, ratio {lr_frog / lr_mean:6.1f}, "
+        lr_mean = default_lr("fcnet", "digits", "activity", "mean", k, n)[0]
+        lr_frog = default_lr("fcnet", "digits", "activity", "projection", k, n)[0]
+        print(f"   k = {k:2d}: lr_mean {lr_mean:.4g}, lr_frog {lr_frog:.4g}, ratio {lr_frog / lr_mean:6.1f}, "
               f"n/k = {n / k:6.1f}")
-        checks.check(0.5 < (lr_frog / lr_mean) / (n / k) < 2, f"k = {k}: the tuned ratio is within 2x of n/k")
-    lr_mean = recipes.default_lr("fcnet", WIDTH, "digits", "activity", "mean", K, n)[0]
-    lr_frog = recipes.default_lr("fcnet", WIDTH, "digits", "activity", "projection", K, n)[0]
+        checks.check(0.5 < (lr_frog / lr_mean) / (n / k) < 2, f"k = {k}: the ratio is within 2x of n/k")
+    lr_mean = default_lr("fcnet", "digits", "activity", "mean", K, n)[0]
+    lr_frog = default_lr("fcnet", "digits", "activity", "projection", K, n)[0]
     swapped = train.fit(new_model(), splits, grad="activity", method="mean", k=K, lr=lr_frog, epochs=1, progress=False)
     print(f"   mean at frog's lr {lr_frog:.3g}: {swapped.stopped}")
     checks.check(swapped.stopped.startswith("diverged"), "the mean at frog's learning rate diverges")

@@ -167,7 +167,7 @@ def committed_tables(checks):
     checks.check(all(value == 0 for values in exact for value in values),
                  "for k ≥ n frog is exact: frog k = 16 solves the sphere to 0 for every n ≤ 16 and seed")
     tuned = {(r["gradient_approach"], r["k"]): float(r["lr"]) for r in
-             read(pathlib.Path(cli.__file__).parent / "experiments" / "lrs" / "digits.csv")}
+             read(pathlib.Path(cli.__file__).parent / "lrs" / "digits.csv")}
     checks.check(all(tuned["frog", k] > 10 * tuned["fg-mean", k] for k in ("2.0", "4.0", "16.0")),
                  "lr-search's digits table: frog's learning rate is more than 10x the mean's at every k")
 

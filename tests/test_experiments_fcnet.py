@@ -6,10 +6,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from dualgrad import cli
-from dualgrad.experiments import fcnet
-from dualgrad.experiments.lrs import lr_for
-from dualgrad.recipes import default_lr
+from dualgrad import approaches, cli
+from dualgrad.experiments import fcnet, networks
+from dualgrad.learning_rates import base_rates, default_lr
 
 
 def read(path):
@@ -63,18 +62,18 @@ def test_same_seed_gives_the_same_results_for_one_and_two_workers(quick, tmp_pat
 def test_a_run_does_not_depend_on_the_rest_of_the_grid(quick):
     rows, _, _ = quick
     run = next(r for r in fcnet.plan(subset=None, **fcnet.QUICK) if (r.approach, r.k) == ("frog", 4))
-    alone, _ = fcnet.execute(run)
+    alone, _ = networks.execute(run)
     in_grid = next(r for r in rows if (r["approach"], r["k"]) == ("frog", 4))
     assert without_timing([alone]) == without_timing([in_grid])
 
 
-def test_learning_rates_and_their_source_are_recipes_default_lr(quick):
+def test_learning_rates_and_their_source_are_default_lr(quick):
     rows, _, _ = quick
     for row in rows:
-        grad, method = fcnet.GRADIENT[row["approach"]]
-        lr, source = default_lr("fcnet", row["width"], "digits", grad, method, row["k"] or 1, 2 * row["width"] + 10)
+        configuration = approaches.configuration(row["approach"], row["k"])
+        lr, source = default_lr("fcnet", "digits", *configuration, 2 * row["width"] + 10)
         assert (row["lr"], row["lr_source"]) == (lr, source)
-        assert source.startswith("lrs/digits.csv")                     # W = 256 is tuned on the bundled digits
+        assert source.startswith("lrs/base.csv")                       # the FC net's rates for the digits
 
 
 def test_bp_and_frog_16_beat_chance_clearly_in_the_quick_run(quick):
@@ -93,7 +92,7 @@ def test_default_grid_is_the_papers_plus_the_4096_subset():
     runs = fcnet.plan()
     full = [r for r in runs if r.width in fcnet.PAPER_WIDTHS]
     assert len(full) == 2 * 8 * 3 and {r.epochs for r in full} == {200}
-    assert {(r.approach, r.k) for r in full} == set(fcnet.configs())
+    assert {(r.approach, r.k) for r in full} == set(approaches.pairs(fcnet.APPROACHES, fcnet.PAPER_K))
     subset = [r for r in runs if r.width == 4096]
     assert {(r.approach, r.k) for r in subset} == set(fcnet.SUBSET.configs)
     assert {r.seed for r in subset} == set(fcnet.SUBSET.seeds) and {r.epochs for r in subset} == {fcnet.SUBSET.epochs}
@@ -106,17 +105,20 @@ def write_idx(path, array):
     path.write_bytes(header + array.astype(np.uint8).tobytes())
 
 
-def test_mnist_from_idx_files_uses_the_papers_learning_rates(tmp_path):
+def test_mnist_from_idx_files_uses_the_papers_learning_rates_through_the_scale_rule(tmp_path):
     rng = np.random.default_rng(0)
     (tmp_path / "mnist").mkdir()
     for part, count in (("train", 10_064), ("t10k", 100)):
         write_idx(tmp_path / "mnist" / f"{part}-images-idx3-ubyte", rng.integers(0, 256, (count, 28, 28)))
         write_idx(tmp_path / "mnist" / f"{part}-labels-idx1-ubyte", rng.integers(0, 10, count))
     runs = fcnet.plan("mnist", widths=(256,), seeds=(0,), epochs=1, subset=None, data_dir=tmp_path)
+    rates = base_rates()["fcnet", "mnist"]
+    assert "fc_nns.csv" in rates["source"]
     for run in runs:
-        assert run.lr == lr_for("fc_nns", "fc_w=256", approach=run.approach, k=run.k, dataset="mnist")
-        assert run.lr_source.startswith("lrs/fc_nns.csv")
-    row, curve = fcnet.execute(replace(next(r for r in runs if r.approach == "bp"), width=16))     # 784 inputs
+        assert run.lr == default_lr("fcnet", "mnist", *approaches.configuration(run.approach, run.k), 522)[0]
+        assert run.lr_source.startswith("lrs/base.csv")
+    assert next(r.lr for r in runs if r.approach == "bp") == rates["bp"]
+    row, curve = networks.execute(replace(next(r for r in runs if r.approach == "bp"), width=16))  # 784 inputs
     assert row["dataset"] == "mnist" and row["epochs_run"] == 1 and len(curve) == 2
 
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 import dualgrad as dg
 from dualgrad.experiments import functions as fx
-from dualgrad.experiments.lrs import LearningRateNotFound, lr_for, lr_source
 from dualgrad.experiments.sweep import write_csv
+from dualgrad.learning_rates import LearningRateNotFound, lr_for, lr_source
 
 
 # ----- the functions ------------------------------------------------------------------------------------------

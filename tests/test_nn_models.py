@@ -23,6 +23,7 @@ MODELS = [
     ("fcnet-3-hidden", lambda: nn.FCNet(64, 6, 3, 10, rng=0), (BATCH, 1, 8, 8)),
     ("lenet5-8px", lambda: nn.LeNet5(image_size=8, rng=0), (BATCH, 1, 8, 8)),
     ("resnet-small", lambda: nn.ResNetSmall(1, 10, width=4, rng=0), (BATCH, 1, 8, 8)),
+    ("resnet-stem-stride-2", lambda: nn.ResNetSmall(1, 10, width=4, stem_stride=2, rng=0), (BATCH, 1, 8, 8)),
     ("vit-small", lambda: nn.ViTSmall(8, 4, 1, dim=8, depth=3, heads=2, mlp_dim=8, rng=0), (BATCH, 1, 8, 8)),
 ]
 IDS = [m[0] for m in MODELS]
@@ -68,9 +69,11 @@ def test_fcnet_blocks_and_activities_follow_the_paper():
     (nn.LeNet5(image_size=8, rng=0), (2, 1, 8, 8), (2, 10)),
     (nn.ResNetSmall(rng=0), (2, 1, 8, 8), (2, 10)),
     (nn.ResNetSmall(3, 5, width=4, stages=2, rng=0), (2, 3, 12, 12), (2, 5)),
+    (nn.ResNetSmall(stem_stride=2, rng=0), (2, 1, 28, 28), (2, 10)),
     (nn.ViTSmall(rng=0), (2, 1, 8, 8), (2, 10)),
     (nn.ViTSmall(28, 7, 1, 16, 1, 4, 32, 10, rng=0), (2, 1, 28, 28), (2, 10)),
-], ids=["lenet5-28", "lenet5-32-rgb", "lenet5-8", "resnet-default", "resnet-2-stages", "vit-default", "vit-28"])
+], ids=["lenet5-28", "lenet5-32-rgb", "lenet5-8", "resnet-default", "resnet-2-stages", "resnet-28-stem-stride-2",
+    "vit-default", "vit-28"])
 def test_output_shapes(model, shape, out):
     assert model(np.zeros(shape)).shape == out
 

@@ -8,12 +8,13 @@
 The paper trains torchvision's ResNet18 (11 M parameters) and a 6-layer ViT (4.8 M) on MNIST and CIFAR-10;
 on a 2-core CPU this runs the small models of ``dualgrad.nn`` in the same shapes (docs/paper.md, §4.5):
 
-- ``resnet``: ``nn.ResNetSmall``, a 3×3 stem with 8 channels and three stages of one basic block each (8, 16,
-  32 channels; BatchNorm on batch statistics), global average pool, linear head: 19,810 parameters; its
-  blocks (the paper's "wide" grouping: stem, each stage, head) give n = 17,258 activities per 28×28 sample;
+- ``resnet``: ``nn.ResNetSmall``, a 3×3 stem with 8 channels (stride 2 on 28×28 images, as ResNet's stem
+  downsamples) and three stages of one basic block each (8, 16, 32 channels; BatchNorm on batch statistics),
+  global average pool, linear head: 19,810 parameters; its blocks (the paper's "wide" grouping: stem, each
+  stage, head) give n = 4,442 activities per 28×28 sample (1,418 per 8×8 digit);
 - ``vit``: ``nn.ViTSmall``, patch 4 (2 on 8×8 images), width 32, 2 pre-LN layers of 2 heads, MLP 64, class
   token, learned positions, zero-initialised head: 19,658 parameters; blocks [embed, layer 1], [layer 2,
-  head] (the paper's "wide_1" grouping), n = 1,610 per 28×28 sample;
+  head] (the paper's "wide_1" grouping), n = 1,610 per 28×28 sample (554 per 8×8 digit);
 - approaches ``CONFIGS``: bp, fg, mean k = 16, frog k = 16, and frog k = 2 and 4; activity perturbation with
   Gaussian tangents; seeds 0, 1, 2;
 - the paper's training for these networks (``networks.PAPER_TRAINING``, as for the FC nets: plain SGD without

@@ -94,20 +94,23 @@ def basic_block(in_channels: int, out_channels: int, stride: int, rng) -> Sequen
 
 
 class ResNetSmall(Sequential):
-    """A small residual conv net in ResNet18's shape: ``stem`` (Conv3×3 → BN → ReLU, no downsampling), ``stages``
-    stages of one basic block each (width·2^s channels, stride 2 from the second stage on), ``head``
-    (global average pool → Flatten → Linear).
+    """A small residual conv net in ResNet18's shape: ``stem`` (Conv3×3 with stride ``stem_stride`` → BN → ReLU;
+    1 keeps the image size, 2 halves it as ResNet's ImageNet stem does on 28×28 inputs), ``stages`` stages of one
+    basic block each (width·2^s channels, stride 2 from the second stage on), ``head`` (global average pool →
+    Flatten → Linear).
 
     Children and blocks (the paper's "wide" grouping): ``stem``, ``stage1`` … ``stage{stages}``, ``head``.
     Convs and the head use PyTorch's layer-default init (not torchvision ResNet's Kaiming-normal re-init);
     BatchNorm runs on batch statistics in a training Context. For 8×8 inputs, width 8 and 3 stages:
-    8×8 → 8×8 → 4×4 → 2×2 → 32 features.
+    8×8 → 8×8 → 4×4 → 2×2 → 32 features; for 28×28 inputs with ``stem_stride=2``: 28×28 → 14×14 → 14×14 → 7×7
+    → 4×4 → 32 features.
     """
 
-    def __init__(self, in_channels: int = 1, classes: int = 10, width: int = 8, stages: int = 3, rng=None):
+    def __init__(self, in_channels: int = 1, classes: int = 10, width: int = 8, stages: int = 3, stem_stride: int = 1,
+                 rng=None):
         rng = init.generator(rng)
-        children = {"stem": Sequential(Conv2d(in_channels, width, 3, 1, 1, bias=False, rng=rng), BatchNorm2d(width),
-                                       ReLU())}
+        children = {"stem": Sequential(Conv2d(in_channels, width, 3, stem_stride, 1, bias=False, rng=rng),
+                                       BatchNorm2d(width), ReLU())}
         channels = width
         for s in range(stages):
             out = width * 2 ** s
