@@ -42,7 +42,7 @@ def _subcommands(parser) -> dict:
 def test_every_experiment_command_takes_a_scheduler():
     parser = cli.build_parser()
     names = _subcommands(_subcommands(parser)["experiment"])
-    assert {"approx", "angles", "functions", "angles-opt", "fcnet", "lr-search"} <= set(names)
+    assert {"approx", "angles", "functions", "angles-opt", "fcnet", "sota", "lr-search"} <= set(names)
     for name in names:
         args = parser.parse_args(["experiment", name, "--scheduler", "tcp://127.0.0.1:8786"])
         assert args.scheduler == "tcp://127.0.0.1:8786", name
@@ -55,6 +55,8 @@ def test_sweeps_on_the_cluster_write_the_local_pools_csv(tmp_path, capsys):
                        "--steps-scale", "0.01"], "functions.csv", ()),
         "fcnet": (["--width", "16", "--approach", "bp", "frog", "--k", "2", "--seeds", "0", "--epochs", "2",
                    "--no-subset"], "fcnet.csv", ("seconds",)),
+        "sota": (["--model", "vit", "--dataset", "digits", "--approach", "bp", "frog", "--k", "2", "--seeds", "0",
+                  "--epochs", "1"], "sota.csv", ("seconds",)),
     }
     with local_cluster() as address:
         for name, (flags, _, _) in commands.items():

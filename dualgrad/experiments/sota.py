@@ -31,7 +31,6 @@ matplotlib, ``sota_curves.png`` and ``sota_k.png``.
 """
 from __future__ import annotations
 
-import os
 import pathlib
 import time
 from collections.abc import Sequence
@@ -42,6 +41,7 @@ from ..train import FIELDS
 from . import networks
 from .networks import Grid
 from .report import plot_or_skip
+from .sweep import where
 
 KEYS = ("dataset", "model", "approach", "k", "seed")
 COLUMNS = (*KEYS, *networks.RESULT_COLUMNS)
@@ -155,5 +155,4 @@ def _sota_command(args) -> None:
     print(networks.lr_table(rows, column))
     seconds = time.perf_counter() - start
     print(f"\n{len(rows)} runs: {networks.cpu_hours(rows) * 60:.1f} CPU minutes, {seconds / 60:.1f} min on "
-          f"{args.workers or os.cpu_count()} worker(s); wrote {pathlib.Path(args.out) / 'sota.csv'} and "
-          "sota_curves.csv")
+          f"{where(args.workers)}; wrote {pathlib.Path(args.out) / 'sota.csv'} and sota_curves.csv")
