@@ -106,9 +106,9 @@ def test_torn_lines_and_stale_temporary_files_are_repaired_on_resume(tmp_path, r
 
 # ----- the lock: two real processes ----------------------------------------------------------------------------
 def slow(epochs):
-    """A run of about 0.3 s an epoch: time to act while it runs."""
-    return ["train", "--width", "64", "--k", "4", "--batch-size", "8", "--epochs", str(epochs), "--no-progress",
-            "--no-plot"]
+    """A run of about 0.3 s an epoch: time to act while it runs (a small learning rate: it must not diverge)."""
+    return ["train", "--width", "64", "--k", "4", "--batch-size", "8", "--lr", "0.05", "--epochs", str(epochs),
+            "--no-progress", "--no-plot"]
 
 
 def wait_for(predicate, process, timeout=60):
