@@ -80,7 +80,7 @@ def _add_experiment_angles(experiments) -> None:
     p.add_argument("--n", type=positive_int, default=ANGLE_N, help=f"dimension (default {ANGLE_N})")
     p.add_argument("--k", type=positive_int, nargs="+", default=list(ANGLE_K),
                    help=f"numbers of tangents (default {ANGLE_K})")
-    p.add_argument("--angles", type=float, nargs="+", default=list(ANGLES), help=f"degrees (default {ANGLES})")
+    p.add_argument("--angles", type=degrees, nargs="+", default=list(ANGLES), help=f"degrees (default {ANGLES})")
     p.add_argument("--samples", type=positive_int, default=ANGLE_SAMPLES,
                    help=f"samples per cell (default {ANGLE_SAMPLES})")
     _add_common(p, "runs/angles")
@@ -378,17 +378,19 @@ def _add_experiment_lr_search(experiments) -> None:
                     "paper's lrs/*.csv and OUT/trials.csv. With --base: bp's rate and the one base rate that "
                     "learning_rates.scale turns into every estimator's, started from the paper's values; writes "
                     "OUT/base.csv (the layout of lrs/base.csv) and OUT/trials.csv.")
+    from .data import LOADERS
     p.add_argument("--model", choices=MODELS, default="fcnet")
-    p.add_argument("--width", type=int, default=256, help="fcnet's hidden width, resnet's stem channels")
-    p.add_argument("--dataset", default="digits")
-    p.add_argument("--data-dir", help="directory with downloaded datasets (default $DUALGRAD_DATA or ./data)")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--width", type=positive_int, default=256, help="fcnet's hidden width, resnet's stem channels")
+    p.add_argument("--dataset", choices=tuple(LOADERS), default="digits")
+    p.add_argument("--data-dir", type=directory,
+                   help="directory with downloaded datasets (default $DUALGRAD_DATA or ./data)")
+    p.add_argument("--epochs", type=positive_int, default=30)
+    p.add_argument("--seeds", type=non_negative_int, nargs="+", default=[0])
     p.add_argument("--base", action="store_true", help="search bp's rate and the base rate (see above)")
-    p.add_argument("--start", type=float, nargs=2, metavar=("BP", "BASE"),
+    p.add_argument("--start", type=positive_float, nargs=2, metavar=("BP", "BASE"),
                    help="--base: the grids' centres (default: the paper's values for the model)")
-    p.add_argument("--out", default="runs/lr-search")
-    p.add_argument("--workers", type=int, help="worker processes (default: the number of cores)")
+    p.add_argument("--out", type=directory, default="runs/lr-search")
+    p.add_argument("--workers", type=positive_int, help="worker processes (default: the number of cores)")
     p.set_defaults(run=_run_lr_search)
 
 

@@ -287,8 +287,11 @@ def _fit(model, splits, cfg, config, run, committed, progress, parallel) -> Hist
                 run.commit(*_snapshot(model, optimizer, state), row, improved=False)
 
         status, stopped = "finished", "epoch budget reached"
+        early_stop = f"early stopping: no validation improvement for {cfg.patience} epochs"
+        if state.bad_epochs >= cfg.patience:                 # a resumed run that had stopped early (same patience)
+            stopped = early_stop
         bar = _progress_bar(progress, total=cfg.epochs * len(splits.train), initial=state.epoch * len(splits.train))
-        while state.epoch < cfg.epochs:
+        while state.epoch < cfg.epochs and state.bad_epochs < cfg.patience:
             epoch = state.epoch + 1
             t0 = time.perf_counter()
             last_good = {n: a.copy() for n, a in params.items()}
@@ -334,7 +337,7 @@ def _fit(model, splits, cfg, config, run, committed, progress, parallel) -> Hist
             if run is not None:
                 run.commit(*_snapshot(model, optimizer, state), row, improved)
             if state.bad_epochs >= cfg.patience:
-                stopped = f"early stopping: no validation improvement for {cfg.patience} epochs"
+                stopped = early_stop
                 break
     except BaseException as e:
         if bar is not None:

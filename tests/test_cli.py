@@ -148,3 +148,47 @@ def test_fuzzed_command_lines_exit_with_a_documented_status_and_no_traceback(tmp
         assert not out.exists(), argv
     else:
         assert json.loads((out / "summary.json").read_text())["status"] == ("finished" if status == 0 else "diverged")
+
+
+# the experiment commands: quick baselines that drawn flags override (argparse keeps the last occurrence)
+EXPERIMENTS = {
+    "approx": (["--n", "4", "--k", "1", "2", "--samples", "2"],
+               {"--n": ["1", "8", "0", "-2", "x"], "--k": ["1", "3", "0"], "--samples": ["1", "0", "nan"],
+                "--quick": [], "--seed": ["0", "-1"]}),
+    "angles": (["--n", "4", "--k", "2", "--angles", "30", "--samples", "2"],
+               {"--n": ["2", "6", "0"], "--k": ["1", "3", "0"], "--angles": ["0", "90", "180", "200", "-1", "nan"],
+                "--samples": ["1", "-3"]}),
+    "functions": (["--function", "sphere", "--n", "2", "--approach", "bp", "fg", "--seeds", "0", "--steps-scale",
+                   "0.001"],
+                  {"--function": ["sphere", "rosenbrock", "ackley"], "--n": ["2", "4", "0"],
+                   "--approach": ["bp", "frog", "sgd"], "--k": ["2", "0"], "--seeds": ["1", "-1"],
+                   "--steps-scale": ["0.002", "0", "nan", "inf"], "--lr": ["0.01", "-1", "nan"]}),
+    "fcnet": (["--width", "2", "--k", "2", "--approach", "fg", "--seeds", "0", "--epochs", "1", "--no-subset"],
+              {"--width": ["1", "0", "-3"], "--approach": ["bp", "mean", "adam"], "--k": ["1", "0"],
+               "--epochs": ["1", "0", "-1"], "--dataset": ["digits", "mnist", "imagenet"], "--seeds": ["-1"]}),
+}
+
+
+@given(experiment=st.sampled_from(sorted(EXPERIMENTS)), data=st.data())
+def test_fuzzed_experiment_commands_exit_0_or_2_and_write_nothing_on_2(tmp_path_factory, experiment, data):
+    import contextlib
+    import io
+    base, values = EXPERIMENTS[experiment]
+    pairs = data.draw(st.lists(st.sampled_from(sorted(values)).flatmap(
+        lambda f: st.tuples(st.just(f), st.sampled_from(values[f] or [None]))), max_size=3))
+    out = tmp_path_factory.mktemp("fuzz") / "out"
+    argv = ["experiment", experiment, *base, "--workers", "1", "--no-plots", "--out", str(out)]
+    argv += [w for pair in pairs for w in pair if w is not None]
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        status = cli.main(argv)
+    assert status in (0, 2), (argv, err.getvalue())
+    assert "Traceback" not in err.getvalue()
+    assert out.exists() == (status == 0), argv
+
+
+@pytest.mark.parametrize("flags", [["--k", "0"], ["--k", "x"], ["--budget", "0"], ["--budget", "nan"],
+                                   ["--threads", "0"], ["--suite", "gpu"], ["--json", "."]], ids=" ".join)
+def test_bench_flags_are_checked(flags, capsys):
+    assert cli.main(["bench", *flags]) == 2
+    assert "error: argument" in capsys.readouterr().err

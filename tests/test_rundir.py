@@ -260,3 +260,17 @@ def test_the_library_refuses_what_the_command_refuses(tmp_path):
             train.fit(model(), splits, out=tmp_path / "other", **options)
     finally:
         run.close()
+
+
+def test_a_run_that_stopped_early_resumes_to_itself_unless_patience_grows(tmp_path, capsys):
+    out = tmp_path / "run"
+    early = ["train", "--width", "8", "--k", "2", "--epochs", "6", "--patience", "1", "--min-delta", "10",
+             "--no-progress", "--no-plot", "--out", str(out)]
+    assert cli.main(early) == 0
+    rows = jsonl(out / "metrics.jsonl")
+    assert [r["epoch"] for r in rows] == [0, 1, 2]
+    assert cli.main(early + ["--resume"]) == 0
+    assert jsonl(out / "metrics.jsonl") == rows
+    assert json.loads((out / "summary.json").read_text())["stopped"].startswith("early stopping")
+    assert cli.main(early + ["--resume", "--patience", "2"]) == 0
+    assert [r["epoch"] for r in jsonl(out / "metrics.jsonl")] == [0, 1, 2, 3]

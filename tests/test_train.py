@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import dualgrad as dg
 from dualgrad import checkpoint, data, nn, train
@@ -145,3 +147,33 @@ def test_diagnostics_log_cosine_and_norm_ratio(digits, tmp_path):
 def test_unknown_option_is_a_named_error(digits):
     with pytest.raises(InvalidArgumentError, match="unknown settings"):
         train.fit(tiny_model(), digits, progress=False, learning_rate=0.1)
+
+
+# ----- validation: every setting by type and range, named errors only -------------------------------------------
+SETTINGS = {   # valid and invalid values of every TrainConfig field
+    "grad": ["activity", "weight", "exact", "backprop", 3], "method": ["projection", "fg", "mean", "median", None],
+    "k": [1, 3, 0, -2, 2.0, True, "4"], "sampler": ["normal", "angle", "orthonormal", "gaussian"],
+    "lr": [0.1, 0, -1.0, float("nan"), float("inf"), "0.1"], "optimizer": ["sgd", "adam", "rmsprop"],
+    "momentum": [0.0, 0.9, 1.0, -0.5], "weight_decay": [0.0, -1.0, float("nan")],
+    "lr_schedule": ["constant", "step", "cosine", "linear"], "batch_size": [16, 0, -5, 2.5],
+    "eval_batch_size": [64, 0], "epochs": [1, 0, -3], "patience": [1, 0], "min_delta": [0.0, -1.0, float("nan")],
+    "loss_bound": [10.0, float("inf"), 0.0, float("nan")], "seed": [0, 5, -1, None],
+    "diagnostics_every": [0, 2, -1], "threads": [1, None, 0],
+    "sampler_options": [{}, {"angle": 30}, {"angle": 400}, {"angle": float("nan")}, {"max_length": 2}, {"bogus": 1},
+                        "angle=30"],
+}
+
+
+@given(overrides=st.dictionaries(st.sampled_from(sorted(SETTINGS)), st.integers(0, 6), max_size=5),
+       with_out=st.booleans())
+def test_fit_fuzz_trains_or_raises_a_named_error_before_writing(tmp_path_factory, overrides, with_out):
+    settings = {name: SETTINGS[name][i % len(SETTINGS[name])] for name, i in overrides.items()}
+    splits = data.teacher_student(n_train=48, n_val=16, n_test=16, features=6, hidden=8)
+    model = nn.FCNet(6, 4, 1, 10, rng=np.random.default_rng(0))
+    out = tmp_path_factory.mktemp("fit") / "run" if with_out else None
+    try:
+        history = train.fit(model, splits, progress=False, out=out, **({"epochs": 1} | settings))
+    except InvalidArgumentError:
+        assert out is None or not out.exists(), settings
+        return
+    assert history.status in ("finished", "diverged") and history.rows[0]["epoch"] == 0

@@ -112,11 +112,13 @@ def main(argv=None) -> int:
 
 def add_arguments(p) -> None:
     p.add_argument("--suite", nargs="+", choices=SUITES, default=list(SUITES), help="which suites (default all)")
-    p.add_argument("--k", type=int, nargs="+", default=[1, 4, 16, 64], help="numbers of tangents (default 1 4 16 64)")
-    p.add_argument("--budget", type=float, default=1.0, help="seconds of timed calls per method (default 1)")
-    p.add_argument("--threads", type=int, help="BLAS threads (default: the library's)")
-    p.add_argument("--json", help="also write the report to this JSON file")
-    p.add_argument("--plot", help="also write a PNG of time against k (matplotlib, the plot extra)")
+    from ..argtypes import output_file, positive_float, positive_int
+    p.add_argument("--k", type=positive_int, nargs="+", default=[1, 4, 16, 64],
+                   help="numbers of tangents (default 1 4 16 64)")
+    p.add_argument("--budget", type=positive_float, default=1.0, help="seconds of timed calls per method (default 1)")
+    p.add_argument("--threads", type=positive_int, help="BLAS threads (default: the library's)")
+    p.add_argument("--json", type=output_file, help="also write the report to this JSON file")
+    p.add_argument("--plot", type=output_file, help="also write a PNG of time against k (matplotlib, the plot extra)")
 
 
 def run_command(args) -> int:

@@ -30,6 +30,7 @@ import time
 from collections.abc import Sequence
 
 from ..approaches import pairs
+from ..argtypes import directory, non_negative_int, positive_int
 from ..data import LOADERS
 from ..train import FIELDS
 from . import networks
@@ -130,19 +131,23 @@ def add_subcommands(subparsers) -> None:
                     "and plots; prints the mean ± std test accuracy over seeds.")
     p.add_argument("--dataset", choices=sorted(LOADERS), default="digits",
                    help="digits (bundled, default) or mnist (IDX files under --data-dir), ...")
-    p.add_argument("--data-dir", help="directory with downloaded datasets (default $DUALGRAD_DATA or ./data)")
-    p.add_argument("--width", nargs="+", type=int, help=f"hidden widths of the full grid (default {PAPER_WIDTHS})")
+    p.add_argument("--data-dir", type=directory,
+                   help="directory with downloaded datasets (default $DUALGRAD_DATA or ./data)")
+    p.add_argument("--width", nargs="+", type=positive_int,
+                   help=f"hidden widths of the full grid (default {PAPER_WIDTHS})")
     p.add_argument("--no-subset", dest="subset", action="store_false",
                    help=f"skip the W = {SUBSET.width} subset ({SUBSET.describe()})")
     p.add_argument("--approach", nargs="+", choices=APPROACHES, default=APPROACHES)
-    p.add_argument("--k", nargs="+", type=int, default=PAPER_K, help="tangents for mean and frog (default 2 4 16)")
-    p.add_argument("--seeds", nargs="+", type=int, help="default 0 1 2")
-    p.add_argument("--epochs", type=int, help=f"epoch cap of the full grid (default {MAX_EPOCHS}, the paper's)")
+    p.add_argument("--k", nargs="+", type=positive_int, default=PAPER_K,
+                   help="tangents for mean and frog (default 2 4 16)")
+    p.add_argument("--seeds", nargs="+", type=non_negative_int, help="default 0 1 2")
+    p.add_argument("--epochs", type=positive_int,
+                   help=f"epoch cap of the full grid (default {MAX_EPOCHS}, the paper's)")
     p.add_argument("--quick", action="store_true",
                    help=f"smoke run: W {QUICK['widths']}, seed 0, {QUICK['epochs']} epochs, no subset")
-    p.add_argument("--workers", type=int, help="processes (default: all cores; 1 = this process)")
+    p.add_argument("--workers", type=positive_int, help="processes (default: all cores; 1 = this process)")
     p.add_argument("--no-plots", dest="plots", action="store_false", help="skip the plots")
-    p.add_argument("--out", default="runs/fcnet", help="output directory (default runs/fcnet)")
+    p.add_argument("--out", type=directory, default="runs/fcnet", help="output directory (default runs/fcnet)")
     p.set_defaults(run=_fcnet_command)
 
 

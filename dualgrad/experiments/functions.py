@@ -39,6 +39,7 @@ import numpy as np
 
 from ..approaches import APPROACHES as TABLE
 from ..approaches import pairs
+from ..argtypes import at_least, degrees, directory, non_negative_int, positive_float, positive_int
 from ..estimators import aggregate, sample_tangents
 from ..learning_rates import lr_source
 from ..transforms import jacfwd, jvp
@@ -422,9 +423,11 @@ def add_subcommands(subparsers) -> None:
         description="Gradient descent on closed-form functions (Flügel et al. 2024, §4.2). Without flags: the "
                     "paper's full grid and learning rates. Writes OUT/functions.csv, OUT/functions_curves.npz, plots.")
     p.add_argument("--function", nargs="+", choices=tuple(PROBLEMS), default=tuple(PROBLEMS))
-    p.add_argument("--n", nargs="+", type=int, help=f"dimensions (default {PAPER_N[0]} … {PAPER_N[-1]}, powers of 2)")
+    p.add_argument("--n", nargs="+", type=positive_int,
+                   help=f"dimensions (default {PAPER_N[0]} … {PAPER_N[-1]}, powers of 2)")
     p.add_argument("--approach", nargs="+", choices=APPROACHES, default=APPROACHES)
-    p.add_argument("--k", nargs="+", type=int, default=PAPER_K, help="tangents for mean and frog (default 2 4 16)")
+    p.add_argument("--k", nargs="+", type=positive_int, default=PAPER_K,
+                   help="tangents for mean and frog (default 2 4 16)")
     _common_arguments(p, "runs/functions", f"n {QUICK['ns']}")
     p.set_defaults(run=_functions_command)
 
@@ -432,22 +435,23 @@ def add_subcommands(subparsers) -> None:
         "angles-opt", help="§4.3: Styblinski-Tang, n = 64, mean vs frog with tangents at a fixed angle",
         description="Styblinski-Tang with tangents at a fixed angle to a base tangent (Flügel et al. 2024, §4.3). "
                     "Writes OUT/angles_opt.csv and a plot.")
-    p.add_argument("--n", type=int, default=ANGLE_N)
-    p.add_argument("--k", nargs="+", type=int, default=ANGLE_K)
-    p.add_argument("--angles", nargs="+", type=float, help=f"degrees (default {' '.join(map(str, ANGLES))})")
+    p.add_argument("--n", type=at_least(2), default=ANGLE_N, help=f"dimension (default {ANGLE_N})")
+    p.add_argument("--k", nargs="+", type=positive_int, default=ANGLE_K)
+    p.add_argument("--angles", nargs="+", type=degrees, help=f"degrees (default {' '.join(map(str, ANGLES))})")
     p.add_argument("--approach", nargs="+", choices=ANGLE_APPROACHES, default=ANGLE_APPROACHES)
     _common_arguments(p, "runs/angles-opt", f"angles {QUICK_ANGLES['angles']}")
     p.set_defaults(run=_angles_command)
 
 
 def _common_arguments(p, out, quick):
-    p.add_argument("--seeds", nargs="+", type=int, help="default 0 1 2 3 4")
-    p.add_argument("--steps-scale", type=float, help="multiply every step limit (default 1)")
-    p.add_argument("--lr", type=float, help="one learning rate for every run (default: the paper's tuned ones)")
+    p.add_argument("--seeds", nargs="+", type=non_negative_int, help="default 0 1 2 3 4")
+    p.add_argument("--steps-scale", type=positive_float, help="multiply every step limit (default 1)")
+    p.add_argument("--lr", type=positive_float,
+                   help="one learning rate for every run (default: the paper's tuned ones)")
     p.add_argument("--quick", action="store_true", help=f"smoke run: {quick}, seed 0, steps scaled by 0.04")
-    p.add_argument("--workers", type=int, help="processes (default: all cores; 1 = this process)")
+    p.add_argument("--workers", type=positive_int, help="processes (default: all cores; 1 = this process)")
     p.add_argument("--no-plots", dest="plots", action="store_false", help="skip the plots")
-    p.add_argument("--out", default=out, help=f"output directory (default {out})")
+    p.add_argument("--out", type=directory, default=out, help=f"output directory (default {out})")
 
 
 def _options(args, quick: dict, defaults: dict) -> dict:

@@ -36,6 +36,7 @@ import time
 from collections.abc import Sequence
 
 from ..approaches import pairs
+from ..argtypes import directory, non_negative_int, positive_int
 from ..data import LOADERS
 from ..train import FIELDS
 from . import networks
@@ -121,18 +122,19 @@ def add_subcommands(subparsers) -> None:
     p.add_argument("--model", nargs="+", choices=MODELS, default=MODELS, help="default: resnet vit")
     p.add_argument("--dataset", nargs="+", choices=sorted(LOADERS),
                    help="mnist-5k (default; extra [datasets]), digits (bundled; the --quick default), ...")
-    p.add_argument("--data-dir", help="directory with downloaded datasets (default $DUALGRAD_DATA or ./data)")
+    p.add_argument("--data-dir", type=directory,
+                   help="directory with downloaded datasets (default $DUALGRAD_DATA or ./data)")
     p.add_argument("--approach", nargs="+", choices=APPROACHES,
                    help="with --k: every approach with every k (default: bp, fg, mean k=16, frog k=2 4 16)")
-    p.add_argument("--k", nargs="+", type=int, help="tangents for mean and frog (with --approach; default 16)")
-    p.add_argument("--seeds", nargs="+", type=int, help="default 0 1 2")
-    p.add_argument("--epochs", type=int, help=f"epoch cap (default {EPOCHS}, else {DEFAULT_EPOCHS})")
+    p.add_argument("--k", nargs="+", type=positive_int, help="tangents for mean and frog (with --approach; default 16)")
+    p.add_argument("--seeds", nargs="+", type=non_negative_int, help="default 0 1 2")
+    p.add_argument("--epochs", type=positive_int, help=f"epoch cap (default {EPOCHS}, else {DEFAULT_EPOCHS})")
     p.add_argument("--quick", action="store_true",
                    help=f"smoke run: {QUICK['datasets'][0]} (unless --dataset), seed 0, {QUICK['epochs']} epochs, "
                         "bp, fg, mean and frog k=16")
-    p.add_argument("--workers", type=int, help="processes (default: all cores; 1 = this process)")
+    p.add_argument("--workers", type=positive_int, help="processes (default: all cores; 1 = this process)")
     p.add_argument("--no-plots", dest="plots", action="store_false", help="skip the plots")
-    p.add_argument("--out", default="runs/sota", help="output directory (default runs/sota)")
+    p.add_argument("--out", type=directory, default="runs/sota", help="output directory (default runs/sota)")
     p.set_defaults(run=_sota_command)
 
 
