@@ -31,6 +31,6 @@ from .rules.linalg import (
 from .rules.decompositions import eig, eigh, eigvals, eigvalsh, lstsq, pinv, qr, svd
 from .rules.nn import *  # noqa: F403  (the names in rules/nn.py's __all__)
 from .rules.conv import *  # noqa: F403  (the names in rules/conv.py's __all__)
-from .rules.special import polygamma
+from .rules.special import multigammaln, polygamma
 
 __version__ = "0.1.0"

@@ -57,6 +57,17 @@ UNARY = [  # (name, sampler, analytic, label)
     ("j1", uniform(-6.0, 6.0), False, ""),
     ("y0", uniform(0.3, 6.0), False, ""),
     ("y1", uniform(0.3, 6.0), False, ""),
+    ("wrightomega", scaled, False, ""),
+    ("sindg", uniform(-400.0, 400.0), False, ""),
+    ("cosdg", uniform(-400.0, 400.0), False, ""),
+    ("tandg", uniform(-80.0, 80.0), False, ""),
+    ("cotdg", uniform(10.0, 170.0), False, ""),
+    ("cbrt", positive, False, ""),
+    ("exp2", normal, False, ""),
+    ("exp10", normal, False, ""),
+    ("expm1", normal, False, ""),
+    ("log1p", uniform(-0.7, 3.0), False, ""),
+    ("cosm1", normal, False, ""),
 ]
 
 BINARY = [  # (name, samplers, differentiable inputs, analytic, label)
@@ -79,6 +90,14 @@ BINARY = [  # (name, samplers, differentiable inputs, analytic, label)
     ("yve", (uniform(-1.5, 2.5), positive), (1,), False, "in x"),
     ("ive", (uniform(-1.5, 2.5), positive), (1,), False, "in x"),
     ("kve", (uniform(-1.5, 2.5), positive), (1,), False, "in x"),
+    ("struve", (uniform(-0.5, 2.5), positive), (1,), False, "in x"),
+    ("modstruve", (uniform(-0.5, 2.5), positive), (1,), False, "in x"),
+    ("poch", (positive, uniform(-0.2, 2.0)), None, False, ""),
+    ("owens_t", (normal, normal), None, False, ""),
+    ("powm1", (positive, normal), None, False, ""),
+    ("gammaincinv", (uniform(0.5, 3.0), uniform(0.05, 0.95)), (1,), False, "in y"),
+    ("gammainccinv", (uniform(0.5, 3.0), uniform(0.05, 0.95)), (1,), False, "in y"),
+    ("hyp0f1", (uniform(0.5, 3.0), normal), (1,), False, "in z"),
 ]
 
 
@@ -91,7 +110,31 @@ CASES = [OpCase(f"special.{name}", _scipy(name), one_shape(), sample, analytic, 
 CASES += [OpCase(f"special.{name}", _scipy(name), broadcast_shapes(2), samples, analytic, label=label,
                  differentiable=differentiable)
           for name, samples, differentiable, analytic, label in BINARY]
+TERNARY = [  # (name, samplers): derivative in the last operand, the others constant
+    ("betainc", (uniform(0.5, 3.0), uniform(0.5, 3.0), uniform(0.05, 0.95))),
+    ("betaincc", (uniform(0.5, 3.0), uniform(0.5, 3.0), uniform(0.05, 0.95))),
+    ("betaincinv", (uniform(0.5, 3.0), uniform(0.5, 3.0), uniform(0.05, 0.95))),
+    ("betainccinv", (uniform(0.5, 3.0), uniform(0.5, 3.0), uniform(0.05, 0.95))),
+    ("hyp1f1", (uniform(-1.5, 2.0), uniform(0.5, 3.0), normal)),
+]
+CASES += [OpCase(f"special.{name}", _scipy(name), broadcast_shapes(3), samples, label="in x", differentiable=(2,))
+          for name, samples in TERNARY]
 CASES += [
+    OpCase("special.hyp2f1", sp.hyp2f1, broadcast_shapes(4),
+           (uniform(-1.0, 2.0), uniform(-1.0, 2.0), uniform(2.5, 4.0), uniform(-0.8, 0.8)), label="in z",
+           differentiable=(3,)),
+    OpCase("special.radian", sp.radian, broadcast_shapes(3), (scaled, scaled, scaled)),
+    # integer orders as Python floats: SciPy computes an int order with float32 x in float64
+    OpCase("special.expn", lambda x: sp.expn(0.0, x), one_shape(), positive, label="order 0"),
+    OpCase("special.expn", lambda x: sp.expn(3.0, x), one_shape(), positive, label="order 3"),
+    OpCase("special.yn", lambda x: sp.yn(1.0, x), one_shape(), positive, label="order 1"),
+    OpCase("special.kn", lambda x: sp.kn(2.0, x), one_shape(), positive, label="order 2"),
+    OpCase("special.sici", sp.sici, one_shape(), scaled),
+    OpCase("special.sici", sp.sici, one_shape(), away_from_zero(0.05, 0.45), label="series near 0"),
+    OpCase("special.shichi", sp.shichi, one_shape(), away_from_zero(0.05, 3.0)),
+    OpCase("special.fresnel", sp.fresnel, one_shape(), scaled),
+    OpCase("special.airy", sp.airy, one_shape(), scaled),
+    OpCase("special.gammaln", lambda a: dg.multigammaln(a, 3), one_shape(), uniform(1.2, 4.0), label="multigammaln"),
     OpCase("special.psi", sp.digamma, one_shape(), uniform(0.3, 5.0), label="digamma"),
     OpCase("special.jv", lambda x: sp.jv(2, x), one_shape(), positive, label="integer order"),
     OpCase("special.jv", lambda x: sp.jv(np.arange(3, dtype=x.dtype), x), fixed((3,)), normal,

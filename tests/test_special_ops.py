@@ -125,16 +125,40 @@ def test_log_ndtr_slope_in_the_far_left_tail():
 
 # ----- dispatch ----------------------------------------------------------------------------------------------
 def test_a_scipy_ufunc_without_rule_names_itself_and_the_fix():
-    with pytest.raises(dg.MissingRuleError, match=r"scipy.special.cosdg has no forward-mode rule.*"
-                                                  r"dg.defjvp\(scipy.special.cosdg\)"):
-        sp.cosdg(dual([1.0]))
+    with pytest.raises(dg.MissingRuleError, match=r"scipy.special.kolmogorov has no forward-mode rule.*"
+                                                  r"dg.defjvp\(scipy.special.kolmogorov\)"):
+        sp.kolmogorov(dual([1.0]))
 
 
 def test_defjvp_registers_a_rule_for_a_scipy_ufunc():
-    @dg.defjvp(sp.sindg)
-    def sindg_jvp(primals, tangents):             # sin of degrees: slope π/180 cos(x°)
-        (x,), (t,) = primals, tangents
-        return sp.sindg(x), None if t is None else t * (np.pi / 180) * sp.cosdg(x)
+    @dg.defjvp(sp.boxcox1p)
+    def boxcox1p_jvp(primals, tangents):          # ((1 + x)^λ − 1)/λ: slope (1 + x)^(λ − 1) in x
+        (x, lmbda), (t, t_lmbda) = primals, tangents
+        assert t_lmbda is None
+        return sp.boxcox1p(x, lmbda), None if t is None else t * (1 + x) ** (lmbda - 1)
 
-    x = np.array([10.0, 75.0])
-    assert dg.check_jvp(sp.sindg, (x,)) < 1e-8
+    x = np.array([0.5, 2.0])
+    assert dg.check_jvp(lambda x: sp.boxcox1p(x, 0.3), (x,)) < 1e-8
+
+
+@pytest.mark.parametrize("f, x, expected", [(sp.gammasgn, [-1.5, 2.0], [1.0, 1.0]),
+                                            (sp.round, [1.4, -2.6], [1.0, -3.0])])
+def test_piecewise_constant_functions_return_plain_arrays(f, x, expected):
+    out = f(dual(x))
+    assert not isinstance(out, dg.Dual)
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_multigammaln_matches_scipy_and_refuses_what_scipy_refuses():
+    a = np.array([1.5, 3.0, 7.25])
+    np.testing.assert_allclose(dg.multigammaln(a, 3), sp.multigammaln(a, 3), rtol=1e-14)
+    with pytest.raises(ValueError, match="condition a > 0.5"):
+        dg.multigammaln(dual([0.9]), 3)
+    with pytest.raises(ValueError, match="positive integer"):
+        dg.multigammaln(a, 0)
+
+
+def test_scipy_versions_of_numpy_ufuncs_get_their_own_rules():
+    assert dg.RULES["special.log1p"].numpy == ("scipy.special.log1p",)
+    x = np.array([0.5, 2.0])
+    np.testing.assert_allclose(slope(sp.log1p, x), 1 / (1 + x), rtol=1e-15)

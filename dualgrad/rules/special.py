@@ -7,13 +7,17 @@ imported only when a rule runs: ``backend.special(xp)`` is ``scipy.special`` for
 
 Every derivative is written with functions that have rules themselves, so derivatives of any order follow
 by nesting: erf' = 2/√π e^{−x²}, gammaln' = ψ, ψ' = ψ⁽¹⁾ = ζ(2, ·) (Hurwitz zeta), ∂_q ζ(s, q) = −s ζ(s+1, q),
-J_v' = (J_{v−1} − J_{v+1})/2. Where SciPy has no closed form for a derivative (the order v of a Bessel
-function, the exponent s of zeta, the shape a of gammainc) a tangent on that argument raises
-``MissingRuleError``; hold the argument constant. ``polygamma`` is a Python function in SciPy that
-converts its input with ``np.asarray`` and so cannot take a Dual: use ``dg.polygamma``.
+J_v' = (J_{v−1} − J_{v+1})/2, Ai'' = x Ai. Where SciPy has no closed form for a derivative (the order v of a
+Bessel function, the exponent s of zeta, the parameters of gammainc, betainc and the hypergeometric functions)
+a tangent on that operand raises ``MissingRuleError``; hold it constant. Piecewise-constant functions
+(gammasgn, round) return plain arrays. ``polygamma`` and ``multigammaln`` are Python functions in SciPy that
+convert their input with ``np.asarray`` and so cannot take a Dual: use ``dg.polygamma``, ``dg.multigammaln``.
 
-Near removable singularities (exprel' at 0, spence' at 1) the derivative is a power series on a small
-interval, so its own derivatives stay exact there too.
+Near removable singularities (exprel' at 0, spence' at 1, Si' and Shi' at 0) the derivative is a power series
+on a small interval, so its own derivatives stay exact there too.
+
+Registration: ``unary`` (one operand, slope from x and the output), ``nary`` (a partial per operand),
+``in_last`` (differentiable in the last operand only), ``multi_output`` (sici, airy, ...), ``plain``.
 """
 from __future__ import annotations
 
@@ -24,9 +28,10 @@ import numpy as np
 from ..backend import namespace, special
 from ..errors import MissingRuleError
 from ..registry import bind, defprimitive, implements
-from ._util import add_terms, fit, lift
+from ._util import add_terms, fit, innermost, lift
 
 SQRT_PI = math.sqrt(math.pi)
+LN2, LN10 = math.log(2.0), math.log(10.0)
 SQRT_2PI = math.sqrt(2 * math.pi)
 
 
@@ -71,34 +76,68 @@ def unary(name, derivative, *, note="", numpy=None):
     return fn
 
 
-def binary(name, d_first, d_second, *, args=("x", "y"), note="", ufunc=None, numpy=None):
-    """Register ``scipy.special.<name>(a, b)``; ``d_first(sp, a, b, out)`` is ∂out/∂a (None: no closed form).
+def nary(name, *partials, args, note="", ufunc=None, numpy=None):
+    """Register ``scipy.special.<name>(*operands)``; ``partials[i](sp, *operands, out)`` is ∂out/∂operand i, or
+    None where SciPy has no closed form (a tangent on that operand raises ``MissingRuleError``).
 
-    ``ufunc``: the name of the ufunc that reaches the Dual when it differs from ``name`` (scipy's Python
-    function ``zeta`` calls the private ufunc ``_zeta``); ``numpy`` as for ``unary``.
+    ``args`` names the operands for that message; ``ufunc``: the name of the ufunc that reaches the Dual when it
+    differs from ``name`` (SciPy's Python function ``zeta`` calls the private ufunc ``_zeta``); ``numpy`` as for
+    ``unary``.
     """
 
     def rule(primals, tangents):
-        (a, b), (ta, tb) = primals, tangents
-        sp = _sp(a, b)
-        out = getattr(sp, name)(a, b)
+        sp = _sp(*primals)
+        out = getattr(sp, name)(*primals)
         rank, t = np.ndim(out), None
-        for arg, tangent, partial in ((args[0], ta, d_first), (args[1], tb, d_second)):
+        for arg, tangent, partial in zip(args, tangents, partials):
             if tangent is None:
                 continue
             if partial is None:
                 raise _no_closed_form(name, arg)
-            t = add_terms(t, lift(tangent, rank) * partial(sp, a, b, out))
+            t = add_terms(t, lift(tangent, rank) * partial(sp, *primals, out))
         return out, None if t is None else fit(t, np.shape(out))
 
     prim = defprimitive(f"special.{name}", rule, family="special", kind="elementwise",
                         numpy=numpy or (f"scipy.special.{name}",), note=note)
 
-    def fn(a, b):
-        return bind(prim, a, b)
+    def fn(*operands):
+        return bind(prim, *operands)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"``scipy.special.{name}`` on Duals or arrays (rule table entry 'special.{name}')."
     implements(f"scipy.special.{ufunc or name}")(fn)
+    return fn
+
+
+def in_last(name, slope, *, constants, note="", ufunc=None, numpy=None):
+    """``nary`` for a function differentiable in its last operand only (``constants`` names the others)."""
+    return nary(name, *[None] * len(constants), slope, args=(*constants, "x"), ufunc=ufunc, numpy=numpy,
+                note=note or f"derivative in the last operand; {', '.join(constants)} constant")
+
+
+def multi_output(name, slopes, *, note=""):
+    """Register ``scipy.special.<name>(x)`` with several outputs; ``slopes(sp, x, outs)`` gives each one's slope."""
+    def rule(primals, tangents):
+        (x,), (t,) = primals, tangents
+        sp = _sp(x)
+        outs = getattr(sp, name)(x)
+        return outs, None if t is None else tuple(t * slope for slope in slopes(sp, x, outs))
+
+    prim = defprimitive(f"special.{name}", rule, family="special", kind="elementwise",
+                        numpy=(f"scipy.special.{name}",), note=note)
+
+    def fn(x):
+        return bind(prim, x)
+    fn.__name__ = fn.__qualname__ = name
+    implements(f"scipy.special.{name}")(fn)
+    return fn
+
+
+def plain(name):
+    """Register ``scipy.special.<name>`` as piecewise constant: it runs on the values and returns a plain array."""
+    def fn(*operands):
+        return getattr(_sp(*map(innermost, operands)), name)(*map(innermost, operands))
+    fn.__name__ = fn.__qualname__ = name
+    implements(f"scipy.special.{name}")(fn)
     return fn
 
 
@@ -128,13 +167,13 @@ rgamma = unary("rgamma", lambda sp, x, y: -y * sp.psi(x), note="1/Γ(x)")
 psi = unary("psi", lambda sp, x, y: sp.zeta(2.0, x), numpy=("scipy.special.psi", "scipy.special.digamma",
                                                             "dg.polygamma(0, x)"),
             note="slope ψ⁽¹⁾(x) = ζ(2, x)")
-zeta = binary("zeta", None, lambda sp, s, q, out: -s * sp.zeta(s + 1, q), args=("s", "q"), ufunc="_zeta",
+zeta = in_last("zeta", lambda sp, s, q, out: -s * sp.zeta(s + 1, q), constants=("s",), ufunc="_zeta",
                numpy=("scipy.special.zeta(s, q)", "dg.polygamma(n, x), n ≥ 1"),
                note="Hurwitz zeta: ∂_q = −s ζ(s+1, q); none in s (the Riemann zeta(s) has no rule). "
                     "scipy.special.polygamma cannot take a Dual (np.asarray): use dg.polygamma")
-betaln = binary("betaln", lambda sp, a, b, out: sp.psi(a) - sp.psi(a + b),
+betaln = nary("betaln", lambda sp, a, b, out: sp.psi(a) - sp.psi(a + b),
                 lambda sp, a, b, out: sp.psi(b) - sp.psi(a + b), args=("a", "b"))
-beta = binary("beta", lambda sp, a, b, out: out * (sp.psi(a) - sp.psi(a + b)),
+beta = nary("beta", lambda sp, a, b, out: out * (sp.psi(a) - sp.psi(a + b)),
               lambda sp, a, b, out: out * (sp.psi(b) - sp.psi(a + b)), args=("a", "b"))
 
 
@@ -143,9 +182,28 @@ def _gammainc_x(sp, a, x, out):
     return np.exp((a - 1) * np.log(x) - x - sp.gammaln(a))
 
 
-gammainc = binary("gammainc", None, _gammainc_x, args=("a", "x"), note="derivative in x only")
-gammaincc = binary("gammaincc", None, lambda sp, a, x, out: -_gammainc_x(sp, a, x, out), args=("a", "x"),
-                   note="derivative in x only")
+gammainc = in_last("gammainc", _gammainc_x, constants=("a",))
+gammaincc = in_last("gammaincc", lambda sp, a, x, out: -_gammainc_x(sp, a, x, out), constants=("a",))
+gammaincinv = in_last("gammaincinv", lambda sp, a, y, out: 1 / _gammainc_x(sp, a, out, y), constants=("a",),
+                      note="x = P⁻¹(a, y): slope 1/∂ₓP(a, x); a constant")
+gammainccinv = in_last("gammainccinv", lambda sp, a, y, out: -1 / _gammainc_x(sp, a, out, y), constants=("a",),
+                       note="x = Q⁻¹(a, y): slope −1/∂ₓP(a, x); a constant")
+poch = nary("poch", lambda sp, z, m, out: out * (sp.psi(z + m) - sp.psi(z)), lambda sp, z, m, out: out * sp.psi(z + m),
+            args=("z", "m"), note="Γ(z + m)/Γ(z)")
+gammasgn = plain("gammasgn")
+
+
+def _betainc_x(sp, a, b, x, out):
+    """∂_x I_x(a, b) = x^{a−1} (1 − x)^{b−1} / B(a, b), in logs."""
+    return np.exp((a - 1) * np.log(x) + (b - 1) * np.log1p(-x) - sp.betaln(a, b))
+
+
+betainc = in_last("betainc", _betainc_x, constants=("a", "b"))
+betaincc = in_last("betaincc", lambda sp, a, b, x, out: -_betainc_x(sp, a, b, x, out), constants=("a", "b"))
+betaincinv = in_last("betaincinv", lambda sp, a, b, y, out: 1 / _betainc_x(sp, a, b, out, y), constants=("a", "b"),
+                     note="x = I⁻¹(a, b, y): slope 1/∂ₓI; a, b constant")
+betainccinv = in_last("betainccinv", lambda sp, a, b, y, out: -1 / _betainc_x(sp, a, b, out, y),
+                      constants=("a", "b"), note="slope −1/∂ₓI; a, b constant")
 
 
 def polygamma(n, x):
@@ -171,9 +229,57 @@ def polygamma(n, x):
     return np.where(n == 0, sp.psi(x), factor * sp.zeta(xp.where(n == 0, 2, n + 1).astype(dtype), x))
 
 
+def multigammaln(a, d):
+    """log Γ_d(a), the multivariate log-gamma, on Duals or arrays: d(d−1)/4 log π + Σ_j gammaln(a − j/2).
+
+    ``scipy.special.multigammaln`` converts ``a`` with ``np.asarray`` and so cannot take a Dual; this is the same
+    sum of gammaln ufuncs (d a positive integer, a > (d − 1)/2 as SciPy requires).
+    """
+    if not isinstance(d, (int, np.integer)) or d < 1:
+        raise ValueError("d should be a positive integer (dimension)")
+    if bool(np.any(innermost(a) <= 0.5 * (d - 1))):
+        raise ValueError(f"condition a > 0.5 * (d-1) ({0.5 * (d - 1)}) not met")
+    sp = _sp(a)
+    total = sp.gammaln(a)
+    for j in range(1, d):
+        total = total + sp.gammaln(a - 0.5 * j)
+    return total + d * (d - 1) * 0.25 * math.log(math.pi)
+
+
 # ----- exponential integrals and relatives ------------------------------------------------------------------
 expi = unary("expi", lambda sp, x, y: np.exp(x) / x)
 exp1 = unary("exp1", lambda sp, x, y: -np.exp(-x) / x)
+
+
+def _expn_slope(sp, n, x, out):
+    """E_n' = −E_{n−1} for n >= 1; E_0(x) = e^{−x}/x, so E_0' = −e^{−x}(1 + x)/x²."""
+    first = n == 0
+    return np.where(first, -np.exp(-x) * (1 + x) / (x * x), -sp.expn(np.where(first, 1, n) - 1, x))
+
+
+expn = in_last("expn", _expn_slope, constants=("n",))
+
+#: sin(x)/x and sinh(x)/x = Σ (∓1)ᵏ x²ᵏ/(2k+1)! for |x| < 1/2 (9 terms: below 1e-17 there).
+SINC_SERIES = [(-1) ** (k // 2) / math.factorial(k + 1) if k % 2 == 0 else 0.0 for k in range(18)]
+SINHC_SERIES = [abs(c) for c in SINC_SERIES]
+
+
+def _over_x(f, x, series):
+    """f(x)/x, by its power series near the removable singularity at 0."""
+    small = abs(x) < 0.5
+    safe = np.where(small, 1.0, x)
+    return np.where(small, _series(x, series), f(safe) / safe)
+
+
+sici = multi_output("sici", lambda sp, x, outs: (_over_x(np.sin, x, SINC_SERIES), np.cos(x) / x),
+                    note="(Si, Ci): slopes sin(x)/x (its series near 0) and cos(x)/x")
+shichi = multi_output("shichi", lambda sp, x, outs: (_over_x(np.sinh, x, SINHC_SERIES), np.cosh(x) / x),
+                      note="(Shi, Chi): slopes sinh(x)/x (its series near 0) and cosh(x)/x")
+fresnel = multi_output("fresnel", lambda sp, x, outs: (np.sin(0.5 * math.pi * x * x), np.cos(0.5 * math.pi * x * x)),
+                       note="(S, C): slopes sin(πx²/2), cos(πx²/2)")
+airy = multi_output("airy", lambda sp, x, outs: (outs[1], x * outs[0], outs[3], x * outs[2]),
+                    note="(Ai, Ai', Bi, Bi'): Ai'' = x Ai, Bi'' = x Bi")
+wrightomega = unary("wrightomega", lambda sp, x, y: y / (1 + y), note="ω' = ω/(1 + ω)")
 
 #: exprel'(x) = Σ_{n≥1} n xⁿ⁻¹/(n+1)! for |x| < 1/2 (15 terms: below 1e-17 there).
 EXPREL_SLOPE_SERIES = [n / math.factorial(n + 1) for n in range(1, 17)]
@@ -211,18 +317,18 @@ def _zero_where_x_zero(x, value):
     return np.where(x == 0, 0.0, value)
 
 
-xlogy = binary("xlogy", lambda sp, x, y, out: np.log(y),
+xlogy = nary("xlogy", lambda sp, x, y, out: np.log(y),
                lambda sp, x, y, out: _zero_where_x_zero(x, x / np.where(x == 0, 1.0, y)),
-               note="∂y is 0 where x = 0 (also at y = 0, as xlogy(0, y) = 0)")
-xlog1py = binary("xlog1py", lambda sp, x, y, out: np.log1p(y),
+               args=("x", "y"), note="∂y is 0 where x = 0 (also at y = 0, as xlogy(0, y) = 0)")
+xlog1py = nary("xlog1py", lambda sp, x, y, out: np.log1p(y),
                  lambda sp, x, y, out: _zero_where_x_zero(x, x / np.where(x == 0, 1.0, 1 + y)),
-                 note="∂y is 0 where x = 0")
-rel_entr = binary("rel_entr", lambda sp, x, y, out: np.log(x / y) + 1,
+                 args=("x", "y"), note="∂y is 0 where x = 0")
+rel_entr = nary("rel_entr", lambda sp, x, y, out: np.log(x / y) + 1,
                   lambda sp, x, y, out: _zero_where_x_zero(x, -x / np.where(x == 0, 1.0, y)),
-                  note="x log(x/y) for x, y > 0; ∂y is 0 where x = 0")
-kl_div = binary("kl_div", lambda sp, x, y, out: np.log(x / y), lambda sp, x, y, out: 1 - x / y,
-                note="x log(x/y) − x + y for x, y > 0")
-huber = binary("huber", lambda sp, d, r, out: np.where(abs(r) <= d, 0.0, abs(r) - d),
+                  args=("x", "y"), note="x log(x/y) for x, y > 0; ∂y is 0 where x = 0")
+kl_div = nary("kl_div", lambda sp, x, y, out: np.log(x / y), lambda sp, x, y, out: 1 - x / y,
+                args=("x", "y"), note="x log(x/y) − x + y for x, y > 0")
+huber = nary("huber", lambda sp, d, r, out: np.where(abs(r) <= d, 0.0, abs(r) - d),
                lambda sp, d, r, out: np.where(abs(r) <= d, r, d * np.sign(r)), args=("delta", "r"),
                note="C¹: the branches meet at |r| = delta")
 
@@ -242,8 +348,38 @@ def _pseudo_huber_r(sp, d, r, out):
     return r / _pseudo_huber_parts(d, r)[1]
 
 
-pseudo_huber = binary("pseudo_huber", _pseudo_huber_delta, _pseudo_huber_r, args=("delta", "r"),
+pseudo_huber = nary("pseudo_huber", _pseudo_huber_delta, _pseudo_huber_r, args=("delta", "r"),
                       note="delta > 0")
+
+# ----- hypergeometric functions: derivative in the argument, the parameters constant -----------------------------
+hyp0f1 = in_last("hyp0f1", lambda sp, v, z, out: sp.hyp0f1(v + 1, z) / v, constants=("v",))
+hyp1f1 = in_last("hyp1f1", lambda sp, a, b, x, out: (a / b) * sp.hyp1f1(a + 1, b + 1, x), constants=("a", "b"))
+hyp2f1 = in_last("hyp2f1", lambda sp, a, b, c, z, out: (a * b / c) * sp.hyp2f1(a + 1, b + 1, c + 1, z),
+                 constants=("a", "b", "c"))
+
+# ----- Owen's T, degrees, and SciPy's own elementary functions ----------------------------------------------------
+owens_t = nary("owens_t", lambda sp, h, a, out: -np.exp(-0.5 * h * h) / SQRT_2PI * 0.5 * sp.erf(a * h / math.sqrt(2)),
+               lambda sp, h, a, out: np.exp(-0.5 * h * h * (1 + a * a)) / (2 * math.pi * (1 + a * a)),
+               args=("h", "a"))
+DEGREE = math.pi / 180
+sindg = unary("sindg", lambda sp, x, y: DEGREE * sp.cosdg(x), note="sine of x degrees")
+cosdg = unary("cosdg", lambda sp, x, y: -DEGREE * sp.sindg(x))
+tandg = unary("tandg", lambda sp, x, y: DEGREE * (1 + y * y))
+cotdg = unary("cotdg", lambda sp, x, y: -DEGREE * (1 + y * y))
+radian = nary("radian", lambda sp, d, m, s, out: DEGREE, lambda sp, d, m, s, out: DEGREE / 60,
+              lambda sp, d, m, s, out: DEGREE / 3600, args=("d", "m", "s"),
+              note="degrees, minutes, seconds to radians: linear")
+# SciPy's own versions of NumPy's ufuncs (a SciPy ufunc never gets NumPy's rule: the keys differ)
+unary("cbrt", lambda sp, x, y: 1 / (3 * y * y))
+unary("exp2", lambda sp, x, y: LN2 * y)
+unary("expm1", lambda sp, x, y: y + 1)
+unary("log1p", lambda sp, x, y: 1 / (1 + x))
+plain("round")
+exp10 = unary("exp10", lambda sp, x, y: LN10 * y)
+cosm1 = unary("cosm1", lambda sp, x, y: -np.sin(x), note="cos(x) − 1, accurate near 0")
+powm1 = nary("powm1", lambda sp, x, y, out: y * x ** (y - 1), lambda sp, x, y, out: (out + 1) * np.log(x),
+             args=("x", "y"), note="x^y − 1, accurate near y = 0; x > 0 for the y-derivative")
+
 
 # ----- Bessel functions of integer order ------------------------------------------------------------------
 i0 = unary("i0", lambda sp, x, y: sp.i1(x))
@@ -263,7 +399,7 @@ y1 = unary("y1", lambda sp, x, y: 0.5 * (sp.y0(x) - sp.yv(2, x)))
 
 # ----- Bessel functions of any order v: derivative in x, the order is constant ---------------------------------
 def _bessel(name, slope, note=""):
-    return binary(name, None, slope, args=("the order v", "x"), note=note or "derivative in x; the order v is constant")
+    return in_last(name, slope, constants=("the order v",), note=note or "derivative in x; the order v is constant")
 
 
 jv = _bessel("jv", lambda sp, v, x, out: 0.5 * (sp.jv(v - 1, x) - sp.jv(v + 1, x)))
@@ -276,4 +412,10 @@ yve = _bessel("yve", lambda sp, v, x, out: 0.5 * (sp.yve(v - 1, x) - sp.yve(v + 
               note="real x (there yve = yv); the order v is constant")
 ive = _bessel("ive", lambda sp, v, x, out: 0.5 * (sp.ive(v - 1, x) + sp.ive(v + 1, x)) - np.sign(x) * out,
               note="e^{−|x|} I_v(x); slope 0 at the kink x = 0 as for i0e; the order v is constant")
+yn = _bessel("yn", lambda sp, n, x, out: 0.5 * (sp.yn(n - 1, x) - sp.yn(n + 1, x)), note="integer order n constant")
+kn = _bessel("kn", lambda sp, n, x, out: -0.5 * (sp.kn(n - 1, x) + sp.kn(n + 1, x)), note="integer order n constant")
+struve = _bessel("struve", lambda sp, v, x, out: sp.struve(v - 1, x) - (v / x) * out,
+                 note="H_v' = H_{v−1} − (v/x) H_v (x ≠ 0); the order v is constant")
+modstruve = _bessel("modstruve", lambda sp, v, x, out: sp.modstruve(v - 1, x) - (v / x) * out,
+                    note="L_v' = L_{v−1} − (v/x) L_v (x ≠ 0); the order v is constant")
 kve = _bessel("kve", lambda sp, v, x, out: out - 0.5 * (sp.kve(v - 1, x) + sp.kve(v + 1, x)))
