@@ -4,8 +4,6 @@
 to the rule. Cases are analytic where the NumPy function is holomorphic on complex input (not vdot,
 which conjugates its first argument, nor norms, slogdet or cholesky).
 """
-import warnings
-
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -259,13 +257,6 @@ def lstsq_shapes(vector, tall=None):
     return st.tuples(side, side, side).map(shape)
 
 
-def cross_2d(a, b):
-    """np.cross with 2-vectors (deprecated by NumPy 2.0, which warns on plain arrays; still supported)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return np.cross(a, b)
-
-
 def lstsq_outputs(a, b):
     """x, residuals, rank and the singular values (rank is a plain integer)."""
     return tuple(np.linalg.lstsq(a, b))
@@ -354,14 +345,7 @@ CASES += [
            fixed((6, 6), (2, 3)), sample=(well_conditioned, normal), analytic=True, label="tensorsolve-axes"),
     OpCase("inv", lambda a: np.linalg.tensorinv(np.reshape(a, (2, 3, 6)), ind=2), fixed((6, 6)),
            sample=well_conditioned, analytic=True, label="tensorinv"),
-    # cross, vecdot, matvec, vecmat and NumPy 2's linalg aliases
-    OpCase("multiply", np.cross, broadcast_shapes(2, max_dims=2).map(lambda s: (s[0] + (3,), s[1] + (3,))),
-           analytic=True, label="cross"),
-    OpCase("multiply", lambda a, b: np.cross(a, b, axisa=0, axisb=1, axisc=0), fixed((3, 2), (2, 3)),
-           analytic=True, label="cross-axes"),
-    OpCase("multiply", cross_2d, fixed((4, 2), (4, 3)), analytic=True, label="cross-2-and-3-vectors"),
-    OpCase("multiply", cross_2d, fixed((3, 3), (3, 2)), analytic=True, label="cross-3-and-2-vectors"),
-    OpCase("multiply", cross_2d, fixed((3, 2), (2,)), analytic=True, label="cross-2-vectors"),
+    # linalg.cross (np.cross: cases_numeric.py), vecdot, matvec, vecmat and NumPy 2's linalg aliases
     OpCase("multiply", lambda a, b: np.linalg.cross(a, b, axis=0), fixed((3, 2), (3, 1)), analytic=True,
            label="linalg.cross"),
     # vecdot and vecmat conjugate their first operand: not analytic in it

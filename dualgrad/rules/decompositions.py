@@ -28,6 +28,7 @@ from ..errors import MissingRuleError, NonDifferentiableError
 from ..registry import bind, defprimitive, implements
 from ._util import innermost, rank_tolerance, refuse_where
 from .linalg import conj, conj_transpose, hermitian_from_triangle, is_complex, real_part, solve_stacked
+from .queries import plain_result
 
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 EigResult = namedtuple("EigResult", ["eigenvalues", "eigenvectors"])
@@ -462,8 +463,4 @@ def lstsq(a, b, rcond=None):
     return x, residuals, innermost(rank), sv
 
 
-@implements(np.linalg.matrix_rank)
-def matrix_rank(A, tol=None, hermitian=False, **kwargs):
-    """The rank: an integer, computed from the values (it is piecewise constant)."""
-    kwargs = {key: innermost(v) for key, v in kwargs.items()}
-    return np.linalg.matrix_rank(innermost(A), tol=innermost(tol), hermitian=hermitian, **kwargs)
+plain_result("an integer (the rank)", np.linalg.matrix_rank)

@@ -139,8 +139,7 @@ def _matmul_rule(primals, tangents):
 
 
 _matmul = defprimitive("matmul", _matmul_rule, family="linalg", kind="fused",
-                       numpy=("np.matmul", "@", "np.dot", "Dual.dot", "np.vdot", "np.linalg.matmul", "np.matvec",
-                              "np.vecmat", "np.linalg.multi_dot", "np.linalg.matrix_power"),
+                       numpy=("np.matmul", "@", "np.dot", "Dual.dot", "np.vdot", "np.linalg.matmul"),
                        note="k folded into GEMM rows (dA·B) and batched GEMMs (A·dB)")
 
 
@@ -378,11 +377,10 @@ def _norm_rule(primals, tangents, ord, axis, keepdims):
 
 
 _norm = defprimitive("norm", _norm_rule, family="linalg",
-                     numpy=("np.linalg.norm", "np.linalg.vector_norm", "np.linalg.matrix_norm", "np.linalg.cond"),
+                     numpy=("np.linalg.norm",),
                      note="vector: any ord, 0 at x = 0, ties of the inf-norms share the tangent, an entry 0 adds 0 "
                           "(ord < 1); matrix: fro, nuc (a zero singular value adds 0), ±1 and ±inf (ties share), ±2 "
-                          "(the extreme singular value simple, nonzero for -2); cond = norm(A)·norm(A⁻¹) "
-                          "(σ_max/σ_min)")
+                          "(the extreme singular value simple, nonzero for -2)")
 
 
 @implements(np.linalg.norm)
@@ -481,10 +479,10 @@ def _cholesky_rule(primals, tangents, upper):
 
 
 _solve = defprimitive("solve", _solve_rule, family="linalg",
-                      numpy=("np.linalg.solve", "np.linalg.tensorsolve"),
+                      numpy=("np.linalg.solve",),
                       note="tangents for all k columns in one extra solve")
 _inv = defprimitive("inv", _inv_rule, family="linalg",
-                    numpy=("np.linalg.inv", "np.linalg.tensorinv", "np.linalg.matrix_power (n < 0)"))
+                    numpy=("np.linalg.inv",))
 _det = defprimitive("det", _det_rule, family="linalg", numpy=("np.linalg.det",),
                     note="A must be invertible (the tangent uses A⁻¹)")
 _slogdet = defprimitive("slogdet", _slogdet_rule, family="linalg", numpy=("np.linalg.slogdet",),
@@ -528,7 +526,7 @@ def _numpy_has(module, *names):
     return [getattr(module, n) for n in names if hasattr(module, n)]
 
 
-@implements(*_numpy_has(np.linalg, "vector_norm"))
+@implements(*_numpy_has(np.linalg, "vector_norm"), via=("norm", "transpose", "reshape"))
 def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     """The vector norm over ``axis`` (None: all axes; a tuple: those axes together, as one vector)."""
     shape = np.shape(x)
@@ -541,13 +539,14 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     return np.reshape(out, tuple(1 if a in axes else n for a, n in enumerate(shape))) if keepdims else out
 
 
-@implements(*_numpy_has(np.linalg, "matrix_norm"))
+@implements(*_numpy_has(np.linalg, "matrix_norm"), via=("norm",))
 def matrix_norm(x, /, *, keepdims=False, ord="fro"):
     """The matrix norm of every matrix in the stack (the last two axes)."""
     return norm(x, ord, axis=(-2, -1), keepdims=keepdims)
 
 
-@implements(np.linalg.cond)
+@implements(np.linalg.cond, via=("norm", "inv", "divide", "multiply"),
+            note="σ_max/σ_min (p None, ±2: both simple, σ_min nonzero), else ‖A‖_p ‖A⁻¹‖_p")
 def cond(x, p=None):
     """σ_max/σ_min for p None or 2 (σ_min/σ_max for -2), else ‖A‖_p ‖A⁻¹‖_p, as NumPy computes it."""
     if p in (None, 2, -2):
@@ -556,7 +555,7 @@ def cond(x, p=None):
     return norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
 
 
-@implements(np.linalg.matrix_power)
+@implements(np.linalg.matrix_power, via=("matmul", "inv"), note="NumPy's repeated squaring; n < 0 through inv")
 def matrix_power(a, n):
     """Aⁿ by repeated squaring with NumPy's products (n < 0: of A⁻¹); A⁰ is the identity, a constant."""
     shape = np.shape(a)
@@ -603,7 +602,7 @@ def _chain_product(arrays, split, i, j):
     return matmul(_chain_product(arrays, split, i, s), _chain_product(arrays, split, s + 1, j))
 
 
-@implements(np.linalg.multi_dot)
+@implements(np.linalg.multi_dot, via=("matmul",), note="the cheapest chain order, as NumPy")
 def multi_dot(arrays, *, out=None):
     """A chain of matrix products in the cheapest order (a 1-D first/last operand is a row/column vector)."""
     reject("linalg.multi_dot", out=out)
@@ -627,7 +626,7 @@ def multi_dot(arrays, *, out=None):
     return result[0] if row else result[:, 0] if column else result
 
 
-@implements(np.linalg.tensorsolve)
+@implements(np.linalg.tensorsolve, via=("transpose", "reshape", "solve"))
 def tensorsolve(a, b, axes=None):
     """x with tensordot(a, x, x.ndim) = b: NumPy's reshape to one square system, then linalg.solve."""
     an = np.ndim(a)
@@ -642,7 +641,7 @@ def tensorsolve(a, b, axes=None):
     return np.reshape(solve(np.reshape(a, (size, size)), np.ravel(b)), x_shape)
 
 
-@implements(np.linalg.tensorinv)
+@implements(np.linalg.tensorinv, via=("reshape", "inv"))
 def tensorinv(a, ind=2):
     """The inverse of ``a`` for tensordot over ``ind`` axes: NumPy's reshape to a square matrix, then linalg.inv."""
     shape = np.shape(a)
@@ -651,51 +650,30 @@ def tensorinv(a, ind=2):
     return np.reshape(inv(np.reshape(a, (math.prod(shape[ind:]), -1))), shape[ind:] + shape[:ind])
 
 
-@implements(np.cross)
-def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
-    """np.cross of 3-vectors (a 2-vector has z = 0; two 2-vectors give the z component) from products of their
-    components: bilinear, so the tangent is cross(da, b) + cross(a, db)."""
-    if axis is not None:
-        axisa = axisb = axisc = axis
-    a, b = np.moveaxis(a, axisa, -1), np.moveaxis(b, axisb, -1)
-    na, nb = np.shape(a)[-1], np.shape(b)[-1]
-    if na not in (2, 3) or nb not in (2, 3):
-        raise ValueError("incompatible dimensions for cross product\n(dimension must be 2 or 3)")
-    a0, a1, b0, b1 = a[..., 0], a[..., 1], b[..., 0], b[..., 1]
-    z = a0 * b1 - a1 * b0
-    if na == nb == 2:
-        return z
-    if na == 2:
-        x, y = a1 * b[..., 2], -(a0 * b[..., 2])
-    elif nb == 2:
-        x, y = -(a[..., 2] * b1), a[..., 2] * b0
-    else:
-        x, y = a1 * b[..., 2] - a[..., 2] * b1, a[..., 2] * b0 - a0 * b[..., 2]
-    return np.moveaxis(np.stack(np.broadcast_arrays(x, y, z), axis=-1), -1, axisc)
-
-
-@implements(*_numpy_has(np.linalg, "cross"))
+@implements(*_numpy_has(np.linalg, "cross"), via=("getitem", "multiply", "subtract", "stack"),
+            note="3-vectors only")
 def linalg_cross(x1, x2, /, *, axis=-1):
     """np.linalg.cross: 3-vectors only."""
     if np.shape(x1)[axis] != 3 or np.shape(x2)[axis] != 3:
         raise ValueError(f"Both input arrays must be (arrays of) 3-dimensional vectors, but they are "
                          f"{np.shape(x1)[axis]} and {np.shape(x2)[axis]} dimensional instead.")
-    return cross(x1, x2, axis=axis)
+    return np.cross(x1, x2, axis=axis)
 
 
-@implements(*_numpy_has(np.linalg, "vecdot"), "vecdot")
+@implements(*_numpy_has(np.linalg, "vecdot"), "vecdot", via=("multiply", "sum"),
+            note="conjugates x1 (not holomorphic in it)")
 def vecdot(x1, x2, /, *, axis=-1):
     """Σ conj(x1)·x2 along ``axis``, the operands broadcast against each other."""
     return np.sum(conj(x1) * x2, axis=axis)
 
 
-@implements("matvec")
+@implements("matvec", via=("matmul",))
 def matvec(x1, x2, /):
     """np.matvec: the matrix stack x1 (..., m, n) times the vector stack x2 (..., n)."""
     return matmul(x1, np.expand_dims(x2, -1))[..., 0]
 
 
-@implements("vecmat")
+@implements("vecmat", via=("matmul",), note="conjugates x1")
 def vecmat(x1, x2, /):
     """np.vecmat: the conjugated vector stack x1 (..., n) times the matrix stack x2 (..., n, m)."""
     return matmul(np.expand_dims(conj(x1), -2), x2)[..., 0, :]

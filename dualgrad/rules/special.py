@@ -29,6 +29,7 @@ from ..backend import namespace, special
 from ..errors import MissingRuleError
 from ..registry import bind, defprimitive, implements
 from ._util import add_terms, fit, innermost, lift
+from .queries import PLAIN_RESULTS
 
 SQRT_PI = math.sqrt(math.pi)
 LN2, LN10 = math.log(2.0), math.log(10.0)
@@ -132,12 +133,13 @@ def multi_output(name, slopes, *, note=""):
     return fn
 
 
-def plain(name):
+def plain(name, what):
     """Register ``scipy.special.<name>`` as piecewise constant: it runs on the values and returns a plain array."""
     def fn(*operands):
         return getattr(_sp(*map(innermost, operands)), name)(*map(innermost, operands))
     fn.__name__ = fn.__qualname__ = name
     implements(f"scipy.special.{name}")(fn)
+    PLAIN_RESULTS[f"scipy.special.{name}"] = what
     return fn
 
 
@@ -190,7 +192,7 @@ gammainccinv = in_last("gammainccinv", lambda sp, a, y, out: -1 / _gammainc_x(sp
                        note="x = Q⁻¹(a, y): slope −1/∂ₓP(a, x); a constant")
 poch = nary("poch", lambda sp, z, m, out: out * (sp.psi(z + m) - sp.psi(z)), lambda sp, z, m, out: out * sp.psi(z + m),
             args=("z", "m"), note="Γ(z + m)/Γ(z)")
-gammasgn = plain("gammasgn")
+gammasgn = plain("gammasgn", "the sign of Γ(x) (piecewise constant)")
 
 
 def _betainc_x(sp, a, b, x, out):
@@ -374,7 +376,7 @@ unary("cbrt", lambda sp, x, y: 1 / (3 * y * y))
 unary("exp2", lambda sp, x, y: LN2 * y)
 unary("expm1", lambda sp, x, y: y + 1)
 unary("log1p", lambda sp, x, y: 1 / (1 + x))
-plain("round")
+plain("round", "the nearest integer (piecewise constant)")
 exp10 = unary("exp10", lambda sp, x, y: LN10 * y)
 cosm1 = unary("cosm1", lambda sp, x, y: -np.sin(x), note="cos(x) − 1, accurate near 0")
 powm1 = nary("powm1", lambda sp, x, y, out: y * x ** (y - 1), lambda sp, x, y, out: (out + 1) * np.log(x),
