@@ -142,19 +142,21 @@ def plot_curves(runs, path, verbose=True):
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         if verbose:
             print("matplotlib is not installed: no plot (pip install 'dualgrad[plot]')")
         return
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
     for label, h in runs:
         epochs = [r["epoch"] for r in h.rows]
         line, = axes[0].plot(epochs, [r["test_acc"] for r in h.rows], label=label)
         axes[1].plot(epochs, [r["train_loss"] for r in h.rows], color=line.get_color(), label=label)
     axes[0].set(xlabel="epoch", ylabel="test accuracy")
     axes[1].set(xlabel="epoch", ylabel="training loss", yscale="log")
-    axes[0].legend()
-    fig.tight_layout()
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))           # a 2-epoch run: ticks 0, 1, 2
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize=8)   # off the data
     fig.savefig(path, dpi=120)
     plt.close(fig)
     if verbose:
