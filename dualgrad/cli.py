@@ -522,15 +522,16 @@ def _interrupted(args, argv: list[str], signame: str) -> None:
     if out is None:
         print(f"\n{prog}: interrupted ({signame})", file=sys.stderr)
         return
-    dirs = [pathlib.Path(out)] if args.command == "train" else [p for p in pathlib.Path(out).glob("*") if p.is_dir()]
+    dirs = [pathlib.Path(out)] if args.command == "train" else sorted(p for p in pathlib.Path(out).glob("*")
+                                                                       if p.is_dir())
     started = [d for d in dirs if (d / rundir.CONFIG).exists()]
     if not started:
         print(f"\n{prog}: interrupted ({signame}) before anything was written; run the command again",
               file=sys.stderr)
         return
-    kept = "; ".join(f"{d} at epoch {e}" if (e := rundir.committed_epoch(d)) is not None else f"{d} before epoch 0"
+    kept = ", ".join(f"{d} at epoch {e}" if (e := rundir.committed_epoch(d)) is not None else f"{d} before epoch 0"
                      for d in started)
-    print(f"\n{prog}: interrupted ({signame}); kept the last commit: {kept}. Continue with:\n"
+    print(f"\n{prog}: interrupted ({signame}); each run is kept at its last commit ({kept}). Continue with:\n"
           f"  {_resume_command(argv, out)}", file=sys.stderr)
 
 

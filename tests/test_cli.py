@@ -192,3 +192,21 @@ def test_fuzzed_experiment_commands_exit_0_or_2_and_write_nothing_on_2(tmp_path_
 def test_bench_flags_are_checked(flags, capsys):
     assert cli.main(["bench", *flags]) == 2
     assert "error: argument" in capsys.readouterr().err
+
+
+def test_compare_resumes_the_runs_it_has_and_starts_the_others(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    flags = ["compare", "--k", "2", "--width", "8", "--no-progress", "--no-plot", "--out", str(out)]
+    assert cli.main(flags + ["--epochs", "1"]) == 0
+    for name in ("mean_k2", "frog_k2"):
+        for path in (out / name).iterdir():
+            path.unlink()
+        (out / name).rmdir()
+    assert cli.main(flags + ["--epochs", "1"]) == 2                  # used: bp and fg are there
+    assert "already holds a run" in capsys.readouterr().err
+    assert cli.main(flags + ["--epochs", "2", "--resume"]) == 0
+    for name in ("bp", "fg", "mean_k2", "frog_k2"):
+        rows = [json.loads(line) for line in (out / name / "metrics.jsonl").read_text().splitlines()]
+        assert [r["epoch"] for r in rows] == [0, 1, 2], name
+    assert cli.main(flags + ["--epochs", "2", "--resume", "--width", "16"]) == 2
+    assert "another configuration" in capsys.readouterr().err
