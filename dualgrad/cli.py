@@ -211,8 +211,8 @@ def _nested(options: dict) -> dict:
 
 def _from_config(stored: dict, names) -> dict:
     """The options of a stored config.json (the inverse of ``_nested``), for the flags not given."""
-    from .rundir import _flatten
-    flat = _flatten(stored)
+    from .rundir import flatten
+    flat = flatten(stored)
     options = {name: flat[key] for name in names if (key := _CONFIG_KEYS.get(name, f"training.{name}")) in flat}
     if "training.lr_source" in flat:
         options["lr_source"] = flat["training.lr_source"]

@@ -67,12 +67,13 @@ RECORDED_ONLY = frozenset({"dualgrad_version", "training.lr_source"})
 
 
 # ----- configurations ---------------------------------------------------------------------------------------
-def _flatten(document: dict, prefix: str = "") -> dict:
-    """{"training": {"k": 4}} -> {"training.k": 4}, after a JSON round trip (tuples become lists)."""
+def flatten(document: dict, prefix: str = "") -> dict:
+    """{"training": {"k": 4}} -> {"training.k": 4}, after a JSON round trip (tuples become lists); an empty
+    section has no keys."""
     flat = {}
     for key, value in json.loads(json.dumps(document)).items():
-        if isinstance(value, dict) and value:
-            flat |= _flatten(value, f"{prefix}{key}.")
+        if isinstance(value, dict):
+            flat |= flatten(value, f"{prefix}{key}.")
         else:
             flat[f"{prefix}{key}"] = value
     return flat
@@ -84,7 +85,7 @@ _ABSENT = "(absent)"
 def differences(stored: dict, wanted: dict, *, partial: bool = False) -> list[tuple[str, object, object]]:
     """``(key, stored value, wanted value)`` for every dotted config key that differs and may not change on
     resume (``RESUMABLE``, ``RECORDED_ONLY``). ``partial``: compare only the keys ``wanted`` has."""
-    a, b = _flatten(stored), _flatten(wanted)
+    a, b = flatten(stored), flatten(wanted)
     free = RESUMABLE | RECORDED_ONLY
     if a.get("training.lr_schedule", "constant") != "constant":
         free = free - {"training.epochs"}
@@ -95,8 +96,9 @@ def differences(stored: dict, wanted: dict, *, partial: bool = False) -> list[tu
 
 def mismatch_error(path, diffs, label=str) -> ConfigMismatchError:
     """The error for a resume with another configuration; ``label`` names a key (a flag, for the CLI)."""
-    listing = "; ".join(f"{label(key)}: {json.dumps(old)} in config.json, {json.dumps(new)} now"
-                        for key, old, new in diffs)
+    def show(value):
+        return "absent" if value is _ABSENT else json.dumps(value)
+    listing = "; ".join(f"{label(key)}: {show(old)} in config.json, {show(new)} now" for key, old, new in diffs)
     return ConfigMismatchError(
         f"{path} holds a run with another configuration ({listing}). Resume it with the settings of its "
         "config.json, or start a new run in another directory (or overwrite this one)", diffs)
@@ -280,7 +282,7 @@ class RunDirectory:
             run.repair()
             if resume:
                 run._delete([SUMMARY])
-            if not resume or _flatten(config) != _flatten(stored):
+            if not resume or flatten(config) != flatten(stored):
                 checkpoint.write_json(path / CONFIG, config)
         except BaseException:
             lock.release()
