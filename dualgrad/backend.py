@@ -5,7 +5,10 @@ for it by name; a machine without CuPy never touches it.
 """
 from __future__ import annotations
 
+import os
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 from types import ModuleType
 
 import numpy as np
@@ -100,3 +103,57 @@ def retain_freed_memory(threshold_bytes: int = 1 << 30) -> bool:
         return False
     m_trim_threshold, m_mmap_threshold = -1, -3
     return bool(libc.mallopt(m_mmap_threshold, threshold_bytes) and libc.mallopt(m_trim_threshold, 2 * threshold_bytes))
+
+
+# ----- worker threads for the CPU kernels ---------------------------------------------------------
+#: the most threads a kernel runs at once (between its NumPy calls a thread holds the GIL)
+MAX_WORKERS = 8
+_blas_libraries = None              # threadpoolctl's controllers of the loaded BLAS libraries
+_blas_lock = threading.Lock()
+_pool: tuple[int, ThreadPoolExecutor] | None = None      # (pid that made it, the pool)
+
+
+def _blas():
+    global _blas_libraries
+    if _blas_libraries is None:
+        from threadpoolctl import ThreadpoolController
+        _blas_libraries = ThreadpoolController().select(user_api="blas").lib_controllers
+    return _blas_libraries
+
+
+def kernel_workers(xp) -> int:
+    """Into how many pieces a kernel on the arrays of ``xp`` splits its work: the number of threads BLAS
+    was given (``threadpoolctl.threadpool_limits`` or ``OPENBLAS_NUM_THREADS``), at most ``MAX_WORKERS``;
+    1 for CuPy, whose kernels run on the GPU."""
+    if xp is not np:
+        return 1
+    return max(1, min(MAX_WORKERS, max((lib.num_threads for lib in _blas()), default=1)))
+
+
+def run_parallel(tasks: list) -> list:
+    """The results of the independent callables ``tasks``, run at once on worker threads, with BLAS
+    single-threaded while they run.
+
+    NumPy and BLAS release the GIL, so the pieces of a kernel run on separate cores, each with its own
+    one-thread GEMMs and elementwise passes. The alternative, one piece after another with BLAS's own
+    threads, parallelises only the GEMMs, and pays a synchronisation of the BLAS threads per GEMM: for
+    the hundreds of small GEMMs of a conv layer on a loaded machine that was 10× slower
+    (docs/performance.md). BLAS's thread count is process-wide: other threads calling BLAS meanwhile run
+    single-threaded; the previous count is restored afterwards. Parallel regions do not overlap (a lock).
+    """
+    global _pool
+    if len(tasks) <= 1:
+        return [task() for task in tasks]
+    with _blas_lock:
+        if _pool is None or _pool[0] != os.getpid():          # a forked child cannot use its parent's threads
+            _pool = (os.getpid(), ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="dualgrad-kernel"))
+        saved = [(lib, lib.num_threads) for lib in _blas()]
+        for lib, _ in saved:
+            lib.set_num_threads(1)
+        try:
+            futures = [_pool[1].submit(task) for task in tasks]
+            wait(futures)
+            return [f.result() for f in futures]
+        finally:
+            for lib, threads in saved:
+                lib.set_num_threads(threads)

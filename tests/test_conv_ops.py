@@ -220,35 +220,14 @@ def test_conv2d_k_columns_equal_k_single_runs(which):
         np.testing.assert_allclose(t[col], t1[0], rtol=1e-13, atol=1e-13)
 
 
-@pytest.mark.parametrize("chunk_bytes", [1, 3000])      # one sample per chunk; a few samples per chunk
-@pytest.mark.parametrize("which", [(), (0,), (1,), (2,), (1, 2), (0, 1, 2)])
-def test_conv2d_in_batch_chunks_equals_the_naive_loops(monkeypatch, which, chunk_bytes):
-    """The rule builds its columns a chunk of samples at a time: the primal and every tangent term must
-    come out the same as the naive loops whatever the chunk size (5 samples: uneven chunks)."""
-    from dualgrad.rules import conv
-    monkeypatch.setattr(conv, "COLUMN_CHUNK_BYTES", chunk_bytes)
-    (x, w, b), vs = _seeded(3, [(5, 4, 7, 6), (6, 2, 3, 2), (6,)])
-    tangents = tuple(v if i in which else None for i, v in enumerate(vs))
-    assert len(conv._chunks(5, 4 * 3 * 2 * 16 * 8 * (1 + 3 * (0 in which)))) > 1
-    ref = ((2, 1), ((1, 1), (1, 1)), (1, 2), 2)
-    if not which:                                         # plain arrays: the primal alone
-        np.testing.assert_allclose(dg.conv2d(x, w, b, **FUSED), naive_conv2d(x, w, b, *ref), rtol=1e-12, atol=1e-12)
-        return
-    out, t = dg.jvp(lambda x, w, b: dg.conv2d(x, w, b, **FUSED), (x, w, b), tangents)
-    np.testing.assert_allclose(out, naive_conv2d(x, w, b, *ref), rtol=1e-12, atol=1e-12)
-    vx, vw, vb = (np.zeros((3,) + a.shape) if v is None else v for a, v in zip((x, w, b), tangents))
-    for col in range(3):
-        expected = naive_conv2d(vx[col], w, vb[col], *ref) + naive_conv2d(x, vw[col], None, *ref)
-        np.testing.assert_allclose(t[col], expected, rtol=1e-12, atol=1e-12)
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_conv2d_outputs_are_contiguous_and_keep_the_dtype(dtype):
+def test_conv2d_outputs_are_batch_last_and_keep_the_dtype(dtype):
+    """The outputs are stored batch-last (memory (O, OH, OW, N) and (k, O, OH, OW, N), rules/_conv_kernels.py)."""
     (x, w, b), (vx, vw, vb) = _seeded(3, [(2, 4, 7, 6), (6, 2, 3, 2), (6,)])
     cast = [a.astype(dtype) for a in (x, w, b, vx, vw, vb)]
     out, t = dg.jvp(lambda x, w, b: dg.conv2d(x, w, b, **FUSED), tuple(cast[:3]), tuple(cast[3:]))
     assert out.dtype == t.dtype == dtype
-    assert out.flags.c_contiguous and t.flags.c_contiguous
+    assert out.transpose(1, 2, 3, 0).flags.c_contiguous and t.transpose(0, 2, 3, 4, 1).flags.c_contiguous
 
 
 @pytest.mark.parametrize("view", [lambda a: a[..., ::-1, :], lambda a: a[..., ::2], np.asfortranarray])

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 import dualgrad as dg
-from dualgrad.rules.conv import COLUMN_CHUNK_BYTES
+from dualgrad.rules._conv_kernels import CHUNK_BYTES
 
 from .peers import jax_or_none, torch_or_none
 
@@ -102,8 +102,8 @@ def _columns(x, kk, p):
 
 
 def _chunk_size(sample_bytes):
-    """Samples per chunk of columns: the same cache budget as dualgrad's rule (``COLUMN_CHUNK_BYTES``)."""
-    return max(1, COLUMN_CHUNK_BYTES // sample_bytes)
+    """Samples per chunk of columns: the same cache budget as dualgrad's rule (``CHUNK_BYTES``)."""
+    return max(1, CHUNK_BYTES // sample_bytes)
 
 
 def _conv(x, dx, w, dw, b, db, p):

@@ -38,6 +38,7 @@ import numpy as np
 
 from ..backend import namespace
 from ..registry import bind, defprimitive
+from ._conv_kernels import batch_last, conv2d_batch_last, logical, memory_order
 from .shape import reshape
 
 __all__ = ["adaptive_avg_pool2d", "avg_pool2d", "conv1d", "conv2d", "max_pool2d"]
@@ -122,14 +123,14 @@ def _out_size(size: int, lo: int, hi: int, kernel: int, stride: int, dilation: i
 
 # ----- windows and columns --------------------------------------------------------------------------
 def _pad(x, padding, value=0.0):
-    """x (B, C, H, W) padded by ((top, bottom), (left, right)) with ``value``: one copy of x into a new
-    array whose border strips are filled (np.pad does the same with ~100× the Python overhead, which
-    counts when the rule pads a small chunk of the batch at a time)."""
+    """x (..., H, W) padded by ((top, bottom), (left, right)) with ``value``: one copy of x into a new
+    array in x's memory layout whose border strips are filled (np.pad does the same with ~100× the
+    Python overhead and a C-ordered result)."""
     (top, bottom), (left, right) = padding
     if not (top or bottom or left or right):
         return x
     h, w = x.shape[-2:]
-    out = namespace(x).empty(x.shape[:-2] + (h + top + bottom, w + left + right), dtype=x.dtype)
+    out = namespace(x).empty_like(x, shape=x.shape[:-2] + (h + top + bottom, w + left + right))
     out[..., :top, :] = value
     out[..., top + h:, :] = value
     out[..., top:top + h, :left] = value
@@ -139,13 +140,13 @@ def _pad(x, padding, value=0.0):
 
 
 def _windows(x, kernel, stride, dilation, out_hw):
-    """The (B, C, KH, KW, OH, OW) strided view of x (B, C, H, W): [b, c, i, j, p, q] = x[b, c, p·sh + i·dh,
-    q·sw + j·dw]. No copy."""
+    """The (..., KH, KW, OH, OW) strided view of x (..., H, W): [..., i, j, p, q] = x[..., p·sh + i·dh,
+    q·sw + j·dw]. No copy; any memory layout."""
     xp = namespace(x)
-    sb, sc, sh, sw = x.strides
+    sh, sw = x.strides[-2:]
     return xp.lib.stride_tricks.as_strided(
-        x, x.shape[:2] + tuple(kernel) + tuple(out_hw),
-        (sb, sc, dilation[0] * sh, dilation[1] * sw, stride[0] * sh, stride[1] * sw))
+        x, x.shape[:-2] + tuple(kernel) + tuple(out_hw),
+        x.strides[:-2] + (dilation[0] * sh, dilation[1] * sw, stride[0] * sh, stride[1] * sw))
 
 
 def _im2col(x, kernel, stride, padding, dilation, out_hw):
@@ -156,72 +157,12 @@ def _im2col(x, kernel, stride, padding, dilation, out_hw):
 
 
 # ----- conv2d (fused) -------------------------------------------------------------------------------
-#: bytes of im2col columns built at a time: the batch is processed in chunks of samples whose columns
-#: (of x, and of the k tangents of x) fit in the last-level cache, so the GEMMs read them from cache
-#: rather than memory: 1.2–2× faster than whole-batch columns on the layers of the bench's conv nets
-#: (docs/performance.md); every chunk's GEMMs are still large (≥ one sample's OH·OW columns).
-COLUMN_CHUNK_BYTES = 4 << 20
-
-
-def _chunks(n: int, bytes_per_sample: int):
-    """Sample ranges [start, stop) of at least one sample each, ~COLUMN_CHUNK_BYTES of columns apiece."""
-    step = max(1, COLUMN_CHUNK_BYTES // max(1, bytes_per_sample))
-    return [(start, min(n, start + step)) for start in range(0, n, step)]
-
-
 def _conv2d_rule(primals, tangents, stride, padding, dilation, groups):
     (x, w, b), (tx, tw, tb) = primals, tangents
     xp = namespace(x, w)
-    x, w = xp.asarray(x), xp.asarray(w)
-    (n, c, h, wd), (o, _, kh, kw), g = x.shape, w.shape, groups
-    og = o // g
-    out_hw = (_out_size(h, *padding[0], kh, stride[0], dilation[0]),
-              _out_size(wd, *padding[1], kw, stride[1], dilation[1]))
-    p = out_hw[0] * out_hw[1]
-    geometry = ((kh, kw), stride, padding, dilation, out_hw)
-    wg = w.reshape(g, og, -1)                                      # (G, Og, Cg·KH·KW)
-    bias = None if b is None else xp.asarray(b).reshape(1, g, og, 1)
-    out = xp.empty((n, g, og, p), dtype=xp.result_type(x, w))      # (N, G, Og, P) = (N, O, OH, OW)
-    live = [t for t in (tx, tw, tb) if t is not None]
-    k = live[0].shape[0] if live else 0
-    t = xp.empty((k, n, g, og, p), dtype=out.dtype) if live else None
-    if tw is not None:                                             # (G, k·Og, Cg·KH·KW): k tangents as rows
-        twg = tw.reshape(k, g, og, -1).transpose(1, 0, 2, 3).reshape(g, k * og, -1)
-    column_bytes = c * kh * kw * p * x.itemsize * (1 + (k if tx is not None else 0))
-    for lo, hi in _chunks(n, column_bytes):
-        m = hi - lo
-        cols = _im2col(x[lo:hi], *geometry).reshape(g, -1, m * p)  # (G, Cg·KH·KW, m·P), built once
-        y = xp.matmul(wg, cols).reshape(g, og, m, p).transpose(2, 0, 1, 3)
-        if bias is None:
-            out[lo:hi] = y                                         # the one copy to (N, O, OH, OW)
-        else:
-            xp.add(y, bias, out=out[lo:hi])
-        if t is None:
-            continue
-        tc, assigned = t[:, lo:hi], False                          # (k, m, G, Og, P): this chunk's tangent
-        if tx is not None:                       # W · cols(dx), k folded into the batch (in k-chunks if big)
-            kstep = max(1, COLUMN_CHUNK_BYTES // (m * c * kh * kw * p * x.itemsize))
-            for k0 in range(0, k, kstep):
-                k1 = min(k, k0 + kstep)
-                dx = tx[k0:k1, lo:hi].reshape(((k1 - k0) * m,) + tx.shape[2:])
-                dcols = _im2col(dx, *geometry).reshape(g, -1, (k1 - k0) * m * p)
-                tc[k0:k1] = xp.matmul(wg, dcols).reshape(g, og, k1 - k0, m, p).transpose(2, 3, 0, 1, 4)
-            assigned = True
-        if tw is not None:                                         # dW · cols(x): one GEMM for all k
-            term = xp.matmul(twg, cols).reshape(g, k, og, m, p).transpose(1, 3, 0, 2, 4)
-            if assigned:
-                tc += term
-            else:
-                tc[...] = term
-            assigned = True
-        if tb is not None:                                         # db broadcast over N and P
-            term = tb.reshape(k, 1, g, og, 1)
-            if assigned:
-                tc += term
-            else:
-                tc[...] = term
-    out = out.reshape(n, o, *out_hw)
-    return out, None if t is None else t.reshape((k,) + out.shape)
+    x, w, b = xp.asarray(x), xp.asarray(w), None if b is None else xp.asarray(b)
+    out, t = conv2d_batch_last(x, w, b, tx, tw, tb, stride, padding, dilation, groups)
+    return logical(out), None if t is None else logical(t)
 
 
 _conv2d = defprimitive("conv2d", _conv2d_rule, family="conv", kind="fused",
@@ -274,33 +215,49 @@ def _pool_params(op: str, x_shape: tuple, kernel_size, stride, padding) -> dict:
 
 
 def _pool_out_hw(x, kernel, stride, padding) -> tuple:
-    return tuple(_out_size(s, *pads, k, st, 1) for s, pads, k, st in zip(x.shape[2:], padding, kernel, stride))
+    return tuple(_out_size(s, *pads, k, st, 1) for s, pads, k, st in zip(x.shape[-2:], padding, kernel, stride))
 
 
 def _max_pool2d_rule(primals, tangents, kernel, stride, padding):
+    """The window maxima by one comparison per kernel tap over strided views of x (in x's memory layout);
+    the position of each window's first maximum is tracked as an offset into the batch-last tangent
+    block, and one gather takes all k tangent columns from it."""
     (x,), (t,) = primals, tangents
     xp = namespace(x)
     x = xp.asarray(x)
-    (n, c, h, w), (kh, kw) = x.shape, kernel
-    out_hw = _pool_out_hw(x, kernel, stride, padding)
-    win = _windows(_pad(x, padding, -np.inf), kernel, stride, (1, 1), out_hw)
-    win = win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c, *out_hw, kh * kw)     # (N, C, OH, OW, KH·KW)
-    arg = win.argmax(axis=-1)                              # the first maximum in row-major window order
-    out = xp.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
+    (n, c, h, w), (kh, kw), (sh, sw), ((top, _), (left, _)) = x.shape, kernel, stride, padding
+    oh, ow = _pool_out_hw(x, kernel, stride, padding)
+    win = _windows(_pad(x, padding, -np.inf), kernel, stride, (1, 1), (oh, ow))    # (N, C, KH, KW, OH, OW)
+    out = xp.copy(win[:, :, 0, 0], order="K")
+    padded = top or left or oh * sh + kh - sh > h or ow * sw + kw - sw > w
+    # the winning tap, as its offset (i·W + j)·N in the batch-last block (or as its index i·KW + j if the
+    # window may reach into the padding, where the winner is clipped back onto x below)
+    tap = None if t is None else xp.zeros_like(out, dtype=xp.intp)
+    for index in range(1, kh * kw):
+        i, j = divmod(index, kw)
+        cell = win[:, :, i, j]
+        if tap is not None:
+            xp.copyto(tap, index if padded else (i * w + j) * n, where=cell > out)   # ties: the first maximum stays
+        xp.maximum(out, cell, out=out)
     if t is None:
         return out, None
-    # The argmax as a flat index into x: row oh·sh − top + i, column ow·sw − left + j. Clipping keeps it on
-    # a real cell of the same window (it can leave x only in a window whose real cells are all −inf).
-    rows = xp.clip(xp.arange(out_hw[0]).reshape(-1, 1) * stride[0] - padding[0][0] + arg // kw, 0, h - 1)
-    cols = xp.clip(xp.arange(out_hw[1]) * stride[1] - padding[1][0] + arg % kw, 0, w - 1)
-    flat = xp.arange(n * c).reshape(n, c, 1, 1) * (h * w) + rows * w + cols        # (N, C, OH, OW)
+    # offset of the window's origin cell (c, oh·sh − top, ow·sw − left, n) in the batch-last (C, H, W, N) block
+    tap = memory_order(tap)                                                            # (C, OH, OW, N)
+    rows = xp.arange(oh).reshape(-1, 1, 1) * sh - top
+    cols = xp.arange(ow).reshape(-1, 1) * sw - left
+    if padded:    # the first real cell of a window of −inf may be beaten by a padding cell: clip it back
+        rows = xp.clip(rows + tap // kw, 0, h - 1)
+        cols = xp.clip(cols + tap % kw, 0, w - 1)
+        tap = 0
+    flat = ((xp.arange(c).reshape(-1, 1, 1, 1) * h + rows) * w + cols) * n + xp.arange(n) + tap
     k = t.shape[0]
-    return out, xp.take(t.reshape(k, -1), flat, axis=1)   # all k columns in one gather
+    gathered = xp.take(batch_last(t, xp).reshape(k, -1), flat.reshape(-1), axis=1)  # all k columns at once
+    return out, logical(gathered.reshape(k, c, oh, ow, n))
 
 
 _max_pool2d = defprimitive("max_pool2d", _max_pool2d_rule, family="conv", kind="fused",
                            note="ties: the first maximum in row-major window order (PyTorch); the argmax is "
-                                "computed once and gathers all k columns")
+                                "computed once and gathers all k columns; NaN propagates")
 
 
 def max_pool2d(x, kernel_size: Size2, stride: Size2 | None = None, padding: Size2 = 0):
@@ -315,27 +272,24 @@ def max_pool2d(x, kernel_size: Size2, stride: Size2 | None = None, padding: Size
 
 
 def _linear_pool(name, pool, note):
-    """Register a linear pool ``pool(x, **params)`` on (B, C, H, W): the tangent is the same pool of the
-    ``(k·N, C, H, W)`` view of dx."""
+    """Register a linear pool ``pool(x, **params)`` on (..., H, W): the tangent block (k, N, C, H, W) goes
+    through the same pool."""
     def rule(primals, tangents, **params):
         (x,), (t,) = primals, tangents
         x = namespace(x).asarray(x)
-        out = pool(x, **params)
-        if t is None:
-            return out, None
-        k = t.shape[0]
-        return out, pool(t.reshape((k * x.shape[0],) + x.shape[1:]), **params).reshape((k,) + out.shape)
+        return pool(x, **params), None if t is None else pool(t, **params)
     return defprimitive(name, rule, family="conv", kind="linear", note=note)
 
 
 def _avg_pool(x, kernel, stride, padding):
-    """Window means of x (B, C, H, W) -> (B, C, OH, OW); padding cells count as zeros. Summed tap by tap
-    over the KH·KW strided slices: in NumPy 4-7× faster than one reduction over the window axes."""
+    """Window means of x (..., H, W) -> (..., OH, OW), in x's memory layout; padding cells count as zeros.
+    Summed tap by tap over the KH·KW strided slices: in NumPy 4-7× faster than one reduction over the
+    window axes."""
     win = _windows(_pad(x, padding), kernel, stride, (1, 1), _pool_out_hw(x, kernel, stride, padding))
     kh, kw = kernel
-    total = win[:, :, 0, 0].copy()
+    total = namespace(x).copy(win[..., 0, 0, :, :], order="K")
     for tap in range(1, kh * kw):
-        total += win[:, :, tap // kw, tap % kw]
+        total += win[..., tap // kw, tap % kw, :, :]
     return total / (kh * kw)
 
 
@@ -362,13 +316,16 @@ def _bins(size: int, out: int, xp, dtype):
 
 
 def _adaptive_avg_pool(x, output_size):
-    """out[b, c] = A_H · x[b, c] · A_Wᵀ with the bin matrices A; two GEMMs over all planes at once."""
+    """out[..., :, :] = A_H · x[..., :, :] · A_Wᵀ with the bin matrices A: two GEMMs over all planes at once
+    (a global pool, output (1, 1), is the mean over H and W, in x's memory layout)."""
     xp = namespace(x)
-    (b, c, h, w), (oh, ow) = x.shape, output_size
+    (h, w), (oh, ow), lead = x.shape[-2:], output_size, x.shape[:-2]
+    if (oh, ow) == (1, 1):
+        return x.mean(axis=(-2, -1), keepdims=True)
     a_h, a_w = _bins(h, oh, xp, x.dtype), _bins(w, ow, xp, x.dtype)
-    y = (x.reshape(-1, w) @ a_w.T).reshape(b * c, h, ow)            # pool along W: (B·C·H, W) @ (W, OW)
-    z = y.transpose(0, 2, 1).reshape(-1, h) @ a_h.T                 # then along H: (B·C·OW, H) @ (H, OH)
-    return xp.ascontiguousarray(z.reshape(b, c, ow, oh).transpose(0, 1, 3, 2))
+    y = (x.reshape(-1, w) @ a_w.T).reshape(-1, h, ow)               # pool along W: (…·H, W) @ (W, OW)
+    z = y.transpose(0, 2, 1).reshape(-1, h) @ a_h.T                 # then along H: (…·OW, H) @ (H, OH)
+    return xp.ascontiguousarray(z.reshape(lead + (ow, oh)).swapaxes(-1, -2))
 
 
 _adaptive_avg_pool2d = _linear_pool("adaptive_avg_pool2d", _adaptive_avg_pool,

@@ -47,7 +47,7 @@ def _check_reduction(op, reduction):
 # ----- activations: y = f(x), tangent f'(x)·t -------------------------------------------------------
 def _relu_rule(primals, tangents):
     (x,), (t,) = primals, tangents
-    return namespace(x).maximum(x, 0), _chain(t, lambda: x > 0)
+    return namespace(x).maximum(x, 0), _chain(t, lambda: (x > 0).astype(x.dtype))   # float mask: no cast per k
 
 
 def _leaky_relu_rule(primals, tangents, negative_slope):

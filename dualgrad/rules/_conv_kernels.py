@@ -1,0 +1,364 @@
+"""The k-tangent conv2d kernels: implicit im2col GEMM and Winograd F(2×2, 3×3), on a batch-last layout.
+
+**Layout.** Activations keep their logical NCHW shape but are stored *batch-last*: an ``(N, C, H, W)``
+array lives in memory as ``(C, H, W, N)`` (``logical(m)`` of a C-contiguous ``m``) and its tangent
+block ``(k, N, C, H, W)`` as ``(k, C, H, W, N)``. With the batch innermost,
+
+* a GEMM ``(O, K) @ (K, OH·OW·N)`` writes a conv's output in place, already in the layout (no
+  transposing copy), and so does the next layer's GEMM: conversions happen only where an NCHW array
+  enters (one copy) and where a caller reshapes;
+* every copy and elementwise pass of the kernels runs over contiguous runs of ≥ N numbers.
+
+NumPy's elementwise operations keep this layout (they allocate their outputs in the order of their
+inputs), so ReLU, the residual adds and batch norm pass it on unchanged.
+
+**The tangent.** ``dout_i = conv(dx_i, w) + conv(x, dw_i) + db_i`` for the k columns i is, per column,
+ONE GEMM with the operands stacked along the inner dimension:
+
+    dout_i = [w | dw_i | db_i] · [cols(dx_i); cols(x); 1]
+
+The buffer ``[cols(dx_i); cols(x); 1]`` is built for a chunk of output positions: ``cols(x)`` and the
+row of ones once per chunk, ``cols(dx_i)`` overwritten for each i, so the x-term costs no copy per
+column and the sum of the three terms costs no pass. The primal is ``[w | b] · [cols(x); 1]`` on the
+same rows. A chunk holds at most ``CHUNK_BYTES`` of columns (whole output rows, or part of a row, or
+part of the batch of one position) so that it stays in the last-level cache while the GEMM reads it.
+
+**Winograd F(2×2, 3×3)** (Lavin & Gray 2016) for 3×3 kernels, stride 1, dilation 1, one group: every
+2×2 output tile is ``Aᵀ [Σ_c (G g_c Gᵀ) ⊙ (Bᵀ d_c B)] A`` with d_c the 4×4 input tile of channel c,
+so the channel sums are 16 GEMMs ``U_ξ · V_ξ`` (ξ the 16 positions of the 4×4 tile) with 16/36 of the
+direct method's multiplications. The stacking above carries over to the transformed operands,
+``[U_w | U_dw_i | db_i e_ξ] · [V(dx_i); V(x); 1]``; a bias enters at ξ = (1, 1) only, because
+``Aᵀ e₁e₁ᵀ A`` is the all-ones 2×2 tile. The transforms have coefficients 0, ±1, ±½ (exact in binary
+floating point); the rounding error stays within a small factor of the direct method's.
+
+The functions here take and return plain arrays; the rule in ``conv.py`` applies them. Their array
+module is the data's (NumPy or CuPy).
+"""
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from ..backend import kernel_workers, namespace, run_parallel
+
+#: bytes of GEMM operand columns (im2col, or Winograd-transformed input) built at a time: a chunk of
+#: output positions whose columns stay in the last-level cache while the GEMMs read them.
+CHUNK_BYTES = 4 << 20
+
+#: Winograd is used for eligible convolutions (3×3, stride 1, dilation 1, one group, floating point)
+#: with at least this many input and output channels; below it, its transforms cost more than the
+#: multiplications they save (docs/performance.md).
+WINOGRAD_MIN_CHANNELS = 16
+
+# F(2×2, 3×3): input transform Bᵀ, filter transform G, output transform Aᵀ.
+_WINOGRAD_G = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.0, 0.0, 1.0))
+_BIAS_POSITION = 5                     # ξ = (1, 1) of the 4×4 tile, flattened
+
+
+# ----- the batch-last layout ----------------------------------------------------------------------
+def memory_order(a):
+    """The batch-last memory view ``(..., C, H, W, N)`` of a logical ``(..., N, C, H, W)`` array."""
+    lead = a.ndim - 4
+    return a.transpose(*range(lead), lead + 1, lead + 2, lead + 3, lead)
+
+
+def logical(m):
+    """The logical ``(..., N, C, H, W)`` view of a batch-last ``(..., C, H, W, N)`` array."""
+    lead = m.ndim - 4
+    return m.transpose(*range(lead), lead + 3, lead, lead + 1, lead + 2)
+
+
+def batch_last(a, xp):
+    """``a`` (logical ``(..., N, C, H, W)``) as a C-contiguous batch-last array: a view when it is one
+    already, else one copy."""
+    return xp.ascontiguousarray(memory_order(a))
+
+
+# ----- chunks of output positions ------------------------------------------------------------------
+def _position_chunks(oh: int, ow: int, n: int, max_cols: int):
+    """Rectangles ``(oh0, oh1, ow0, ow1, n0, n1)`` covering the (OH, OW, N) positions, each a contiguous
+    range of the flattened index (so that the output columns of a chunk form one strided matrix) with
+    at most ``max_cols`` columns when possible: whole rows, else part of a row, else part of the batch."""
+    if max_cols >= ow * n:
+        rows = max_cols // (ow * n)
+        return [(r, min(oh, r + rows), 0, ow, 0, n) for r in range(0, oh, rows)]
+    if max_cols >= n:
+        cols = max_cols // n
+        return [(r, r + 1, c, min(ow, c + cols), 0, n) for r in range(oh) for c in range(0, ow, cols)]
+    return [(r, r + 1, c, c + 1, s, min(n, s + max_cols)) for r in range(oh) for c in range(ow)
+            for s in range(0, n, max_cols)]
+
+
+def _valid(lo: int, hi: int, offset: int, step: int, size: int) -> tuple[int, int]:
+    """The sub-range [a, b) of output indices o in [lo, hi) whose input index o·step + offset lies in
+    [0, size) (a ≥ b when none does)."""
+    a = max(lo, -(offset // step) if offset < 0 else 0)               # smallest o with o·step + offset >= 0
+    b = min(hi, (size - 1 - offset) // step + 1 if size - 1 - offset >= 0 else 0)
+    return a, max(a, b)
+
+
+# ----- implicit im2col GEMM ------------------------------------------------------------------------
+def _fill_columns(dest, src, chunk, kernel, stride, dilation, pads, zero: bool):
+    """Write the im2col columns of ``src`` (G, Cg, H, W, N) for ``chunk`` into ``dest``
+    (G, Cg, KH, KW, nr, nw, nn): ``dest[g, c, i, j, p, q, s] = xpad[g, c, (oh0+p)·sh + i·dh, (ow0+q)·sw + j·dw,
+    n0+s]``. Only the cells inside x are copied; with ``zero`` the others (padding) are zeroed."""
+    oh0, oh1, ow0, ow1, n0, n1 = chunk
+    (sh, sw), (dh, dw), (top, left) = stride, dilation, pads
+    h, w = src.shape[2:4]
+    for i in range(kernel[0]):
+        r0, r1 = _valid(oh0, oh1, i * dh - top, sh, h)
+        for j in range(kernel[1]):
+            c0, c1 = _valid(ow0, ow1, j * dw - left, sw, w)
+            tap = dest[:, :, i, j]                                          # (G, Cg, nr, nw, nn)
+            if zero and (r0 > oh0 or r1 < oh1 or c0 > ow0 or c1 < ow1):
+                tap[:, :, :r0 - oh0] = 0
+                tap[:, :, r1 - oh0:] = 0
+                tap[:, :, :, :c0 - ow0] = 0
+                tap[:, :, :, c1 - ow0:] = 0
+            if r0 < r1 and c0 < c1:
+                ih, iw = r0 * sh + i * dh - top, c0 * sw + j * dw - left
+                tap[:, :, r0 - oh0:r1 - oh0, c0 - ow0:c1 - ow0] = \
+                    src[:, :, ih:ih + (r1 - r0 - 1) * sh + 1:sh, iw:iw + (c1 - c0 - 1) * sw + 1:sw, n0:n1]
+
+
+def _stacked_operands(w, b, tx, tw, tb, k, width, xp, dtype):
+    """The left GEMM operands against the buffer rows ``[dx-part (width) | x-part (width) | 1]``.
+
+    ``w`` (G, Og, width), ``tw`` (k, G, Og, width): the (transformed) weights as rows; ``b`` (G, Og) and
+    ``tb`` (k, G, Og): the bias column (already zero where a transform puts no bias). Returns
+    ``(a_primal (G, Og, ·), primal rows, a_tangent (k, G, Og, ·) or None, tangent rows)``, a row range
+    being ``(first, stop)`` of the buffer rows a GEMM reads.
+    """
+    ones = 2 * width
+    primal_rows = (width, ones + 1 if b is not None else ones)
+    a_primal = w if b is None else xp.concatenate([w, b[..., None].astype(dtype, copy=False)], axis=-1)
+    if not k:
+        return a_primal, primal_rows, None, None
+    first = 0 if tx is not None else (width if tw is not None else ones)
+    stop = ones + 1 if tb is not None else (ones if tw is not None else width)
+    a_tangent = xp.zeros((k,) + w.shape[:-1] + (stop - first,), dtype=dtype)
+    if tx is not None:
+        a_tangent[..., :width] = w
+    if tw is not None:
+        a_tangent[..., width - first:ones - first] = tw
+    if tb is not None:
+        a_tangent[..., -1] = tb
+    return a_primal, primal_rows, a_tangent, (first, stop)
+
+
+def _shapes(x_shape, w_shape, padding, stride=(1, 1), dilation=(1, 1)):
+    """(OH, OW) of a conv of x (N, C, H, W) with w (O, Cg, KH, KW)."""
+    (_, _, h, wd), (_, _, kh, kw), ((top, bottom), (left, right)) = x_shape, w_shape, padding
+    return ((h + top + bottom - dilation[0] * (kh - 1) - 1) // stride[0] + 1,
+            (wd + left + right - dilation[1] * (kw - 1) - 1) // stride[1] + 1)
+
+
+def _tangent_columns(tx, tw, tb) -> int:
+    live = [t for t in (tx, tw, tb) if t is not None]
+    return live[0].shape[0] if live else 0
+
+
+def conv2d_im2col(x, w, b, tx, tw, tb, stride, padding, dilation, groups):
+    """Primal ``(O, OH, OW, N)`` and tangent ``(k, O, OH, OW, N)`` (batch-last memory; None without
+    tangents) of ``conv2d(x, w, b)`` for any geometry, by the stacked GEMM of the module docstring."""
+    xp = namespace(x, w)
+    dtype = xp.result_type(x, w)
+    (n, _, h, wd), (o, cg, kh, kw), g = x.shape, w.shape, groups
+    og, width = o // g, cg * kh * kw
+    oh, ow = _shapes(x.shape, w.shape, padding, stride, dilation)
+    k = _tangent_columns(tx, tw, tb)
+    a_primal, primal_rows, a_tangent, tangent_rows = _stacked_operands(
+        w.reshape(g, og, width).astype(dtype, copy=False), None if b is None else b.reshape(g, og),
+        tx, None if tw is None else tw.reshape(k, g, og, width), None if tb is None else tb.reshape(k, g, og),
+        k, width, xp, dtype)
+    base = min(primal_rows[0], tangent_rows[0]) if k else primal_rows[0]    # buffer row 0 is this row
+    rows = 2 * width + 1 - base
+    chunks = _position_chunks(oh, ow, n, max(1, CHUNK_BYTES // (rows * np.dtype(dtype).itemsize)))
+    src = batch_last(x, xp).reshape(g, cg, h, wd, n)                          # (G, Cg, H, W, N)
+    dsrc = None if tx is None else batch_last(tx, xp).reshape(k, g, cg, h, wd, n)
+    out = xp.empty((o, oh, ow, n), dtype=dtype)
+    t = xp.empty((k, o, oh, ow, n), dtype=dtype) if k else None
+    out_cols = out.reshape(g, og, -1)                                         # (G, Og, OH·OW·N)
+    t_cols = t.reshape(k, g, og, -1) if k else None
+    geometry = ((kh, kw), stride, dilation, (padding[0][0], padding[1][0]))
+
+    def run(share):
+        """One worker's chunks, with its own buffer of columns."""
+        size = max((r1 - r0) * (c1 - c0) * (s1 - s0) for r0, r1, c0, c1, s0, s1 in share)
+        buf = xp.empty((g, rows, size), dtype=dtype)
+        buf[:, -1] = 1
+        for chunk in share:
+            r0, r1, c0, c1, s0, s1 = chunk
+            m = (r1 - r0) * (c1 - c0) * (s1 - s0)
+            lo = (r0 * ow + c0) * n + s0                                      # the chunk's output columns
+            cols = buf[:, :, :m]
+            shape = (g, cg, kh, kw, r1 - r0, c1 - c0, s1 - s0)
+            _fill_columns(cols[:, width - base:2 * width - base].reshape(shape), src, chunk, *geometry, zero=True)
+            xp.matmul(a_primal, cols[:, primal_rows[0] - base:primal_rows[1] - base],
+                      out=out_cols[:, :, lo:lo + m])
+            for i in range(k):
+                if dsrc is not None:
+                    _fill_columns(cols[:, :width].reshape(shape), dsrc[i], chunk, *geometry, zero=i == 0)
+                xp.matmul(a_tangent[i], cols[:, tangent_rows[0] - base:tangent_rows[1] - base],
+                          out=t_cols[i, :, :, lo:lo + m])
+
+    _in_parallel(run, chunks, xp)
+    return out, t
+
+
+def _in_parallel(run, chunks, xp):
+    """``run(share)`` for ``kernel_workers`` interleaved shares of the chunks, on worker threads."""
+    workers = min(kernel_workers(xp), len(chunks))
+    run_parallel([partial(run, chunks[i::workers]) for i in range(workers)])
+
+
+# ----- Winograd F(2×2, 3×3) ------------------------------------------------------------------------
+def winograd_eligible(x, w, stride, dilation, groups) -> bool:
+    """Whether ``conv2d_winograd`` applies and pays: a 3×3 kernel, stride 1, dilation 1, one group,
+    floating-point data and at least ``WINOGRAD_MIN_CHANNELS`` input and output channels."""
+    return (tuple(w.shape[2:]) == (3, 3) and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1)
+            and groups == 1 and min(w.shape[0], w.shape[1]) >= WINOGRAD_MIN_CHANNELS
+            and np.result_type(x.dtype, w.dtype).kind == "f")
+
+
+def _filter_transform(g, xp):
+    """U = G g Gᵀ of 3×3 filters g (..., 3, 3), as (16, ...) with ξ = 4u + v first."""
+    gm = xp.asarray(_WINOGRAD_G, dtype=g.dtype)
+    u = xp.matmul(xp.matmul(gm, g), gm.T)                                     # (..., 4, 4)
+    return xp.moveaxis(u.reshape(u.shape[:-2] + (16,)), -1, 0)
+
+
+def _input_transform(z, out, tmp, xp):
+    """V = Bᵀ d B for every 4×4 tile (stride 2) of a band z (C, 2na+2, 2, nb+1, N) whose columns are
+    stored by parity (z[:, r, p, q] is column 2q + p): out (16, C, na, nb, N). Bᵀ = [[1, 0, −1, 0],
+    [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]] along the rows, then along the columns, where the
+    parity layout makes tile columns 2b, 2b + 1, 2b + 2, 2b + 3 contiguous runs over (b, n)."""
+    na, nb = out.shape[2:4]
+    d0, d1, d2, d3 = (z[:, i:i + 2 * na:2] for i in range(4))                 # tile rows 2a + i
+    xp.subtract(d0, d2, out=tmp[0])
+    xp.add(d1, d2, out=tmp[1])
+    xp.subtract(d2, d1, out=tmp[2])
+    xp.subtract(d1, d3, out=tmp[3])
+    for u in range(4):
+        e0, e1, e2, e3 = tmp[u][:, :, 0, :nb], tmp[u][:, :, 1, :nb], tmp[u][:, :, 0, 1:], tmp[u][:, :, 1, 1:]
+        xp.subtract(e0, e2, out=out[4 * u])
+        xp.add(e1, e2, out=out[4 * u + 1])
+        xp.subtract(e2, e1, out=out[4 * u + 2])
+        xp.subtract(e1, e3, out=out[4 * u + 3])
+
+
+def _output_transform(m, y, rows, cols, r, s, xp):
+    """Y = Aᵀ M A, Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]], of M (16, O, na, nb, N) into y (O, 2na, 2nb, N)
+    (a view of the output); ``rows``/``cols``: the tiles whose second output row/column exists (the
+    last tile of an odd size is cut). ``r`` (8, O, na, nb, N), ``s`` (O, na, nb, N): workspaces."""
+    for v in range(4):                                                        # along the tile's rows
+        xp.add(m[4 + v], m[8 + v], out=s)
+        xp.add(m[v], s, out=r[v])                                             # R_0v = M_0v + M_1v + M_2v
+        xp.subtract(m[4 + v], m[8 + v], out=s)
+        xp.subtract(s, m[12 + v], out=r[4 + v])                               # R_1v = M_1v − M_2v − M_3v
+    na, nb = m.shape[2:4]
+    for i, ni in ((0, na), (1, rows)):                                        # then along its columns
+        ri = r[4 * i:4 * i + 4, :, :ni]
+        xp.add(ri[1], ri[2], out=s[:, :ni])
+        xp.add(ri[0], s[:, :ni], out=y[:, i:2 * ni:2, 0:2 * nb:2])            # Y_i0 = R_i0 + R_i1 + R_i2
+        xp.subtract(ri[1, :, :, :cols], ri[2, :, :, :cols], out=s[:, :ni, :cols])
+        xp.subtract(s[:, :ni, :cols], ri[3, :, :, :cols], out=y[:, i:2 * ni:2, 1:2 * cols:2])
+
+
+def _fill_band(z, src, a0, b0, pads):
+    """z (C, 2na+2, 2, nb+1, N) = the rows 2a0 + r − top and the columns 2b0 + 2q + p − left of src
+    (C, H, W, N) (column parity p, see ``_input_transform``), zero outside src."""
+    rows, half = z.shape[1], z.shape[3]
+    h, w = src.shape[1:3]
+    top, left = pads
+    r0 = 2 * a0 - top
+    i0, i1 = max(0, r0), min(h, r0 + rows)
+    spans = []
+    for p in range(2):
+        c0 = 2 * b0 + p - left                                                # source column of q = 0
+        q0, q1 = max(0, -(c0 // 2) if c0 < 0 else 0), min(half, (w - 1 - c0) // 2 + 1 if w - 1 >= c0 else 0)
+        spans.append((c0, q0, max(q0, q1)))
+    if i0 > r0 or i1 < r0 + rows or any(q0 > 0 or q1 < half for _, q0, q1 in spans):
+        z[...] = 0
+    for p, (c0, q0, q1) in enumerate(spans):
+        if i0 < i1 and q0 < q1:
+            z[:, i0 - r0:i1 - r0, p, q0:q1] = src[:, i0:i1, c0 + 2 * q0:c0 + 2 * q1 - 1:2]
+
+
+def _tile_chunks(th: int, tw: int, n: int, max_cols: int):
+    """Rectangles (a0, a1, b0, b1) of output tiles with at most ``max_cols`` = tiles·N columns (≥ 1 tile)."""
+    tiles = max(1, max_cols // n)
+    if tiles >= tw:
+        step = tiles // tw
+        return [(a, min(th, a + step), 0, tw) for a in range(0, th, step)]
+    return [(a, a + 1, b, min(tw, b + tiles)) for a in range(th) for b in range(0, tw, tiles)]
+
+
+def conv2d_winograd(x, w, b, tx, tw, tb, padding):
+    """As ``conv2d_im2col`` for a 3×3, stride-1 conv (``winograd_eligible``), by Winograd F(2×2, 3×3)."""
+    xp = namespace(x, w)
+    dtype = xp.result_type(x, w)
+    n, c, o = x.shape[0], x.shape[1], w.shape[0]
+    oh, ow = _shapes(x.shape, w.shape, padding)
+    th, tw_ = (oh + 1) // 2, (ow + 1) // 2
+    k = _tangent_columns(tx, tw, tb)
+
+    def bias_column(bias):                                   # (..., 16, O): zero but at ξ = (1, 1)
+        column = xp.zeros(bias.shape[:-1] + (16, o), dtype=dtype)
+        column[..., _BIAS_POSITION, :] = bias
+        return column
+
+    a_primal, primal_rows, a_tangent, tangent_rows = _stacked_operands(
+        _filter_transform(w.astype(dtype, copy=False), xp), None if b is None else bias_column(b), tx,
+        None if tw is None else xp.moveaxis(_filter_transform(tw.astype(dtype, copy=False), xp), 0, 1),
+        None if tb is None else bias_column(tb), k, c, xp, dtype)
+    base = min(primal_rows[0], tangent_rows[0]) if k else primal_rows[0]
+    rows = 2 * c + 1 - base
+    chunks = _tile_chunks(th, tw_, n, max(1, CHUNK_BYTES // (16 * (rows + o) * np.dtype(dtype).itemsize)))
+    src = batch_last(x, xp)                                                   # (C, H, W, N)
+    dsrc = None if tx is None else batch_last(tx, xp)                         # (k, C, H, W, N)
+    out = xp.empty((o, oh, ow, n), dtype=dtype)
+    t = xp.empty((k, o, oh, ow, n), dtype=dtype) if k else None
+    pads = (padding[0][0], padding[1][0])
+
+    def run(share):
+        """One worker's chunks, with its own buffers: the transformed operands v = [V(dx_i); V(x); 1], the
+        GEMM output m, an input band z (columns by parity) and the transforms' workspaces."""
+        na = max(a1 - a0 for a0, a1, _, _ in share)
+        nb = max(b1 - b0 for _, _, b0, b1 in share)
+        v = xp.empty((16, rows, na * nb * n), dtype=dtype)
+        v[:, -1] = 1
+        m = xp.empty((16, o, na * nb * n), dtype=dtype)
+        z = xp.empty((c, 2 * na + 2, 2, nb + 1, n), dtype=dtype)
+        tmp = xp.empty((4, c, na, 2, nb + 1, n), dtype=dtype)
+        r = xp.empty((8, o, na, nb, n), dtype=dtype)
+        s = xp.empty((o, na, nb, n), dtype=dtype)
+        for a0, a1, b0, b1 in share:
+            ca, cb = a1 - a0, b1 - b0
+            cols, tiles = ca * cb * n, (ca, cb, n)
+            tiles_out = (min(a1, oh // 2) - a0, min(b1, ow // 2) - b0)       # tiles with a 2nd output row/col
+            band, work = z[:, :2 * ca + 2, :, :cb + 1], tmp[:, :, :ca, :, :cb + 1]
+            mm, workspaces = m[:, :, :cols], (r[:, :, :ca, :cb], s[:, :ca, :cb])
+            targets = (out[:, 2 * a0:2 * a1, 2 * b0:2 * b1],) + tuple(t[i, :, 2 * a0:2 * a1, 2 * b0:2 * b1]
+                                                                      for i in range(k))
+            _fill_band(band, src, a0, b0, pads)
+            _input_transform(band, v[:, c - base:2 * c - base, :cols].reshape((16, c) + tiles), work, xp)
+            for i, (a, (first, stop)) in enumerate([(a_primal, primal_rows)] + [(a_tangent[i], tangent_rows)
+                                                                                for i in range(k)]):
+                if i and dsrc is not None:
+                    _fill_band(band, dsrc[i - 1], a0, b0, pads)
+                    _input_transform(band, v[:, :c, :cols].reshape((16, c) + tiles), work, xp)
+                xp.matmul(a, v[:, first - base:stop - base, :cols], out=mm)
+                _output_transform(mm.reshape((16, o) + tiles), targets[i], *tiles_out, *workspaces, xp)
+
+    _in_parallel(run, chunks, xp)
+    return out, t
+
+
+def conv2d_batch_last(x, w, b, tx, tw, tb, stride, padding, dilation, groups):
+    """conv2d and its k tangent columns, Winograd where ``winograd_eligible``, else the im2col GEMM:
+    ``(out (O, OH, OW, N), tangent (k, O, OH, OW, N) or None)`` in batch-last memory."""
+    if winograd_eligible(x, w, stride, dilation, groups):
+        return conv2d_winograd(x, w, b, tx, tw, tb, padding)
+    return conv2d_im2col(x, w, b, tx, tw, tb, stride, padding, dilation, groups)
