@@ -126,6 +126,23 @@ def test_every_chunking_gives_the_same_result(monkeypatch, chunk_bytes, which):
     _check(kernels.conv2d_winograd, (5, 3, 9, 7), (4, 3, 3, 3), dict(padding=1), 3, which)
 
 
+@pytest.mark.parametrize("kernel", [kernels.conv2d_im2col, kernels.conv2d_winograd])
+def test_worker_threads_give_the_same_bits_as_one_thread(monkeypatch, kernel):
+    """The chunks are split over BLAS's thread count of workers; the result must not depend on it."""
+    from threadpoolctl import threadpool_limits
+    monkeypatch.setattr(kernels, "CHUNK_BYTES", 2_000)
+    (x, w, b), tangents = _problem((3, 4, 9, 8), (5, 4, 3, 3), 3, "xwb")
+    params = _params(x, w, b, dict(padding=1))
+    results = {}
+    for threads in (1, 2, 3):
+        with threadpool_limits(threads):
+            assert kernels.kernel_workers(np) == threads
+            results[threads] = _run(kernel, x, w, b, tangents, params)
+    for threads in (2, 3):
+        for got, ref in zip(results[threads], results[1]):
+            np.testing.assert_array_equal(got, ref)
+
+
 def test_chunks_tile_the_output_positions_once():
     """Each chunk is a contiguous range of the flattened (OH, OW, N) index; together they cover it once."""
     for max_cols in (1, 3, 5, 7, 8, 15, 16, 40, 41, 1000):

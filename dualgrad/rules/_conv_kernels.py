@@ -31,6 +31,12 @@ direct method's multiplications. The stacking above carries over to the transfor
 ``Aᵀ e₁e₁ᵀ A`` is the all-ones 2×2 tile. The transforms have coefficients 0, ±1, ±½ (exact in binary
 floating point); the rounding error stays within a small factor of the direct method's.
 
+**Threads and memory.** The chunks are independent: ``kernel_workers`` threads (as many as BLAS has)
+each take an interleaved share with its own buffers and one-thread GEMMs (``backend.run_parallel``).
+A worker's buffers hold at most about 1.5 × ``CHUNK_BYTES`` (at least one output position's columns,
+or one tile's for Winograd); beyond them a call allocates its outputs and, for an input that is not
+batch-last already, one batch-last copy of it.
+
 The functions here take and return plain arrays; the rule in ``conv.py`` applies them. Their array
 module is the data's (NumPy or CuPy).
 """

@@ -1,34 +1,22 @@
 """Convolution and pooling (NCHW activations, OIHW weights), with PyTorch's semantics.
 
-Conv2d is the second hot path after matmul, and it has one fused rule. With ``cols`` the im2col
-matrix of x, one row per kernel tap (c, i, j) and one column per output position (n, oh, ow),
+Conv2d is the second hot path after matmul, and it has one fused rule: per tangent column i,
 
-    out  = W · cols(x)                       (O, C·KH·KW) @ (C·KH·KW, N·OH·OW)
-    dout = W · cols(dx) + dW · cols(x) + db
+    out    = w ⋆ x + b
+    dout_i = w ⋆ dx_i + dw_i ⋆ x + db_i            (⋆: cross-correlation; conv is bilinear in x and w)
 
-The batch goes in chunks of samples whose columns fit in the last-level cache (``COLUMN_CHUNK_BYTES``:
-whole-batch columns are up to K² times the input, and k times that for the tangent, so writing them
-out and reading them back made the rule memory-bound). Per chunk:
+computed by the kernels of ``_conv_kernels.py``: each column's three terms are ONE GEMM with the
+operands stacked along the inner dimension, ``[w | dw_i | db_i] · [cols(dx_i); cols(x); 1]``, where
+``cols`` is the im2col matrix of a cache-sized chunk of output positions — or, for 3×3 stride-1
+convolutions with enough channels, its Winograd F(2×2, 3×3) transform (16/36 of the multiplications).
+The GEMMs write their outputs in place in a *batch-last* memory layout (the logical shape stays
+``(N, O, OH, OW)``; the memory is ``(O, OH, OW, N)``), which the next layer reads without a copy; the
+chunks run on worker threads. Conv1d is conv2d with a unit height.
 
-* ``cols(x)`` is built **once** and serves the primal and ``dW · cols(x)``, where the k weight
-  tangents are stacked as ``(k·O, C·KH·KW)`` rows: one GEMM for all k;
-* ``W · cols(dx)`` folds k into the batch: the ``(k·N, C, H, W)`` view of dx gets one im2col and one
-  GEMM;
-* ``db`` is broadcast.
-
-Why this column layout: all three GEMMs are single large ones (m·OH·OW or k·m·OH·OW columns for a
-chunk of m samples). The price is that a GEMM writes ``(O, [k,] m, OH·OW)``, so one transposing copy
-reaches ``(N, O, OH, OW)``; for the tangent that copy is the very pass that adds the terms. The
-alternative per-sample layout ``(N, C·KH·KW, OH·OW)`` lands in NCHW order with no copy but is a stacked
-matmul of k·N small GEMMs:
-single-threaded it was 10-30 % faster at LeNet/CIFAR sizes, with two BLAS threads on a loaded machine
-10-100× slower (``benchmarks/conv_kernels.py`` measures both against a hand-written im2col floor).
-Groups are a batched GEMM over the group axis (the channel rows of ``cols`` are grouped already).
-Conv1d is conv2d with a unit height.
-
-Max-pool computes the argmax of each window once and gathers all k tangent columns with it; ties go
-to the first maximum in row-major window order, as in PyTorch. Avg-pool and adaptive avg-pool are
-linear: the tangent goes through the same op with k folded into the batch.
+Max-pool compares the KH·KW strided views of x tap by tap (keeping x's memory layout), tracks each
+window's first maximum — ties go to the first in row-major window order, as in PyTorch — and gathers
+all k tangent columns with one index. Avg-pool and adaptive avg-pool are linear: the tangent block goes
+through the same pool.
 """
 from __future__ import annotations
 
@@ -166,8 +154,8 @@ def _conv2d_rule(primals, tangents, stride, padding, dilation, groups):
 
 
 _conv2d = defprimitive("conv2d", _conv2d_rule, family="conv", kind="fused",
-                       note="im2col of x once for the primal and dW·cols(x) (k folded into the GEMM rows); "
-                            "W·cols(dx) folds k into the batch")
+                       note="per column one GEMM [w | dw_i | db_i]·[cols(dx_i); cols(x); 1] (Winograd F(2×2,3×3) "
+                            "for 3×3 stride 1); output stored batch-last")
 
 
 def conv2d(x, w, b=None, stride: Size2 = 1, padding: Size2 | str = 0, dilation: Size2 = 1, groups: int = 1):
@@ -294,7 +282,7 @@ def _avg_pool(x, kernel, stride, padding):
 
 
 _avg_pool2d = _linear_pool("avg_pool2d", _avg_pool, note="count_include_pad=True (PyTorch's default); "
-                                                         "k folded into the batch")
+                                                         "the tangent block through the same pool")
 
 
 def avg_pool2d(x, kernel_size: Size2, stride: Size2 | None = None, padding: Size2 = 0):
@@ -329,7 +317,8 @@ def _adaptive_avg_pool(x, output_size):
 
 
 _adaptive_avg_pool2d = _linear_pool("adaptive_avg_pool2d", _adaptive_avg_pool,
-                                    note="PyTorch's bins [⌊i·H/OH⌋, ⌈(i+1)·H/OH⌉); k folded into the batch")
+                                    note="PyTorch's bins [⌊i·H/OH⌋, ⌈(i+1)·H/OH⌉); "
+                                         "the tangent block through the same pool")
 
 
 def adaptive_avg_pool2d(x, output_size: int | tuple[int | None, int | None]):

@@ -1,0 +1,57 @@
+"""backend: the worker threads of the CPU kernels (BLAS single-threaded while they run, then restored)."""
+import threading
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from dualgrad import backend
+
+
+def _blas_threads():
+    return {lib["filepath"]: lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+
+def test_kernel_workers_follow_the_blas_thread_count():
+    for threads in (1, 2, 5):
+        with threadpool_limits(threads):
+            assert backend.kernel_workers(np) == threads
+    with threadpool_limits(1000):
+        assert backend.kernel_workers(np) == backend.MAX_WORKERS
+
+
+def test_run_parallel_returns_results_in_order_with_one_thread_blas_inside_and_restores_it():
+    seen = []
+
+    def task(i):
+        seen.append((threading.current_thread().name, max(_blas_threads().values())))
+        return i * i
+
+    with threadpool_limits(2):
+        before = _blas_threads()
+        assert backend.run_parallel([lambda i=i: task(i) for i in range(5)]) == [0, 1, 4, 9, 16]
+        assert _blas_threads() == before
+    assert all(threads == 1 for _, threads in seen)
+    assert all(name.startswith("dualgrad-kernel") for name, _ in seen)
+
+
+def test_run_parallel_runs_a_single_task_in_the_calling_thread():
+    assert backend.run_parallel([lambda: threading.current_thread()]) == [threading.current_thread()]
+    assert backend.run_parallel([]) == []
+
+
+def test_run_parallel_raises_the_first_error_after_every_task_ended_and_restores_blas():
+    ended = []
+
+    def slow():
+        ended.append("slow")
+
+    def fails():
+        raise ValueError("boom")
+
+    with threadpool_limits(2):
+        before = _blas_threads()
+        with pytest.raises(ValueError, match="boom"):
+            backend.run_parallel([fails, slow])
+        assert _blas_threads() == before
+    assert ended == ["slow"]
