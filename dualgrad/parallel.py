@@ -98,6 +98,9 @@ class TangentParallel:
 
     def gather(self, d_local, k: int):
         """Every rank's jvps (k_r, ...) -> all k rows (k, ...) in rank order, on every rank (one Allgatherv)."""
+        if not isinstance(d_local, np.ndarray):
+            raise TypeError(f"tangent-parallel training gathers NumPy arrays, got {type(d_local).__name__}: train "
+                            "on the CPU (NumPy) under --tangent-parallel")
         d_local = np.ascontiguousarray(d_local)
         per_row = math.prod(d_local.shape[1:])
         d = np.empty((k,) + d_local.shape[1:], dtype=d_local.dtype)
