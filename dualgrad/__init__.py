@@ -8,18 +8,20 @@ The core is ``dual.py`` (the Dual type and NumPy dispatch), ``registry.py`` (the
 """
 from .dual import Dual  # noqa: I001  (first: the rule modules import it)
 from .errors import (
-    BackendUnavailableError, JVPCheckError, MissingRuleError, NonDifferentiableError, TangentShapeError,
+    ArgumentTypeError, BackendUnavailableError, EscapedPerturbationError, InvalidArgumentError, JVPCheckError,
+    MissingRuleError, NonDifferentiableError, TagOrderError, TangentDtypeError, TangentShapeError,
 )
 from .registry import RULES, Primitive
-from .transforms import check_jvp, default_chunk_size, defjvp, jacfwd, jvp, primitive
+from .transforms import check_jvp, default_chunk_size, defjvp, hessian, hvp, jacfwd, jvp, primitive
 from . import backend, nn
 from .rules.elementwise import (
-    abs, add, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, cbrt, ceil, clip, cos, cosh, deg2rad,
-    divide, exp, exp2, expm1, floor, hypot, log, log1p, log2, log10, logaddexp, maximum, minimum, multiply,
-    negative, positive, power, rad2deg, reciprocal, rint, sign, sin, sinh, sqrt, square, subtract, tan, tanh,
-    trunc, where,
+    abs, add, angle, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, cbrt, ceil, clip, conjugate,
+    copysign, cos, cosh, deg2rad, divide, exp, exp2, expm1, fabs, float_power, floor, floor_divide, fmax, fmin,
+    fmod, hypot, imag, ldexp, log, log1p, log2, log10, logaddexp, logaddexp2, maximum, minimum, multiply,
+    negative, positive, power, rad2deg, real, reciprocal, remainder, rint, sign, sin, sinh, sqrt, square,
+    subtract, tan, tanh, trunc, where,
 )
-from .rules.reductions import cumsum, logsumexp, max, mean, min, prod, std, sum, var
+from .rules.reductions import cumprod, cumsum, logsumexp, max, mean, min, prod, std, sum, var
 from .rules.shape import (
     array, array_split, asarray, broadcast_to, concatenate, diagonal, expand_dims, flip, getitem, moveaxis, pad,
     ravel, repeat, reshape, roll, split, squeeze, stack, swapaxes, take, tile, transpose, tril, triu,

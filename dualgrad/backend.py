@@ -19,9 +19,15 @@ BACKENDS = ("numpy", "cupy")
 
 
 def namespace(*arrays) -> ModuleType:
-    """The array module of the first CuPy array among ``arrays``, else NumPy."""
+    """The array module of the first CuPy array among ``arrays``, else NumPy.
+
+    A Dual among them gives NumPy: NumPy's functions dispatch a Dual to dualgrad's rules (which then take
+    the module of the arrays inside it), CuPy's would not.
+    """
     cupy = sys.modules.get("cupy")
     if cupy is not None:
+        if any(hasattr(a, "tangent") and hasattr(a, "primal") for a in arrays):
+            return np
         for a in arrays:
             if isinstance(a, cupy.ndarray):
                 return cupy

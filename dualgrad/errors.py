@@ -68,3 +68,19 @@ class ParameterDriftError(RuntimeError):
 
 class MissingExtraError(ImportError):
     """What was asked needs an optional extra that is not installed; the message names ``pip install ...``."""
+
+
+class TangentDtypeError(TypeError, ValueError):
+    """A tangent block's dtype differs from its primal's (dualgrad never casts a tangent silently)."""
+
+
+class TagOrderError(ValueError):
+    """A nested Dual whose inner value belongs to an inner derivative (tags must grow inwards)."""
+
+
+class EscapedPerturbationError(ValueError):
+    """A Dual of a finished ``jvp``/``jacfwd`` call reached a later computation (e.g. kept in a closure)."""
+
+
+class ArgumentTypeError(InvalidArgumentError, TypeError):
+    """An argument of a public function has the wrong type (also a TypeError, as Python's own checks raise)."""

@@ -124,7 +124,7 @@ class ActivityPerturbation(_Perturbation):
         for block, lo, hi, shape in zip(blocks, offsets[:-1], offsets[1:], shapes):
             inputs.append(h.primal if isinstance(h, Dual) else h)
             h = block.forward(h, params, ctx)
-            v = mine[:, lo:hi].reshape((k, 1) + shape)               # one tangent slice, shared by the batch
+            v = mine[:, lo:hi].reshape((k, 1) + shape).astype(h.dtype, copy=False)   # one slice, shared by the batch
             if isinstance(h, Dual) and h.tangent is not None:
                 h = Dual(h.primal, h.tangent + v)                    # injected on top of the propagated tangent
             else:

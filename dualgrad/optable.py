@@ -220,7 +220,9 @@ def _rule_table():
         "Each rule has the form `rule(primals, tangents, **params) -> (out, out_tangent)` with tangent blocks "
         "of shape `(k, *shape)`. *Kind* says how the tangent is formed: elementwise rules multiply by the local "
         "derivative, linear rules apply the same operation to the tangent block (k as a leading batch axis), "
-        "fused rules reuse work of the primal computation.",
+        "fused rules reuse work of the primal computation. *Complex*: the rule also holds for complex operands "
+        "(every other rule refuses them with `dg.MissingRuleError`). Every rule nests: its operands may be Duals "
+        "of an outer derivative (docs/how-it-works.md §6).",
         "",
         f"{len(rules)} rules in {len({p.family for p in rules})} families.",
     ]
@@ -229,11 +231,12 @@ def _rule_table():
         if not rows:
             continue
         lines += ["", f"### {FAMILIES.get(family, family.capitalize())}", "",
-                  "| rule | reached from | kind | convention |", "|---|---|---|---|"]
+                  "| rule | reached from | kind | complex | convention |", "|---|---|---|---|---|"]
         for p in rows:
             names = ([f"dg.{p.name}"] if callable(getattr(dg, p.name, None)) else []) + list(p.numpy)
             entry = ", ".join(f"`{n}`" for n in names)
-            lines.append(f"| `{p.name}` | {entry} | {KINDS.get(p.kind, p.kind)} | {_cell(p.note)} |")
+            complex_ok = "yes" if p.complex else ""
+            lines.append(f"| `{p.name}` | {entry} | {KINDS.get(p.kind, p.kind)} | {complex_ok} | {_cell(p.note)} |")
     return lines
 
 

@@ -11,14 +11,21 @@ constant, or a Dual that carries no tangent). A rule returns the primal output a
 share work: ``exp`` reuses its output, softmax-cross-entropy its softmax, max-pool its argmax.
 
 Multi-output primitives (split, slogdet) return a tuple of outputs and a tuple of tangents.
+
+Nesting: when operands carry Duals of different tags, ``bind`` unpacks those of the largest tag (the
+innermost derivative) and hands every other operand to the rule as a constant. The rule's own NumPy
+calls then meet those constants — Duals of smaller tags — and dispatch to the rules again, one level
+down: this is how a rule written once yields derivatives of any order (JAX's levels, ForwardDiff's tags).
+A rule is therefore written with NumPy functions and operators that have rules themselves; its fast
+paths on plain arrays stay as they are.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .dual import Dual
-from .errors import TangentShapeError
+from .dual import Dual, link_view
+from .errors import MissingRuleError, TangentShapeError
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,9 @@ class Primitive:
     kind: str = "rule"          # "elementwise", "linear", "fused" or "rule" (general)
     numpy: tuple = ()           # NumPy entry points that reach this rule, e.g. ("np.sum", "ndarray.sum")
     note: str = ""              # conventions worth a line in the table (ties, kinks, ...)
+    complex: bool = False       # the rule is right for complex operands (else they raise MissingRuleError)
+    view: Callable | None = None  # view(**params): how a result that views operand 0 writes back into it
+    #                               (a function (base, view) -> None, "readonly", or None: not a view)
 
     def __call__(self, *operands, **params):
         return bind(self, *operands, **params)
@@ -51,9 +61,9 @@ COMPOSITES: dict = {}
 
 
 def defprimitive(name: str, rule: Callable, *, family: str, kind: str = "rule",
-                 numpy: tuple = (), note: str = "") -> Primitive:
+                 numpy: tuple = (), note: str = "", complex: bool = False, view: Callable | None = None) -> Primitive:
     """Register ``rule`` as the forward-mode rule of the primitive ``name`` and return it."""
-    prim = Primitive(name, rule, family, kind, tuple(numpy), note)
+    prim = Primitive(name, rule, family, kind, tuple(numpy), note, complex, view)
     RULES[name] = prim
     return prim
 
@@ -77,15 +87,21 @@ def implements(*numpy_functions, via: tuple[str, ...] = (), note: str = ""):
 
 
 def bind(prim: Primitive, *operands, **params):
-    """Apply ``prim`` to ``operands``: unpack Duals, run the rule, pack the result.
+    """Apply ``prim`` to ``operands``: unpack the Duals of the largest tag, run the rule, pack the result.
 
     Without any Dual operand the result is a plain array (dg functions work on plain arrays too).
     """
-    primals, tangents = [], []
-    any_dual, k = False, None
+    tag = -1
     for x in operands:
         if isinstance(x, Dual):
-            any_dual = True
+            x._owned = False                      # the rule may return its buffers: no more in-place writes
+            if x.tag > tag:
+                tag = x.tag
+    if tag < 0:
+        return prim.rule(list(operands), [None] * len(operands), **params)[0]
+    primals, tangents, k = [], [], None
+    for x in operands:
+        if isinstance(x, Dual) and x.tag == tag:
             t = x.tangent
             if t is not None:
                 if k is None:
@@ -97,25 +113,50 @@ def bind(prim: Primitive, *operands, **params):
         else:
             primals.append(x)
             tangents.append(None)
+    if not prim.complex:
+        _refuse_complex(prim, primals)
     out, out_tangent = prim.rule(primals, tangents, **params)
-    if not any_dual:
-        return out
     if isinstance(out, (tuple, list)):
         out_tangent = out_tangent if out_tangent is not None else (None,) * len(out)
-        return type(out)(_pack(prim.name, o, t, k) for o, t in zip(out, out_tangent))
-    return _pack(prim.name, out, out_tangent, k)
+        return type(out)(_pack(prim.name, o, t, k, tag) for o, t in zip(out, out_tangent))
+    result = _pack(prim.name, out, out_tangent, k, tag)
+    if prim.view is not None and isinstance(operands[0], Dual) and operands[0].tag == tag:
+        writer = prim.view(**params)              # NumPy would return a view of operand 0: keep them linked
+        if writer is not None:
+            link_view(operands[0], result, prim, params, writer)
+    return result
 
 
-def _pack(name, out, out_tangent, k):
+def _refuse_complex(prim, primals):
+    for p in primals:
+        dtype = getattr(p, "dtype", None)
+        if (dtype is not None and dtype.kind == "c") or isinstance(p, complex):
+            raise MissingRuleError(f"{prim.name} has no forward-mode rule for complex operands (dtype {dtype}); "
+                                   "its derivative is defined for real inputs only. Split the value with "
+                                   "np.real / np.imag, or see docs/ops.md for the complex-safe rules.")
+
+
+def _constant(x):
+    """A lower-level Dual without tangent is its primal: as part of another Dual it carries nothing."""
+    while isinstance(x, Dual) and x.tangent is None:
+        x = x.primal
+    return x
+
+
+def _pack(name, out, out_tangent, k, tag):
+    if isinstance(out, Dual):
+        out = _constant(out)
     if out_tangent is None:
-        return Dual._unchecked(out, None)
+        return Dual._unchecked(out, None, tag)
+    if isinstance(out_tangent, Dual):
+        out_tangent = _constant(out_tangent)
     expected = (k,) + tuple(out.shape)
-    if out_tangent.shape != expected:
+    if tuple(out_tangent.shape) != expected:
         raise AssertionError(f"dualgrad internal error: the rule of {name!r} returned a tangent of shape "
                              f"{out_tangent.shape} for an output of shape {out.shape} (expected {expected})")
     if out_tangent.dtype != out.dtype:
         out_tangent = out_tangent.astype(out.dtype)
-    return Dual._unchecked(out, out_tangent)
+    return Dual._unchecked(out, out_tangent, tag)
 
 
 def _k_mismatch_message(name, operands):

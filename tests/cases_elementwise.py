@@ -42,10 +42,11 @@ UNARY = [  # (rule, numpy function, sampler, analytic)
     ("arctanh", np.arctanh, unit, True),
     ("deg2rad", np.deg2rad, normal, False),
     ("rad2deg", np.rad2deg, normal, False),
-    ("floor", np.floor, uniform(0.1, 0.9), False),
-    ("ceil", np.ceil, uniform(0.1, 0.9), False),
-    ("rint", np.rint, uniform(0.1, 0.4), False),
-    ("trunc", np.trunc, uniform(0.1, 0.9), False),
+    ("fabs", np.fabs, away_from_zero(), False),
+    ("conjugate", np.conjugate, normal, False),
+    ("real", np.real, normal, False),            # of a real array: the array itself; complex in test_rules
+    ("imag", np.imag, normal, False),            # of a real array: plain zeros
+    ("angle", np.angle, away_from_zero(), False),
 ]
 
 BINARY = [  # (rule, function of two arrays, samplers, analytic)
@@ -59,6 +60,13 @@ BINARY = [  # (rule, function of two arrays, samplers, analytic)
     ("logaddexp", np.logaddexp, (normal, normal), False),
     ("maximum", np.maximum, (uniform(0.0, 1.0), uniform(2.0, 3.0)), False),
     ("minimum", np.minimum, (uniform(0.0, 1.0), uniform(2.0, 3.0)), False),
+    ("fmax", np.fmax, (uniform(0.0, 1.0), uniform(2.0, 3.0)), False),
+    ("fmin", np.fmin, (uniform(0.0, 1.0), uniform(2.0, 3.0)), False),
+    ("logaddexp2", np.logaddexp2, (normal, normal), False),
+    ("float_power", np.float_power, (positive, normal), True),
+    ("remainder", np.remainder, (uniform(-2.0, 2.0), uniform(0.7, 1.9)), False),
+    ("fmod", np.fmod, (uniform(-2.0, 2.0), uniform(0.7, 1.9)), False),
+    ("copysign", np.copysign, (away_from_zero(), away_from_zero()), False),
 ]
 
 CASES = [OpCase(rule, fn, one_shape(), sample, analytic) for rule, fn, sample, analytic in UNARY]
@@ -89,6 +97,13 @@ CASES += [
     # where: the condition is data; x and y broadcast against it
     OpCase("where", lambda c, x, y: np.where(c > 0, x, y), broadcast_shapes(3), differentiable=(1, 2), analytic=False),
     OpCase("where", lambda x: np.where(x > 0, x, 0.1 * x), one_shape(), away_from_zero(), label="leaky"),
+    # the % operator, ldexp's integer exponent, the multi-output ufuncs (their flat outputs are plain arrays)
+    OpCase("remainder", lambda x, y: x % y, broadcast_shapes(2), (uniform(-2.0, 2.0), uniform(-1.9, -0.7)),
+           label="% negative divisor"),
+    OpCase("ldexp", lambda x: np.ldexp(x, 3), one_shape()),
+    OpCase("modf", np.modf, one_shape(), uniform(-3.0, 3.0)),
+    OpCase("frexp", np.frexp, one_shape(), away_from_zero(0.6, 0.9)),
+    OpCase("divmod", np.divmod, broadcast_shapes(2), (uniform(-2.0, 2.0), uniform(0.7, 1.9))),
     # broadcasting between shapes of different rank, a size-1 axis and a scalar
     OpCase("add", lambda x, y: x + y, fixed((3, 1), (4,)), label="(3,1)+(4,)", analytic=True),
     OpCase("multiply", lambda x, y: x * y, fixed((), (2, 3)), label="scalar*(2,3)", analytic=True),

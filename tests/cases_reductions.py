@@ -45,4 +45,9 @@ CASES += [
     OpCase("cumsum", lambda x: np.cumsum(x), one_shape(), label="flat", analytic=True),
     OpCase("cumsum", lambda x: np.cumsum(x, axis=-1), one_shape(min_dims=1), label="axis -1", analytic=True),
     OpCase("cumsum", lambda x: x.cumsum(axis=0), one_shape(min_dims=1), label="method axis 0", analytic=True),
+    OpCase("cumprod", lambda x: np.cumprod(x), one_shape(), label="flat", analytic=True),
+    OpCase("cumprod", lambda x: np.cumprod(x, axis=-1), one_shape(min_dims=1), label="axis -1", analytic=True),
+    OpCase("cumprod", lambda x: x.cumprod(axis=0), one_shape(min_dims=1), label="method axis 0", analytic=True),
+    OpCase("cumprod", lambda x: np.cumprod(x * (np.arange(x.size).reshape(x.shape) % 3 != 1)), one_shape(),
+           label="zeros in x", analytic=True),
 ]

@@ -95,6 +95,7 @@ class OpCase:
     rtol: float = 1e-6                 # against central differences (float64)
     float32_rtol: float = 2e-3
     differentiable: tuple | None = field(default=None)   # indices of inputs that may carry tangents
+    complex_inputs: bool = True        # the complex check of test_rules applies (False: a real-only argument)
 
     @property
     def id(self):
@@ -107,8 +108,9 @@ class OpCase:
 
 # ----- references ------------------------------------------------------------------------------------
 def outputs(tree):
-    """The leaves of f's output as float64 NumPy arrays."""
-    return [np.asarray(to_numpy(getattr(o, "primal", o)), dtype=np.float64) for o in flatten(tree)[0]]
+    """The leaves of f's output as float64 (complex128 when complex) NumPy arrays."""
+    leaves = [np.asarray(to_numpy(getattr(o, "primal", o))) for o in flatten(tree)[0]]
+    return [leaf.astype(np.complex128 if leaf.dtype.kind == "c" else np.float64) for leaf in leaves]
 
 
 def central_difference(fn, xs, vs, col, h=1e-6):

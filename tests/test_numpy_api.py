@@ -56,10 +56,6 @@ PLAIN_CALLS = {
     np.common_type: lambda d, s: np.common_type(d, s),
     np.min_scalar_type: lambda d, s: np.min_scalar_type(d),
     np.einsum_path: lambda d, s: np.einsum_path("ij,jk->ik", d, d.T),
-    np.zeros_like: lambda d, s: np.zeros_like(d),
-    np.ones_like: lambda d, s: np.ones_like(d, dtype=np.float32),
-    np.empty_like: lambda d, s: np.empty_like(d).shape,
-    np.full_like: lambda d, s: np.full_like(d, 7.0),
     np.linalg.matrix_rank: lambda d, s: np.linalg.matrix_rank(d @ d.T),
     "scipy.special.gammasgn": lambda d, s: scipy.special.gammasgn(d),
     "scipy.special.round": lambda d, s: scipy.special.round(d * 3),
@@ -77,7 +73,20 @@ PLAIN_CALLS = {
     "logical_and": lambda d, s: np.logical_and(d, 1),
     "logical_or": lambda d, s: np.logical_or(d, d),
     "logical_xor": lambda d, s: np.logical_xor(0, d),
+    np.round: lambda d, s: np.round(d, 1),
+    np.around: lambda d, s: np.around(d),
+    "floor": lambda d, s: np.floor(d),
+    "ceil": lambda d, s: np.ceil(d),
+    "rint": lambda d, s: np.rint(d),
+    "trunc": lambda d, s: np.trunc(d),
+    "floor_divide": lambda d, s: np.floor_divide(d, 0.7),
+    "heaviside": lambda d, s: np.heaviside(d, 0.5),
+    "spacing": lambda d, s: np.spacing(d),
+    "nextafter": lambda d, s: np.nextafter(d, 0),
 }
+#: integer-only ufuncs: on a Dual (floating) they fail exactly as NumPy does on its floating value
+INTEGER_UFUNCS = ["bitwise_and", "bitwise_or", "bitwise_xor", "invert", "left_shift", "right_shift", "gcd", "lcm",
+                  "isnat", "bitwise_count"]
 
 
 def _leaves(x):
@@ -86,6 +95,15 @@ def _leaves(x):
 
 @pytest.mark.parametrize("function", list(PLAIN_RESULTS), ids=lambda f: getattr(f, "__name__", f))
 def test_plain_result_functions_return_what_numpy_returns_for_the_value(function):
+    if function in INTEGER_UFUNCS:
+        ufunc = getattr(np, function)
+        args = (D,) if ufunc.nin == 1 else (D, 3)
+        with pytest.raises(TypeError) as ours:
+            ufunc(*args)
+        with pytest.raises(TypeError) as numpys:
+            ufunc(*(D.primal if a is D else a for a in args))
+        assert str(ours.value) == str(numpys.value)
+        return
     assert function in PLAIN_CALLS, f"add a call of {function} to PLAIN_CALLS"
     got = PLAIN_CALLS[function](D, S)
     expected = PLAIN_CALLS[function](D.primal, S.primal)

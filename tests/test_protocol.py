@@ -1,5 +1,7 @@
 """NumPy code runs on Duals unchanged through __array_ufunc__/__array_function__; what has no rule
 raises MissingRuleError naming the function, never a wrong value or a dropped tangent."""
+import re
+
 import numpy as np
 import pytest
 
@@ -35,23 +37,26 @@ def test_numpy_namespace_functions_dispatch():
     (lambda d: np.packbits(d), "numpy.packbits"),
     (lambda d: np.fft.fft(d), "numpy.fft.fft"),
     (lambda d: np.fft.ifft(d), "numpy.fft.ifft"),
-    (lambda d: np.cumprod(d), "numpy.cumprod"),
-    (lambda d: np.fmod(d, 2.0), "numpy.fmod"),
-    (lambda d: np.heaviside(d, 0.5), "numpy.heaviside"),
     (lambda d: np.add.reduce(d), "numpy.add.reduce"),
+    (lambda d: np.multiply.outer(d, d), "numpy.multiply.outer"),
+    (lambda d: np.frompyfunc(lambda a: a, 1, 1)(d), "the ufunc <lambda> (vectorized)"),
 ])
 def test_unsupported_numpy_function_raises_missing_rule_error(call, name):
     d = dg.Dual(rng.standard_normal((3, 3)), rng.standard_normal((2, 3, 3)))
-    with pytest.raises(dg.MissingRuleError, match=name.replace(".", r"\.")):
+    with pytest.raises(dg.MissingRuleError, match=re.escape(name)):
         call(d)
 
 
-def test_out_argument_is_refused():
+def test_out_argument_writes_into_a_dual_and_names_the_fix_for_an_ndarray():
     d = dg.Dual(np.ones(3), np.ones((1, 3)))
-    with pytest.raises(TypeError, match="immutable"):
+    with pytest.raises(TypeError, match=r"np.zeros_like"):
         np.sin(d, out=np.empty(3))
-    with pytest.raises(TypeError, match="out"):
-        np.sum(d, out=np.empty(()))
+    target = np.zeros_like(d)
+    assert np.sin(d, out=target) is target
+    np.testing.assert_allclose(target.primal, np.sin(1.0) * np.ones(3))
+    np.testing.assert_allclose(target.tangent, np.cos(1.0) * np.ones((1, 3)))
+    total = np.zeros_like(d[0])
+    assert np.sum(d, out=total) is total and total.primal == 3.0 and total.tangent[0] == 3.0
 
 
 def test_unsupported_keyword_arguments_are_refused():
@@ -62,18 +67,19 @@ def test_unsupported_keyword_arguments_are_refused():
         np.add(d, d, dtype=np.float32)
 
 
-def test_constant_constructors_and_queries_look_at_the_primal():
+def test_constant_constructors_give_duals_and_queries_look_at_the_primal():
     d = dg.Dual(np.ones((2, 3)), np.ones((1, 2, 3)))
-    assert type(np.zeros_like(d)) is np.ndarray and np.zeros_like(d).shape == (2, 3)
-    assert np.ones_like(d).sum() == 6 and np.full_like(d, 7.0)[0, 0] == 7.0
+    zeros = np.zeros_like(d)
+    assert isinstance(zeros, dg.Dual) and zeros.tangent is None and zeros.shape == (2, 3)
+    assert np.ones_like(d).primal.sum() == 6 and np.full_like(d, 7.0).primal[0, 0] == 7.0
     assert np.shape(d) == (2, 3) and np.ndim(d) == 2 and np.size(d) == 6
     assert np.result_type(d, np.float32) == np.float64
     assert np.isfinite(d).all() and not np.isnan(d).any()
 
 
-def test_floor_and_round_are_piecewise_constant():
+def test_piecewise_constant_functions_return_plain_arrays():
     d = dg.Dual(np.array([0.3, 1.7]), np.ones((3, 2)))
-    for out in (np.floor(d), np.round(d), np.sign(d)):
-        assert isinstance(out, dg.Dual) and out.tangent is None
+    for out in (np.floor(d), np.round(d), np.sign(d), np.rint(d), d // 1.0, np.heaviside(d, 0.5), d > 1):
+        assert type(out) is np.ndarray
     _, t = dg.jvp(np.floor, (np.array([0.3, 1.7]),), (np.ones((3, 2)),))
     assert t.shape == (3, 2) and not t.any()

@@ -7,7 +7,11 @@ the constant ones are plain arrays or Duals with ``tangent=None``. Then:
 1. each of the k tangent columns matches central differences (float64), and the complex step where
    the function is analytic;
 2. the k-column result equals k separate single-column runs;
-3. in float32 the primal and tangent stay float32 and agree with the float64 result.
+3. in float32 the primal and tangent keep NumPy's own result dtype (float32, except float_power's
+   float64) and agree with the float64 result;
+4. nested: the derivative of the jvp (jvp over jvp) matches central differences of the jvp, with
+   k ∈ {1, 2, 7} columns at each level;
+5. complex inputs: a rule marked complex matches complex central differences, any other raises.
 """
 import importlib
 
@@ -95,10 +99,12 @@ def test_float32_stays_float32_and_agrees_with_float64(case, xp, data):
     xs, vs, k, as_dual = _draw_setup(case, data)
     outs64, touts64 = _run(case, xp, xs, vs, as_dual)
     outs32, touts32 = _run(case, xp, xs, vs, as_dual, dtype=np.float32)
+    plain32 = case.fn(*[x.astype(np.float32) for x in xs])
+    numpy32 = [np.asarray(getattr(o, "primal", o)).dtype for o in flatten(plain32)[0]]
     for n, (o32, t32, o64, t64) in enumerate(zip(outs32, touts32, outs64, touts64)):
         if o64.dtype.kind == "f":
-            assert o32.dtype == np.float32, f"{case.id}: output {n} is {o32.dtype}"
-            assert t32.dtype == np.float32, f"{case.id}: tangent {n} is {t32.dtype}"
+            assert o32.dtype == numpy32[n], f"{case.id}: output {n} is {o32.dtype}, NumPy's {numpy32[n]}"
+            assert t32.dtype == o32.dtype, f"{case.id}: tangent {n} is {t32.dtype}"
             assert_close(to_numpy(o32), to_numpy(o64), case.float32_rtol, f"{case.id}: float32 primal {n}", 1e-2)
             assert_close(to_numpy(t32), to_numpy(t64), case.float32_rtol, f"{case.id}: float32 tangent {n}", 1e-2)
 
@@ -107,3 +113,56 @@ def test_every_rule_has_a_case():
     covered = {c.rule for c in CASES}
     missing = sorted(name for name, p in dg.RULES.items() if p.family != "custom" and name not in covered)
     assert not missing, f"rules without an OpCase in tests/cases_*.py: {missing}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=ids)
+@given(data=st.data())
+def test_nested_second_derivatives_match_finite_differences_of_the_first(case, data):
+    """jvp over jvp: the outer tangent of the inner jvp equals the central difference of the (first-order,
+    already checked) inner jvp along the outer direction, for k inner and k2 outer columns."""
+    xs, vs, k, as_dual = _draw_setup(case, data)
+    k2 = data.draw(st.sampled_from([1, 2, 7]), label="outer k")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="outer seed"))
+    us = [None if v is None else rng.standard_normal((k2,) + x.shape) for x, v in zip(xs, vs)]
+    fn = _wrapped(case, vs, as_dual)
+
+    def inner(*args):
+        return dg.jvp(fn, args, tuple(vs))[1]
+
+    _, nested = dg.jvp(inner, tuple(xs), tuple(us))
+    leaves = flatten(nested)[0]
+    for col in range(k2):
+        ref = central_difference(inner, xs, us, col)
+        for n, (t, r) in enumerate(zip(leaves, ref)):
+            assert t.shape[:2] == (k2, k)
+            assert_close(to_numpy(t[col]), r, 2e-5, f"{case.id}: output {n}, outer column {col}")
+
+
+@pytest.mark.parametrize("case", CASES, ids=ids)
+@given(data=st.data())
+def test_complex_operands_are_right_or_refused(case, data):
+    """With complex inputs (the case's real inputs plus small imaginary parts) and complex directions,
+    a rule marked complex matches central differences along the complex directions; any other rule
+    raises MissingRuleError — never a wrong number."""
+    if not case.complex_inputs:
+        return
+    xs, vs, k, as_dual = _draw_setup(case, data)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="imaginary parts"))
+    zs = [x + 0.1j * rng.standard_normal(x.shape) for x in xs]
+    ws = [None if v is None else v + 1j * rng.standard_normal(v.shape) for v in vs]
+    try:
+        with np.errstate(all="ignore"):
+            case.fn(*zs)
+    except (TypeError, ValueError, np.linalg.LinAlgError):
+        return                                    # NumPy itself does not take complex input here
+    try:
+        _, touts = dg.jvp(_wrapped(case, ws, as_dual), tuple(zs), tuple(ws))
+    except dg.MissingRuleError as e:
+        assert "complex" in str(e) or not dg.RULES[case.rule].complex, f"{case.id}: {e}"
+        return
+    for col in range(k):
+        ref = central_difference(case.fn, zs, ws, col)
+        for n, (t, r) in enumerate(zip(flatten(touts)[0], ref)):
+            got = to_numpy(t[col])
+            assert_close(got.real, r.real, 1e-5, f"{case.id}: complex output {n}, column {col} (real part)")
+            assert_close(got.imag, r.imag, 1e-5, f"{case.id}: complex output {n}, column {col} (imaginary part)")

@@ -141,6 +141,45 @@ def test_check_jvp_float32_tolerance():
     assert dg.check_jvp(lambda a: np.tanh(a) * a, (x,)) < 2e-3
 
 
+def test_check_jvp_catches_a_wrong_primal(restore_rule_table):
+    @dg.primitive
+    def my_sin(x):
+        return np.sin(x)
+
+    @dg.defjvp(my_sin)
+    def my_sin_jvp(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return np.cos(x), None if t is None else np.cos(x) * t   # right tangent, wrong primal
+
+    with pytest.raises(dg.JVPCheckError, match="primal"):
+        dg.check_jvp(my_sin, (rng.standard_normal(4),))
+
+
+def test_check_jvp_takes_its_reference_in_float64_when_f_casts_down():
+    x = rng.standard_normal(50)
+    err = dg.check_jvp(lambda a: np.sin(a.astype(np.float32)), (x,))
+    assert err < 1e-6        # the jvp itself is float32-accurate; the reference is not float32 noise
+
+
+def test_check_jvp_names_the_worst_element(restore_rule_table):
+    @dg.primitive
+    def shifted(x):
+        return x * 2
+
+    @dg.defjvp(shifted)
+    def shifted_jvp(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return x * 2, None if t is None else 2 * t + (np.arange(x.size) == 3).reshape(x.shape) * t
+
+    with pytest.raises(dg.JVPCheckError, match=r"at element \(3,\)"):
+        dg.check_jvp(shifted, (np.ones(6),), k=1)
+
+
+def test_check_jvp_on_complex_primals():
+    z = rng.standard_normal(4) + 1j * rng.standard_normal(4)
+    assert dg.check_jvp(lambda a: np.exp(a) * np.conj(a) + np.abs(a), (z,)) < 1e-6
+
+
 # ----- custom rules ---------------------------------------------------------------------------------
 def test_primitive_without_rule_raises_missing_rule(restore_rule_table):
     @dg.primitive

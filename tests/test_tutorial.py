@@ -17,7 +17,7 @@ PAGES = sorted((ROOT / "docs" / "tutorial").glob("[0-9][0-9]-*.md"))
 
 
 def test_every_page_has_its_script():
-    assert len(PAGES) == len(SCRIPTS) == 6
+    assert len(PAGES) == len(SCRIPTS) == 7
     for number, (page, script) in enumerate(zip(PAGES, SCRIPTS), start=1):
         assert page.name.startswith(f"0{number}-") and script.name.startswith(f"tutorial_{number}_")
         assert f"examples/{script.name}" in page.read_text(), f"{page.name} does not name {script.name}"

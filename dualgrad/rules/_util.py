@@ -4,18 +4,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import namespace, to_numpy
+from ..dual import innermost  # noqa: F401  (re-exported: the rule families import it from here)
 from ..errors import NonDifferentiableError
 
 
-def innermost(x):
-    """The plain value at the bottom of a (possibly nested) Dual; other values as given.
-
-    Integer-valued and order-dependent results (argsort, comparisons, the positions a sort picks) are
-    computed from it, so every nesting level of a Dual sees the same positions.
-    """
-    while hasattr(x, "tangent"):
-        x = x.primal
-    return x
+def nested(*groups) -> bool:
+    """Whether any operand or tangent (in the given lists) is a Dual of an outer derivative: then a fused
+    kernel written for plain arrays steps aside for the rule's expansion in public, dispatching ops."""
+    return any(hasattr(v, "tangent") and hasattr(v, "primal") for group in groups for v in group)
 
 
 def result_type(*operands):

@@ -17,6 +17,10 @@ Max-pool compares the KH·KW strided views of x tap by tap (keeping x's memory l
 window's first maximum — ties go to the first in row-major window order, as in PyTorch — and gathers
 all k tangent columns with one index. Avg-pool and adaptive avg-pool are linear: the tangent block goes
 through the same pool.
+
+Nested derivatives: when an operand is a Dual of an outer derivative, the fast kernels (plain arrays
+only) step aside and each rule expands itself with the public ops — conv(x, w) + conv(dx, w) +
+conv(x, dw) + db with conv2d itself, the max-pool gather with np.take — which dispatch one level down.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ import numpy as np
 from ..backend import namespace
 from ..registry import bind, defprimitive
 from ._conv_kernels import batch_last, conv2d_batch_last, logical, memory_order
+from ._util import add_terms, fit, innermost, nested
 from .shape import reshape
 
 __all__ = ["adaptive_avg_pool2d", "avg_pool2d", "conv1d", "conv2d", "max_pool2d"]
@@ -145,7 +150,28 @@ def _im2col(x, kernel, stride, padding, dilation, out_hw):
 
 
 # ----- conv2d (fused) -------------------------------------------------------------------------------
+def _conv2d_nested(primals, tangents, **params):
+    """conv(x, w) + b and its tangent conv(dx, w) + conv(x, dw) + db, written with conv2d itself: for
+    operands that are Duals of an outer derivative (each call dispatches one level down)."""
+    (x, w, b), (tx, tw, tb) = primals, tangents
+    out = bind(_conv2d, x, w, b, **params)
+    k = next((t.shape[0] for t in (tx, tw, tb) if t is not None), None)
+    if k is None:
+        return out, None
+    t = None
+    if tx is not None:                                             # k folded into the batch
+        folded = tx.reshape((k * tx.shape[1],) + tuple(tx.shape[2:]))
+        t = bind(_conv2d, folded, w, None, **params).reshape((k,) + tuple(out.shape))
+    if tw is not None:
+        t = add_terms(t, np.stack([bind(_conv2d, x, tw[i], None, **params) for i in range(k)]))
+    if tb is not None:
+        t = add_terms(t, fit(tb.reshape(k, 1, -1, 1, 1), out.shape))
+    return out, t
+
+
 def _conv2d_rule(primals, tangents, stride, padding, dilation, groups):
+    if nested(primals, tangents):
+        return _conv2d_nested(primals, tangents, stride=stride, padding=padding, dilation=dilation, groups=groups)
     (x, w, b), (tx, tw, tb) = primals, tangents
     xp = namespace(x, w)
     x, w, b = xp.asarray(x), xp.asarray(w), None if b is None else xp.asarray(b)
@@ -206,10 +232,23 @@ def _pool_out_hw(x, kernel, stride, padding) -> tuple:
     return tuple(_out_size(s, *pads, k, st, 1) for s, pads, k, st in zip(x.shape[-2:], padding, kernel, stride))
 
 
+def _max_pool2d_nested(primals, tangents, **params):
+    """The max-pool of a Dual of an outer derivative: the windows' argmax (from the values) gathers the
+    primal and the tangent with np.take, which dispatches one level down."""
+    (x,), (t,) = primals, tangents
+    values = innermost(x)
+    positions = namespace(values).arange(values.size).reshape((1,) + values.shape)     # gathered: the argmax
+    flat = _max_pool2d_rule([values], [positions], **params)[1][0]
+    out = np.take(np.reshape(x, (-1,)), flat)
+    return out, None if t is None else np.take(t.reshape(t.shape[0], -1), flat, axis=1)
+
+
 def _max_pool2d_rule(primals, tangents, kernel, stride, padding):
     """The window maxima by one comparison per kernel tap over strided views of x (in x's memory layout);
     the position of each window's first maximum is tracked as an offset into the batch-last tangent
     block, and one gather takes all k tangent columns from it."""
+    if nested(primals, tangents):
+        return _max_pool2d_nested(primals, tangents, kernel=kernel, stride=stride, padding=padding)
     (x,), (t,) = primals, tangents
     xp = namespace(x)
     x = xp.asarray(x)
@@ -264,9 +303,12 @@ def _linear_pool(name, pool, note):
     through the same pool."""
     def rule(primals, tangents, **params):
         (x,), (t,) = primals, tangents
+        if nested(primals, tangents):       # Duals of an outer derivative: the same pool, one level down
+            return bind(prim, x, **params), None if t is None else bind(prim, t, **params)
         x = namespace(x).asarray(x)
         return pool(x, **params), None if t is None else pool(t, **params)
-    return defprimitive(name, rule, family="conv", kind="linear", note=note)
+    prim = defprimitive(name, rule, family="conv", kind="linear", note=note)
+    return prim
 
 
 def _avg_pool(x, kernel, stride, padding):

@@ -140,7 +140,7 @@ def _matmul_rule(primals, tangents):
     return out, fit(t, out.shape)
 
 
-_matmul = defprimitive("matmul", _matmul_rule, family="linalg", kind="fused",
+_matmul = defprimitive("matmul", _matmul_rule, family="linalg", kind="fused", complex=True,
                        numpy=("np.matmul", "@", "np.dot", "Dual.dot", "np.vdot", "np.linalg.matmul"),
                        note="k folded into GEMM rows (dA·B) and batched GEMMs (A·dB)")
 
@@ -201,7 +201,7 @@ def _tensordot_rule(primals, tangents, axes):
     return out, t
 
 
-_tensordot = defprimitive("tensordot", _tensordot_rule, family="linalg", kind="linear",
+_tensordot = defprimitive("tensordot", _tensordot_rule, family="linalg", kind="linear", complex=True,
                           numpy=("np.tensordot", "np.inner", "np.dot", "np.linalg.tensordot"),
                           note="bilinear: each tangent through the same contraction")
 
@@ -238,7 +238,7 @@ def _einsum_rule(primals, tangents, subscripts):
     return out, t
 
 
-_einsum = defprimitive("einsum", _einsum_rule, family="linalg", kind="linear", numpy=("np.einsum",),
+_einsum = defprimitive("einsum", _einsum_rule, family="linalg", kind="linear", complex=True, numpy=("np.einsum",),
                        note="multilinear: one contraction per operand tangent, k as an extra index")
 
 
@@ -275,7 +275,7 @@ def _outer_rule(primals, tangents):
     return out, t
 
 
-_outer = defprimitive("outer", _outer_rule, family="linalg", kind="linear",
+_outer = defprimitive("outer", _outer_rule, family="linalg", kind="linear", complex=True,
                       numpy=("np.outer", "np.linalg.outer"))
 
 
@@ -292,7 +292,7 @@ def _trace_rule(primals, tangents, offset, axis1, axis2):
     return out, None if t is None else xp.trace(t, offset, axis1 + 1, axis2 + 1)
 
 
-_trace = defprimitive("trace", _trace_rule, family="linalg", kind="linear",
+_trace = defprimitive("trace", _trace_rule, family="linalg", kind="linear", complex=True,
                       numpy=("np.trace", "Dual.trace", "np.linalg.trace"))
 
 
@@ -480,12 +480,12 @@ def _cholesky_rule(primals, tangents, upper):
     return low, xp.matmul(low, phi)
 
 
-_solve = defprimitive("solve", _solve_rule, family="linalg",
+_solve = defprimitive("solve", _solve_rule, family="linalg", complex=True,
                       numpy=("np.linalg.solve",),
                       note="tangents for all k columns in one extra solve")
-_inv = defprimitive("inv", _inv_rule, family="linalg",
+_inv = defprimitive("inv", _inv_rule, family="linalg", complex=True,
                     numpy=("np.linalg.inv",))
-_det = defprimitive("det", _det_rule, family="linalg", numpy=("np.linalg.det",),
+_det = defprimitive("det", _det_rule, family="linalg", complex=True, numpy=("np.linalg.det",),
                     note="A must be invertible (the tangent uses A⁻¹)")
 _slogdet = defprimitive("slogdet", _slogdet_rule, family="linalg", numpy=("np.linalg.slogdet",),
                         note="a real sign has zero tangent; a complex one (a phase) turns with Im tr(A⁻¹ dA)")

@@ -181,7 +181,10 @@ def _interp_rule(primals, tangents):
     = (x − xp[j]) / (xp[j+1] − xp[j]), so d out = s·dx + (1 − w)·dfp[j] + w·dfp[j+1] − s·((1 − w)·dxp[j] + w·dxp[j+1]);
     outside, the tangent of left/right (default fp[0]/fp[-1])."""
     (x, xp, fp, left, right), (tx, txp, tfp, tleft, tright) = primals, tangents
-    out = np.interp(x, xp, fp, left, right)
+    out = np.interp(x, xp, fp)                 # left/right are not dispatched by NumPy: selected after
+    for bound, outside in ((left, lambda v, e: v < e[0]), (right, lambda v, e: v > e[-1])):
+        if bound is not None:
+            out = np.where(outside(innermost(x), innermost(xp)), bound, out)
     if tx is None and txp is None and tfp is None and tleft is None and tright is None:
         return out, None
     k = next(t.shape[0] for t in tangents if t is not None)

@@ -45,7 +45,6 @@ plain_result("booleans (comparison)", np.isclose, np.allclose, np.array_equal, n
              np.isneginf, np.isposinf, np.iscomplex, np.isreal, np.any, np.all,
              np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal, np.isfinite, np.isnan,
              np.isinf, np.signbit, np.logical_not, np.logical_and, np.logical_or, np.logical_xor)
-plain_result("a constant shaped like the value", np.zeros_like, np.ones_like, np.empty_like, np.full_like)
 plain_result("a query about dtype or shape", np.iscomplexobj, np.isrealobj, np.shape, np.ndim, np.size,
              np.result_type, np.can_cast, np.common_type, np.min_scalar_type)
 plain_result("the contraction order (no values)", np.einsum_path)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backend import namespace
 from ..registry import bind, defprimitive, implements
-from ._util import normalize_axes, reject, tangent_axes
+from ._util import innermost, normalize_axes, reject, tangent_axes
 
 
 def _count(shape, axes):
@@ -38,8 +38,10 @@ def _mean_rule(primals, tangents, axis, keepdims):
     return out, None if t is None else t.mean(axis=tangent_axes(axes), keepdims=keepdims)
 
 
-_sum = defprimitive("sum", _sum_rule, family="reductions", kind="linear", numpy=("np.sum", "Dual.sum"))
-_mean = defprimitive("mean", _mean_rule, family="reductions", kind="linear", numpy=("np.mean", "Dual.mean"))
+_sum = defprimitive("sum", _sum_rule, family="reductions", kind="linear", numpy=("np.sum", "Dual.sum"),
+                    complex=True)
+_mean = defprimitive("mean", _mean_rule, family="reductions", kind="linear", numpy=("np.mean", "Dual.mean"),
+                     complex=True)
 
 
 @implements(np.sum)
@@ -77,7 +79,7 @@ def _prod_rule(primals, tangents, axis, keepdims):
 
 
 _prod = defprimitive("prod", _prod_rule, family="reductions", numpy=("np.prod", "Dual.prod"),
-                     note="exact with zeros in x (no division)")
+                     note="exact with zeros in x (no division)", complex=True)
 
 
 @implements(np.prod)
@@ -100,8 +102,10 @@ def _extremum_rule(reduce):
 
 
 _max = defprimitive("max", _extremum_rule(np.max), family="reductions", numpy=("np.max", "np.amax", "Dual.max"),
+                    complex=True,
                     note="ties split the tangent equally among the maxima")
 _min = defprimitive("min", _extremum_rule(np.min), family="reductions", numpy=("np.min", "np.amin", "Dual.min"),
+                    complex=True,
                     note="ties split the tangent equally among the minima")
 
 
@@ -118,11 +122,18 @@ def min(a, axis=None, out=None, keepdims=False, initial=None, where=None):
 
 # ----- var, std ---------------------------------------------------------------------------------------
 def _var_rule(primals, tangents, axis, ddof, keepdims):
-    """d var = 2/(N − ddof) Σ (x − mean) dx   (the mean's own tangent drops out since Σ (x − mean) = 0)."""
+    """d var = 2/(N − ddof) Σ Re(conj(x − mean) dx)   (the mean's own tangent drops out: Σ (x − mean) = 0).
+
+    For complex x the variance is the mean of |x − mean|², a real number with a real tangent."""
     (x,), (t,) = primals, tangents
     axes = normalize_axes(axis, np.ndim(x), "var")
     centered = x - x.mean(axis=axes, keepdims=True)
     scale = 1.0 / (_count(x.shape, axes) - ddof)
+    if np.iscomplexobj(x):
+        out = np.real(centered * np.conj(centered)).sum(axis=axes, keepdims=keepdims) * scale
+        if t is None:
+            return out, None
+        return out, np.real(t * np.conj(centered)).sum(axis=tangent_axes(axes), keepdims=keepdims) * (2 * scale)
     out = (centered * centered).sum(axis=axes, keepdims=keepdims) * scale
     if t is None:
         return out, None
@@ -130,15 +141,19 @@ def _var_rule(primals, tangents, axis, ddof, keepdims):
 
 
 def _std_rule(primals, tangents, axis, ddof, keepdims):
-    """d std = d var / (2 std); infinite where std = 0 (the square root has no derivative there)."""
+    """d std = d var / (2 std): infinite where std = 0 over two or more values (the square root has no
+    derivative there), but 0 for a single value, whose std is identically 0."""
     var, dvar = _var_rule(primals, tangents, axis, ddof, keepdims)
-    out = namespace(var).sqrt(var)
+    if _count(np.shape(primals[0]), normalize_axes(axis, np.ndim(primals[0]), "std")) == 1:
+        return np.sqrt(innermost(var)), None                      # a constant 0 (NaN where ddof = 1, as NumPy)
+    out = np.sqrt(var)
     return out, None if dvar is None else dvar * (0.5 / out)
 
 
-_var = defprimitive("var", _var_rule, family="reductions", numpy=("np.var", "Dual.var"))
-_std = defprimitive("std", _std_rule, family="reductions", numpy=("np.std", "Dual.std"),
-                    note="undefined (inf/nan) where std = 0")
+_var = defprimitive("var", _var_rule, family="reductions", numpy=("np.var", "Dual.var"), complex=True,
+                    note="complex x: mean |x − mean|² (real)")
+_std = defprimitive("std", _std_rule, family="reductions", numpy=("np.std", "Dual.std"), complex=True,
+                    note="infinite where std = 0 over several values; 0 for a single value")
 
 
 @implements(np.var)
@@ -190,7 +205,7 @@ def _cumsum_rule(primals, tangents, axis):
 
 
 _cumsum = defprimitive("cumsum", _cumsum_rule, family="reductions", kind="linear",
-                       numpy=("np.cumsum", "Dual.cumsum"))
+                       numpy=("np.cumsum", "Dual.cumsum"), complex=True)
 
 
 @implements(np.cumsum)
@@ -198,5 +213,32 @@ def cumsum(a, axis=None, dtype=None, out=None):
     reject("cumsum", dtype=dtype, out=out)
     return bind(_cumsum, a, axis=axis)
 
+# ----- cumprod ----------------------------------------------------------------------------------------
+def _cumprod_rule(primals, tangents, axis):
+    """y_i = y_{i−1} x_i, so dy_i = dy_{i−1} x_i + y_{i−1} dx_i: exact with zeros in x (no division);
+    one vectorised step per position along the axis."""
+    (x,), (t,) = primals, tangents
+    if axis is None:
+        x, t, axis = np.ravel(x), None if t is None else t.reshape(t.shape[0], -1), 0
+    axis = normalize_axes(axis, np.ndim(x), "cumprod")[0]
+    out = np.cumprod(x, axis=axis)
+    if t is None:
+        return out, None
+    xs, ys, ts = np.moveaxis(x, axis, 0), np.moveaxis(out, axis, 0), np.moveaxis(t, axis + 1, 1)
+    steps = [ts[:, 0]]
+    for i in range(1, xs.shape[0]):
+        steps.append(steps[-1] * xs[i] + ts[:, i] * ys[i - 1])
+    return out, np.moveaxis(np.stack(steps, axis=1), 1, axis + 1)
 
-__all__ = ["sum", "mean", "prod", "max", "min", "var", "std", "logsumexp", "cumsum"]
+
+_cumprod = defprimitive("cumprod", _cumprod_rule, family="reductions", numpy=("np.cumprod", "Dual.cumprod"),
+                        complex=True, note="exact with zeros in x (a recurrence, no division)")
+
+
+@implements(np.cumprod)
+def cumprod(a, axis=None, dtype=None, out=None):
+    reject("cumprod", dtype=dtype, out=out)
+    return bind(_cumprod, a, axis=axis)
+
+
+__all__ = ["sum", "mean", "prod", "max", "min", "var", "std", "logsumexp", "cumsum", "cumprod"]

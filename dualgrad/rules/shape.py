@@ -8,24 +8,41 @@ import numbers
 import numpy as np
 
 from ..backend import namespace
+from ..dual import Dual
 from ..registry import bind, defprimitive, implements
-from ._util import lift, normalize_axes, normalize_axis, reject
+from ._util import innermost, lift, normalize_axes, normalize_axis, reject
 
 
-def linear(name, primal_op, tangent_op, *, numpy=(), note=""):
-    """Register a linear primitive: ``out = primal_op(x, **p)``, ``dout = tangent_op(t, x, out, **p)``."""
+def linear(name, primal_op, tangent_op, *, numpy=(), note="", view=None):
+    """Register a linear primitive: ``out = primal_op(x, **p)``, ``dout = tangent_op(t, x, out, **p)``.
+
+    Linear ops hold for complex operands as they are. ``view(**p)``: how a result that NumPy returns as a
+    view of x writes back into it (see ``registry.Primitive.view``).
+    """
     def rule(primals, tangents, **params):
         (x,), (t,) = primals, tangents
         out = primal_op(x, **params)
         return out, None if t is None else tangent_op(t, x, out, **params)
-    return defprimitive(name, rule, family="shape", kind="linear", numpy=numpy, note=note)
+    return defprimitive(name, rule, family="shape", kind="linear", numpy=numpy, note=note, complex=True, view=view)
+
+
+def _whole(restore):
+    """A view writer: ``base[...] = restore(view, base)`` (reshape and transpose views)."""
+    def writer(base, view):
+        base[...] = restore(view, base)
+    return writer
+
+
+def _read_only(**params):
+    return "readonly"
 
 
 # ----- reshaping ----------------------------------------------------------------------------------
 _reshape = linear("reshape", lambda x, shape: namespace(x).reshape(x, shape),
                   lambda t, x, out, shape: t.reshape(t.shape[:1] + out.shape),
                   numpy=("np.reshape", "Dual.reshape", "np.ravel", "Dual.ravel", "np.atleast_1d", "np.atleast_2d",
-                         "np.atleast_3d", "np.expand_dims", "np.squeeze"))
+                         "np.atleast_3d", "np.expand_dims", "np.squeeze"),
+                  view=lambda shape: _whole(lambda v, base: np.reshape(v, np.shape(base))))
 
 
 @implements(np.reshape)
@@ -50,7 +67,8 @@ def _transpose_axes(axes, ndim):
 _transpose = linear("transpose", lambda x, axes: x.transpose(axes),
                     lambda t, x, out, axes: t.transpose((0,) + tuple(a + 1 for a in axes)),
                     numpy=("np.transpose", "Dual.T", "Dual.transpose", "np.moveaxis", "np.swapaxes",
-                           "np.permute_dims", "np.matrix_transpose", "np.rollaxis"))
+                           "np.permute_dims", "np.matrix_transpose", "np.rollaxis"),
+                    view=lambda axes: _whole(lambda v, base: np.transpose(v, tuple(np.argsort(axes)))))
 
 
 @implements(np.transpose, np.permute_dims)
@@ -103,7 +121,8 @@ def squeeze(a, axis=None):
 
 _broadcast_to = linear("broadcast_to", lambda x, shape: namespace(x).broadcast_to(x, shape),
                        lambda t, x, out, shape: namespace(t).broadcast_to(lift(t, len(shape)), t.shape[:1] + shape),
-                       numpy=("np.broadcast_to", "np.broadcast_arrays"), note="a read-only view, as in NumPy")
+                       numpy=("np.broadcast_to", "np.broadcast_arrays"), note="a read-only view, as in NumPy",
+                       view=_read_only)
 
 
 @implements(np.broadcast_to)
@@ -160,27 +179,54 @@ def _is_array_index(ix) -> bool:
     return isinstance(ix, (list, np.ndarray)) or (hasattr(ix, "__array_namespace__") and not isinstance(ix, bool))
 
 
-def _tangent_getitem(t, x, index):
-    """``t[:, index]`` in general; when advanced indices are separated by a slice NumPy moves their
-    broadcast axes to the front, ahead of k, so the index is applied with k moved last instead."""
+def _is_bool_index(ix) -> bool:
+    return _is_array_index(ix) and np.asarray(ix).dtype == bool if isinstance(ix, list) else (
+        _is_array_index(ix) and ix.dtype == bool)
+
+
+def tangent_index(index, ndim: int) -> tuple[tuple, int]:
+    """``(tindex, kpos)``: ``t[tindex]`` is the tangent block of ``x[index]`` with its k axis at ``kpos``.
+
+    Normally ``tindex = (:, *index)`` and k stays first. When advanced indices (arrays, and integers beside
+    them) are separated by a slice, NumPy moves their broadcast axes to the front — ahead of k — so k
+    lands after them: at the number of broadcast axes. Reads move it back to 0, writes move the value's
+    k axis there.
+    """
     index = index if isinstance(index, tuple) else (index,)
     if any(hasattr(ix, "tangent") for ix in index):
         raise TypeError("getitem: an index cannot be a Dual; index with integer or boolean arrays")
-    if any(_is_array_index(ix) for ix in index):
-        advanced = [n for n, ix in enumerate(index) if _is_array_index(ix) or isinstance(ix, numbers.Integral)]
-        if advanced != list(range(advanced[0], advanced[-1] + 1)):
-            if any(ix is Ellipsis for ix in index):
-                used = sum(np.ndim(ix) if _is_array_index(ix) and np.asarray(ix).dtype == bool else 1
-                           for ix in index if ix is not None and ix is not Ellipsis)
-                pos = next(n for n, ix in enumerate(index) if ix is Ellipsis)
-                index = index[:pos] + (slice(None),) * (x.ndim - used) + index[pos + 1:]
-            moved = namespace(t).moveaxis(t, 0, -1)[index + (Ellipsis,)]
-            return namespace(t).moveaxis(moved, -1, 0)
-    return t[(slice(None),) + index]
+    if not any(_is_array_index(ix) for ix in index):
+        return (slice(None),) + index, 0
+    if any(ix is Ellipsis for ix in index):                       # spell the Ellipsis out as slices
+        used = sum(np.ndim(ix) if _is_bool_index(ix) else 1 for ix in index if ix is not None and ix is not Ellipsis)
+        pos = next(n for n, ix in enumerate(index) if ix is Ellipsis)
+        index = index[:pos] + (slice(None),) * (ndim - used) + index[pos + 1:]
+    advanced = [n for n, ix in enumerate(index) if _is_array_index(ix) or isinstance(ix, numbers.Integral)]
+    if advanced == list(range(advanced[0], advanced[-1] + 1)):
+        return (slice(None),) + index, 0
+    shapes = [(int(np.count_nonzero(np.asarray(ix) if isinstance(ix, list) else ix)),) if _is_bool_index(ix)
+              else np.shape(ix) for n, ix in enumerate(index) if n in advanced]
+    return (slice(None),) + index, len(np.broadcast_shapes(*shapes))
+
+
+def _tangent_getitem(t, x, index):
+    """``t[:, index]``, with k moved back to the front where NumPy moved it (see ``tangent_index``)."""
+    tindex, kpos = tangent_index(index, x.ndim)
+    out = t[tindex]
+    return out if kpos == 0 else np.moveaxis(out, kpos, 0)
+
+
+def _getitem_view(index):
+    """Basic indexing (ints, slices, None, Ellipsis) gives a view that writes back into its region."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if any(_is_array_index(ix) or isinstance(ix, bool) for ix in parts):
+        return None                                                  # advanced indexing: a copy
+    return lambda base, view: base.__setitem__(index, view)
 
 
 _getitem = linear("getitem", lambda x, index: x[index], lambda t, x, out, index: _tangent_getitem(t, x, index),
-                  numpy=("Dual[...]", "np.unstack"), note="basic slicing, integer and boolean arrays")
+                  numpy=("Dual[...]", "np.unstack"), note="basic slicing, integer and boolean arrays",
+                  view=_getitem_view)
 
 
 def getitem(x, index):
@@ -235,11 +281,12 @@ def _stack_rule(primals, tangents, axis, dtype, casting):
     return out, xp.stack(ts, axis=normalize_axis(axis, out.ndim, "stack") + 1)
 
 
-_concatenate = defprimitive("concatenate", _concatenate_rule, family="shape", kind="linear",
+_concatenate = defprimitive("concatenate", _concatenate_rule, family="shape", kind="linear", complex=True,
                             numpy=("np.concatenate", "np.concat", "np.hstack", "np.vstack", "np.row_stack",
                                    "np.column_stack", "np.dstack", "np.append", "np.block"),
                             note="dtype= must be floating or complex; casting= as in NumPy")
-_stack = defprimitive("stack", _stack_rule, family="shape", kind="linear", numpy=("np.stack", "dg.array"),
+_stack = defprimitive("stack", _stack_rule, family="shape", kind="linear", complex=True,
+                      numpy=("np.stack", "dg.array"),
                       note="dtype= must be floating or complex; casting= as in NumPy")
 
 
@@ -372,7 +419,7 @@ def _split_rule(primals, tangents, indices_or_sections, axis):
     return outs, tuple(xp.array_split(t, indices_or_sections, axis=normalize_axis(axis, x.ndim, "split") + 1))
 
 
-_split = defprimitive("split", _split_rule, family="shape", kind="linear",
+_split = defprimitive("split", _split_rule, family="shape", kind="linear", complex=True,
                       numpy=("np.split", "np.array_split", "np.hsplit", "np.vsplit", "np.dsplit"))
 
 
@@ -433,7 +480,7 @@ def _pad_rule(primals, tangents, pad_width, mode, constant_values):
     return out, xp.pad(t, ((0, 0),) + pad_width, mode=mode)   # a constant border has zero tangent
 
 
-_pad = defprimitive("pad", _pad_rule, family="shape", kind="linear", numpy=("np.pad",),
+_pad = defprimitive("pad", _pad_rule, family="shape", kind="linear", complex=True, numpy=("np.pad",),
                     note="modes constant, edge, reflect, symmetric, wrap")
 
 
@@ -561,7 +608,7 @@ def roll(a, shift, axis=None):
 # ----- triangles and diagonals ---------------------------------------------------------------------
 _diagonal = linear("diagonal", lambda x, offset, axis1, axis2: x.diagonal(offset, axis1, axis2),
                    lambda t, x, out, offset, axis1, axis2: t.diagonal(offset, axis1 + 1, axis2 + 1),
-                   numpy=("np.diagonal",))
+                   numpy=("np.diagonal",), view=_read_only)
 
 
 @implements(np.diagonal)
@@ -621,27 +668,41 @@ def apply_over_axes(func, a, axes):
     return a
 
 
+# ----- constants shaped like a Dual --------------------------------------------------------------------
+def _constant_like(numpy_fn):
+    """zeros_like & co. of a Dual: a new Dual (same tag, no tangent) that owns its primal, ready for writes
+    (``der = np.zeros_like(x); der[1:-1] = ...``)."""
+    def fn(a, *args, **kwargs):
+        if not isinstance(a, Dual):
+            return numpy_fn(innermost(a), *args, **kwargs)
+        primal = numpy_fn(innermost(a), *args, **kwargs)
+        if primal.dtype.kind not in "fc":
+            return primal                       # an integer or boolean array holds no derivative
+        d = Dual._unchecked(primal, None, a.tag)
+        d._owned = True
+        return d
+    implements(numpy_fn)(fn)
+    return fn
+
+
+zeros_like = _constant_like(np.zeros_like)
+ones_like = _constant_like(np.ones_like)
+empty_like = _constant_like(np.empty_like)
+full_like = _constant_like(np.full_like)
+
+
 # ----- copies ----------------------------------------------------------------------------------------
 @implements(np.copy)
 def copy(a, order="K", subok=False):
-    return a   # Duals are immutable: a copy is the same value
+    """A new Dual with its own copies of primal and tangent."""
+    return a.copy() if isinstance(a, Dual) else np.copy(a, order=order)
 
 
 def astype(x, dtype, /, *, copy=True, device=None):
-    """np.astype: a floating or complex dtype (an integer one would drop the tangent; cast .primal)."""
+    """np.astype: a floating or complex dtype casts primal and tangent; an integer or boolean one gives the
+    plain cast value (Dual.astype)."""
     return x.astype(dtype)
 
 
 if hasattr(np, "astype"):             # NumPy >= 2.0
     implements(np.astype)(astype)
-
-
-@implements(np.round, np.around)
-def round(a, decimals=0, out=None):
-    reject("round", out=out)
-    return bind(_round, a, decimals=decimals)
-
-
-_round = defprimitive("round", lambda p, t, decimals: (namespace(p[0]).round(p[0], decimals), None),
-                      family="shape", kind="elementwise", numpy=("np.round", "np.around"),
-                      note="piecewise constant: zero tangent")

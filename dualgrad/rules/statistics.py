@@ -188,7 +188,8 @@ def _nanvar(op, a, axis, dtype, out, ddof, keepdims, where, mean, correction):
         centered = np.where(mask, 0, filled - np.sum(filled, axis=axis, keepdims=True) / _count(mask, axis, True,
                                                                                                   count.dtype))
         dof = count - ddof
-        var = np.sum(centered * centered, axis=axis, keepdims=keep) / dof
+        squares = np.real(centered * np.conj(centered)) if np.iscomplexobj(centered) else centered * centered
+        var = np.sum(squares, axis=axis, keepdims=keep) / dof
     if np.any(dof <= 0):
         warnings.warn("Degrees of freedom <= 0 for slice.", RuntimeWarning, stacklevel=3)
         var = np.where(dof <= 0, np.nan, var)
