@@ -79,7 +79,7 @@ def _tangent_left(ta, a, b):
     """dA @ B as a (k, *out) block."""
     xp = namespace(b)
     k = ta.shape[0]
-    if b.ndim == 2 and ta.flags.c_contiguous:          # fold k (and A's batch) into the GEMM's rows
+    if b.ndim == 2 and (isinstance(ta, Dual) or ta.flags.c_contiguous):   # fold k (and A's batch) into GEMM rows
         rows = xp.matmul(ta.reshape(-1, a.shape[-1]), b)
         return rows.reshape((k,) + a.shape[:-1] + b.shape[-1:])
     if b.ndim == 2:                                    # k GEMMs reading dA in its own layout (no copy)
