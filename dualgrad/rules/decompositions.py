@@ -395,7 +395,8 @@ def _require_full_rank(a, op, cutoff, fix):
 def _pinv_rule(primals, tangents, rcond, hermitian):
     (a,), (ta,) = primals, tangents
     xp = namespace(a)
-    p = xp.linalg.pinv(a, rcond=rcond, hermitian=True) if hermitian else xp.linalg.pinv(a, rcond=rcond)
+    # CuPy's pinv has no hermitian= (the same pseudo-inverse through the SVD)
+    p = xp.linalg.pinv(a, rcond=rcond, hermitian=True) if hermitian and xp is np else xp.linalg.pinv(a, rcond=rcond)
     if ta is None:
         return p, None
     _require_full_rank(a, "linalg.pinv", rcond, "Regularise instead, e.g. solve (AᵀA + λI) x = Aᵀb.")
