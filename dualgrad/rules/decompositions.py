@@ -121,11 +121,12 @@ def _eigvalsh_rule(primals, tangents, UPLO):
 
 
 _eigh = defprimitive(
-    "eigh", _eigh_rule, family="linalg", numpy=("np.linalg.eigh",),
+    "eigh", _eigh_rule, family="linalg", complex=True, numpy=("np.linalg.eigh",),
     note="distinct eigenvalues (equal to NumPy's rank tolerance: NonDifferentiableError); reads the triangle UPLO "
-         "as NumPy does (dA symmetrised from it); eigenvectors: unit norm with NumPy's sign held fixed")
+         "as NumPy does (dA made Hermitian from it); eigenvectors: unit norm with NumPy's sign held fixed; complex: "
+         "LAPACK's phase, each eigenvector's first (UPLO L) or last (U) component real, checked at run time")
 _eigvalsh = defprimitive(
-    "eigvalsh", _eigvalsh_rule, family="linalg", numpy=("np.linalg.eigvalsh",),
+    "eigvalsh", _eigvalsh_rule, family="linalg", complex=True, numpy=("np.linalg.eigvalsh",),
     note="distinct eigenvalues (a repeated one has no derivative); values as np.linalg.eigh computes them")
 
 
@@ -186,12 +187,12 @@ def _eigvals_rule(primals, tangents):
 
 
 _eig = defprimitive(
-    "eig", _eig_rule, family="linalg", numpy=("np.linalg.eig",),
+    "eig", _eig_rule, family="linalg", complex=True, numpy=("np.linalg.eig",),
     note="distinct eigenvalues (complex output for complex ones); eigenvectors: unit norm, largest component "
          "real (NumPy's normalisation), NumPy's sign held fixed — for complex eigenvalues of a real matrix "
          "LAPACK flips that sign between nearby matrices")
 _eigvals = defprimitive(
-    "eigvals", _eigvals_rule, family="linalg", numpy=("np.linalg.eigvals",),
+    "eigvals", _eigvals_rule, family="linalg", complex=True, numpy=("np.linalg.eigvals",),
     note="distinct eigenvalues; values as np.linalg.eig computes them")
 
 
@@ -267,10 +268,11 @@ def _svd_rule(primals, tangents, full_matrices, compute_uv):
 
 
 _svd = defprimitive(
-    "svd", _svd_rule, family="linalg", numpy=("np.linalg.svd", "np.linalg.svdvals"),
+    "svd", _svd_rule, family="linalg", complex=True, numpy=("np.linalg.svd", "np.linalg.svdvals"),
     note="distinct nonzero singular values (else NonDifferentiableError); full_matrices=True where the extra singular "
          "vectors are unique up to sign (m, n differ by at most 1); singular vectors: NumPy's signs held fixed; "
-         "hermitian=True through eigh")
+         "hermitian=True through eigh; complex singular vectors for m >= n (LAPACK's phase: V's first row real, "
+         "checked at run time), complex singular values for any shape")
 
 
 @implements(np.linalg.svd)
@@ -350,9 +352,9 @@ def _qr_rule(primals, tangents, mode):
 
 
 _qr = defprimitive(
-    "qr", _qr_rule, family="linalg", numpy=("np.linalg.qr",),
-    note="the leading min(m, n) columns of A independent; modes reduced, r, complete (for m <= n + 1); R's "
-         "diagonal signs are NumPy's (LAPACK's), held fixed")
+    "qr", _qr_rule, family="linalg", complex=True, numpy=("np.linalg.qr",),
+    note="the leading min(m, n) columns of A independent; modes reduced, r, complete (for m <= n + 1; complex: "
+         "m <= n); R's diagonal signs are NumPy's (LAPACK's), held fixed; complex: R's diagonal real (LAPACK)")
 
 
 @implements(np.linalg.qr)
@@ -404,7 +406,7 @@ def _pinv_rule(primals, tangents, rcond, hermitian):
 
 
 _pinv = defprimitive(
-    "pinv", _pinv_rule, family="linalg", numpy=("np.linalg.pinv",),
+    "pinv", _pinv_rule, family="linalg", complex=True, numpy=("np.linalg.pinv",),
     note="full rank (no singular value cut off by rcond/rtol); hermitian=True reads the lower triangle, as NumPy")
 
 
@@ -453,7 +455,7 @@ def _lstsq_rule(primals, tangents, rcond):
 
 
 _lstsq = defprimitive(
-    "lstsq", _lstsq_rule, family="linalg", numpy=("np.linalg.lstsq",),
+    "lstsq", _lstsq_rule, family="linalg", complex=True, numpy=("np.linalg.lstsq",),
     note="full rank; x, the residuals and the singular values (distinct) carry tangents, rank is a plain integer")
 
 

@@ -378,7 +378,7 @@ def _norm_rule(primals, tangents, ord, axis, keepdims):
     return out, None if dout is None else dout.reshape((t.shape[0],) + np.shape(out))
 
 
-_norm = defprimitive("norm", _norm_rule, family="linalg",
+_norm = defprimitive("norm", _norm_rule, family="linalg", complex=True,
                      numpy=("np.linalg.norm",),
                      note="vector: any ord, 0 at x = 0, ties of the inf-norms share the tangent, an entry 0 adds 0 "
                           "(ord < 1); matrix: fro, nuc (a zero singular value adds 0), ±1 and ±inf (ties share), ±2 "
@@ -487,9 +487,9 @@ _inv = defprimitive("inv", _inv_rule, family="linalg", complex=True,
                     numpy=("np.linalg.inv",))
 _det = defprimitive("det", _det_rule, family="linalg", complex=True, numpy=("np.linalg.det",),
                     note="A must be invertible (the tangent uses A⁻¹)")
-_slogdet = defprimitive("slogdet", _slogdet_rule, family="linalg", numpy=("np.linalg.slogdet",),
+_slogdet = defprimitive("slogdet", _slogdet_rule, family="linalg", complex=True, numpy=("np.linalg.slogdet",),
                         note="a real sign has zero tangent; a complex one (a phase) turns with Im tr(A⁻¹ dA)")
-_cholesky = defprimitive("cholesky", _cholesky_rule, family="linalg", numpy=("np.linalg.cholesky",),
+_cholesky = defprimitive("cholesky", _cholesky_rule, family="linalg", complex=True, numpy=("np.linalg.cholesky",),
                          note="reads the lower triangle (the upper one with upper=True), as NumPy does")
 
 
@@ -662,7 +662,7 @@ def linalg_cross(x1, x2, /, *, axis=-1):
     return np.cross(x1, x2, axis=axis)
 
 
-@implements(*_numpy_has(np.linalg, "vecdot"), "vecdot", via=("multiply", "sum"),
+@implements(*_numpy_has(np.linalg, "vecdot"), "vecdot", via=("conjugate", "multiply", "sum"),
             note="conjugates x1 (not holomorphic in it)")
 def vecdot(x1, x2, /, *, axis=-1):
     """Σ conj(x1)·x2 along ``axis``, the operands broadcast against each other."""
@@ -675,7 +675,7 @@ def matvec(x1, x2, /):
     return matmul(x1, np.expand_dims(x2, -1))[..., 0]
 
 
-@implements("vecmat", via=("matmul",), note="conjugates x1")
+@implements("vecmat", via=("conjugate", "matmul"), note="conjugates x1")
 def vecmat(x1, x2, /):
     """np.vecmat: the conjugated vector stack x1 (..., n) times the matrix stack x2 (..., n, m)."""
     return matmul(np.expand_dims(conj(x1), -2), x2)[..., 0, :]

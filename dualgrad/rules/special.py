@@ -55,10 +55,11 @@ def _no_closed_form(name, arg):
         f"no rule for a tangent on it; hold {arg} constant (a plain array, or a Dual outside this derivative).")
 
 
-def unary(name, derivative, *, note="", numpy=None):
+def unary(name, derivative, *, note="", numpy=None, complex=False):
     """Register ``scipy.special.<name>``: tangent ``derivative(sp, x, y) · t`` with y = f(x).
 
-    ``numpy``: the entry points listed in the table (default: ``scipy.special.<name>``).
+    ``numpy``: the entry points listed in the table (default: ``scipy.special.<name>``); ``complex``: the function
+    is holomorphic and SciPy evaluates it (and ``derivative``) on complex input.
     """
     def rule(primals, tangents):
         (x,), (t,) = primals, tangents
@@ -67,7 +68,7 @@ def unary(name, derivative, *, note="", numpy=None):
         return y, None if t is None else t * derivative(sp, x, y)
 
     prim = defprimitive(f"special.{name}", rule, family="special", kind="elementwise",
-                        numpy=numpy or (f"scipy.special.{name}",), note=note)
+                        numpy=numpy or (f"scipy.special.{name}",), note=note, complex=complex)
 
     def fn(x):
         return bind(prim, x)
@@ -77,13 +78,13 @@ def unary(name, derivative, *, note="", numpy=None):
     return fn
 
 
-def nary(name, *partials, args, note="", ufunc=None, numpy=None):
+def nary(name, *partials, args, note="", ufunc=None, numpy=None, complex=False):
     """Register ``scipy.special.<name>(*operands)``; ``partials[i](sp, *operands, out)`` is ∂out/∂operand i, or
     None where SciPy has no closed form (a tangent on that operand raises ``MissingRuleError``).
 
     ``args`` names the operands for that message; ``ufunc``: the name of the ufunc that reaches the Dual when it
-    differs from ``name`` (SciPy's Python function ``zeta`` calls the private ufunc ``_zeta``); ``numpy`` as for
-    ``unary``.
+    differs from ``name`` (SciPy's Python function ``zeta`` calls the private ufunc ``_zeta``); ``numpy`` and
+    ``complex`` as for ``unary``.
     """
 
     def rule(primals, tangents):
@@ -99,7 +100,7 @@ def nary(name, *partials, args, note="", ufunc=None, numpy=None):
         return out, None if t is None else fit(t, np.shape(out))
 
     prim = defprimitive(f"special.{name}", rule, family="special", kind="elementwise",
-                        numpy=numpy or (f"scipy.special.{name}",), note=note)
+                        numpy=numpy or (f"scipy.special.{name}",), note=note, complex=complex)
 
     def fn(*operands):
         return bind(prim, *operands)
@@ -109,10 +110,10 @@ def nary(name, *partials, args, note="", ufunc=None, numpy=None):
     return fn
 
 
-def in_last(name, slope, *, constants, note="", ufunc=None, numpy=None):
+def in_last(name, slope, *, constants, note="", ufunc=None, numpy=None, complex=False):
     """``nary`` for a function differentiable in its last operand only (``constants`` names the others)."""
     return nary(name, *[None] * len(constants), slope, args=(*constants, "x"), ufunc=ufunc, numpy=numpy,
-                note=note or f"derivative in the last operand; {', '.join(constants)} constant")
+                complex=complex, note=note or f"derivative in the last operand; {', '.join(constants)} constant")
 
 
 def multi_output(name, slopes, *, note=""):
@@ -144,16 +145,16 @@ def plain(name, what):
 
 
 # ----- error function and normal distribution ----------------------------------------------------------
-erf = unary("erf", lambda sp, x, y: (2 / SQRT_PI) * np.exp(-x * x))
-erfc = unary("erfc", lambda sp, x, y: (-2 / SQRT_PI) * np.exp(-x * x))
-erfi = unary("erfi", lambda sp, x, y: (2 / SQRT_PI) * np.exp(x * x))
-erfcx = unary("erfcx", lambda sp, x, y: 2 * x * y - 2 / SQRT_PI, note="erfcx = e^{x²} erfc(x)")
+erf = unary("erf", lambda sp, x, y: (2 / SQRT_PI) * np.exp(-x * x), complex=True)
+erfc = unary("erfc", lambda sp, x, y: (-2 / SQRT_PI) * np.exp(-x * x), complex=True)
+erfi = unary("erfi", lambda sp, x, y: (2 / SQRT_PI) * np.exp(x * x), complex=True)
+erfcx = unary("erfcx", lambda sp, x, y: 2 * x * y - 2 / SQRT_PI, note="erfcx = e^{x²} erfc(x)", complex=True)
 erfinv = unary("erfinv", lambda sp, x, y: (SQRT_PI / 2) * np.exp(y * y), note="inf at ±1")
 erfcinv = unary("erfcinv", lambda sp, x, y: (-SQRT_PI / 2) * np.exp(y * y), note="inf at 0 and 2")
-dawsn = unary("dawsn", lambda sp, x, y: 1 - 2 * x * y)
-ndtr = unary("ndtr", lambda sp, x, y: np.exp(-0.5 * x * x) / SQRT_2PI)
+dawsn = unary("dawsn", lambda sp, x, y: 1 - 2 * x * y, complex=True)
+ndtr = unary("ndtr", lambda sp, x, y: np.exp(-0.5 * x * x) / SQRT_2PI, complex=True)
 log_ndtr = unary("log_ndtr", lambda sp, x, y: np.exp(-0.5 * x * x - y) / SQRT_2PI,
-                 note="φ(x)/Φ(x) as exp(−x²/2 − log Φ(x)): no underflow in the left tail")
+                 note="φ(x)/Φ(x) as exp(−x²/2 − log Φ(x)): no underflow in the left tail", complex=True)
 ndtri = unary("ndtri", lambda sp, x, y: SQRT_2PI * np.exp(0.5 * y * y), note="inf at 0 and 1")
 ndtri_exp = unary("ndtri_exp", lambda sp, x, y: SQRT_2PI * np.exp(0.5 * y * y + x))
 
@@ -163,9 +164,9 @@ log_expit = unary("log_expit", lambda sp, x, y: sp.expit(-x), note="slope σ(−
 
 # ----- gamma family ---------------------------------------------------------------------------------------
 gammaln = unary("gammaln", lambda sp, x, y: sp.psi(x), note="log|Γ(x)|; slope ψ(x)")
-loggamma = unary("loggamma", lambda sp, x, y: sp.psi(x))
-gamma = unary("gamma", lambda sp, x, y: y * sp.psi(x))
-rgamma = unary("rgamma", lambda sp, x, y: -y * sp.psi(x), note="1/Γ(x)")
+loggamma = unary("loggamma", lambda sp, x, y: sp.psi(x), complex=True)
+gamma = unary("gamma", lambda sp, x, y: y * sp.psi(x), complex=True)
+rgamma = unary("rgamma", lambda sp, x, y: -y * sp.psi(x), note="1/Γ(x)", complex=True)
 psi = unary("psi", lambda sp, x, y: sp.zeta(2.0, x), numpy=("scipy.special.psi", "scipy.special.digamma",
                                                             "dg.polygamma(0, x)"),
             note="slope ψ⁽¹⁾(x) = ζ(2, x)")
@@ -249,8 +250,8 @@ def multigammaln(a, d):
 
 
 # ----- exponential integrals and relatives ------------------------------------------------------------------
-expi = unary("expi", lambda sp, x, y: np.exp(x) / x)
-exp1 = unary("exp1", lambda sp, x, y: -np.exp(-x) / x)
+expi = unary("expi", lambda sp, x, y: np.exp(x) / x, complex=True)
+exp1 = unary("exp1", lambda sp, x, y: -np.exp(-x) / x, complex=True)
 
 
 def _expn_slope(sp, n, x, out):
@@ -281,7 +282,7 @@ fresnel = multi_output("fresnel", lambda sp, x, outs: (np.sin(0.5 * math.pi * x 
                        note="(S, C): slopes sin(πx²/2), cos(πx²/2)")
 airy = multi_output("airy", lambda sp, x, outs: (outs[1], x * outs[0], outs[3], x * outs[2]),
                     note="(Ai, Ai', Bi, Bi'): Ai'' = x Ai, Bi'' = x Bi")
-wrightomega = unary("wrightomega", lambda sp, x, y: y / (1 + y), note="ω' = ω/(1 + ω)")
+wrightomega = unary("wrightomega", lambda sp, x, y: y / (1 + y), note="ω' = ω/(1 + ω)", complex=True)
 
 #: exprel'(x) = Σ_{n≥1} n xⁿ⁻¹/(n+1)! for |x| < 1/2 (15 terms: below 1e-17 there).
 EXPREL_SLOPE_SERIES = [n / math.factorial(n + 1) for n in range(1, 17)]
@@ -308,7 +309,7 @@ def _spence_slope(sp, x, y):
     return np.where(near, -_series(u, LOG_RATIO_SERIES), np.log(safe) / (1 - safe))
 
 
-spence = unary("spence", _spence_slope, note="slope log(x)/(1 − x); its power series near x = 1")
+spence = unary("spence", _spence_slope, note="slope log(x)/(1 − x); its power series near x = 1", complex=True)
 
 # ----- information theory and robust losses -----------------------------------------------------------------
 entr = unary("entr", lambda sp, x, y: -(np.log(x) + 1), note="−x log x; slope +inf at 0 (mathematics)")
@@ -321,10 +322,10 @@ def _zero_where_x_zero(x, value):
 
 xlogy = nary("xlogy", lambda sp, x, y, out: np.log(y),
                lambda sp, x, y, out: _zero_where_x_zero(x, x / np.where(x == 0, 1.0, y)),
-               args=("x", "y"), note="∂y is 0 where x = 0 (also at y = 0, as xlogy(0, y) = 0)")
+               args=("x", "y"), note="∂y is 0 where x = 0 (also at y = 0, as xlogy(0, y) = 0)", complex=True)
 xlog1py = nary("xlog1py", lambda sp, x, y, out: np.log1p(y),
                  lambda sp, x, y, out: _zero_where_x_zero(x, x / np.where(x == 0, 1.0, 1 + y)),
-                 args=("x", "y"), note="∂y is 0 where x = 0")
+                 args=("x", "y"), note="∂y is 0 where x = 0", complex=True)
 rel_entr = nary("rel_entr", lambda sp, x, y, out: np.log(x / y) + 1,
                   lambda sp, x, y, out: _zero_where_x_zero(x, -x / np.where(x == 0, 1.0, y)),
                   args=("x", "y"), note="x log(x/y) for x, y > 0; ∂y is 0 where x = 0")
@@ -400,8 +401,9 @@ y1 = unary("y1", lambda sp, x, y: 0.5 * (sp.y0(x) - sp.yv(2, x)))
 
 
 # ----- Bessel functions of any order v: derivative in x, the order is constant ---------------------------------
-def _bessel(name, slope, note=""):
-    return in_last(name, slope, constants=("the order v",), note=note or "derivative in x; the order v is constant")
+def _bessel(name, slope, note="", complex=True):
+    return in_last(name, slope, constants=("the order v",), complex=complex,
+                   note=note or "derivative in x; the order v is constant")
 
 
 jv = _bessel("jv", lambda sp, v, x, out: 0.5 * (sp.jv(v - 1, x) - sp.jv(v + 1, x)))
@@ -409,15 +411,15 @@ yv = _bessel("yv", lambda sp, v, x, out: 0.5 * (sp.yv(v - 1, x) - sp.yv(v + 1, x
 iv = _bessel("iv", lambda sp, v, x, out: 0.5 * (sp.iv(v - 1, x) + sp.iv(v + 1, x)))
 kv = _bessel("kv", lambda sp, v, x, out: -0.5 * (sp.kv(v - 1, x) + sp.kv(v + 1, x)))
 jve = _bessel("jve", lambda sp, v, x, out: 0.5 * (sp.jve(v - 1, x) - sp.jve(v + 1, x)),
-              note="real x (there jve = jv); the order v is constant")
+              note="real x (there jve = jv); the order v is constant", complex=False)
 yve = _bessel("yve", lambda sp, v, x, out: 0.5 * (sp.yve(v - 1, x) - sp.yve(v + 1, x)),
-              note="real x (there yve = yv); the order v is constant")
+              note="real x (there yve = yv); the order v is constant", complex=False)
 ive = _bessel("ive", lambda sp, v, x, out: 0.5 * (sp.ive(v - 1, x) + sp.ive(v + 1, x)) - np.sign(x) * out,
-              note="e^{−|x|} I_v(x); slope 0 at the kink x = 0 as for i0e; the order v is constant")
+              note="e^{−|x|} I_v(x); slope 0 at the kink x = 0 as for i0e; the order v is constant", complex=False)
 yn = _bessel("yn", lambda sp, n, x, out: 0.5 * (sp.yn(n - 1, x) - sp.yn(n + 1, x)), note="integer order n constant")
 kn = _bessel("kn", lambda sp, n, x, out: -0.5 * (sp.kn(n - 1, x) + sp.kn(n + 1, x)), note="integer order n constant")
 struve = _bessel("struve", lambda sp, v, x, out: sp.struve(v - 1, x) - (v / x) * out,
-                 note="H_v' = H_{v−1} − (v/x) H_v (x ≠ 0); the order v is constant")
+                 note="H_v' = H_{v−1} − (v/x) H_v (x ≠ 0); the order v is constant", complex=False)
 modstruve = _bessel("modstruve", lambda sp, v, x, out: sp.modstruve(v - 1, x) - (v / x) * out,
-                    note="L_v' = L_{v−1} − (v/x) L_v (x ≠ 0); the order v is constant")
+                    note="L_v' = L_{v−1} − (v/x) L_v (x ≠ 0); the order v is constant", complex=False)
 kve = _bessel("kve", lambda sp, v, x, out: out - 0.5 * (sp.kve(v - 1, x) + sp.kve(v + 1, x)))
