@@ -85,3 +85,19 @@ def test_command_quick_prints_the_tables(tmp_path, capsys):
 def test_an_unknown_model_is_refused():
     with pytest.raises(ValueError, match="resnet"):
         sota.plan(models=("lenet",), datasets=("digits",))
+
+
+def test_an_interrupted_grid_resumes_from_its_saved_runs(small, tmp_path):
+    """Finished runs are read back from OUT/runs/ (a doctored file proves it), changed ones are trained again."""
+    rows, _, out = small
+    saved = sorted((out / "runs").glob("*.json"))
+    assert [p.name for p in saved] == sorted(networks.saved_name(r) for r in sota.plan(**SMALL))
+    runs_dir = tmp_path / "runs"
+    runs_dir.mkdir()
+    for path in saved:
+        (runs_dir / path.name).write_text(path.read_text().replace('"stopped": "epoch-cap"', '"stopped": "read-back"'))
+    again, _ = sota.run_sota(workers=1, progress=False, out=tmp_path, plots=False, **SMALL)
+    assert {r["stopped"] for r in again} == {"read-back"}
+    assert without_timing([r | {"stopped": "epoch-cap"} for r in again]) == without_timing(rows)
+    longer, _ = sota.run_sota(workers=1, progress=False, out=tmp_path, plots=False, **(SMALL | {"epochs": 2}))
+    assert {r["stopped"] for r in longer} != {"read-back"} and {r["epochs_run"] for r in longer} == {2}

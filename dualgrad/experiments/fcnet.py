@@ -20,8 +20,9 @@ The setup is the paper's (docs/paper.md, section 5.4), run by ``experiments.netw
 
 Every run is one job of ``sweep.run_jobs`` (any Executor; one BLAS thread per worker). ``run_fcnet(out=DIR)``
 writes ``DIR/fcnet.csv`` (``COLUMNS``, one row per run, the metrics at the epoch with the lowest validation
-loss), ``DIR/fcnet_curves.csv`` (``CURVE_COLUMNS``, every epoch of every run, epoch 0 = before training) and,
-with matplotlib, ``fcnet_curves.png`` and ``fcnet_k.png``.
+loss), ``DIR/fcnet_curves.csv`` (``CURVE_COLUMNS``, every epoch of every run, epoch 0 = before training),
+with matplotlib ``fcnet_curves.png`` and ``fcnet_k.png``, and keeps each finished run in ``DIR/runs/``: the
+same command run again after an interruption trains only the runs that had not finished.
 """
 from __future__ import annotations
 
@@ -80,7 +81,8 @@ def run_fcnet(dataset: str = "digits", widths: Sequence[int] = PAPER_WIDTHS, app
     longest runs first. Returns (rows, curve rows) in plan order; with ``out`` writes the CSVs and (``plots``,
     matplotlib) the figures of the module docstring."""
     runs = plan(dataset, widths, approaches, ks, seeds, epochs, subset, data_dir)
-    rows, curves = networks.run_grid(runs, executor, workers, progress, "fcnet")
+    saved = None if out is None else pathlib.Path(out) / "runs"          # finished runs: an interrupted grid resumes
+    rows, curves = networks.run_grid(runs, executor, workers, progress, "fcnet", saved)
     if out is not None:
         out = networks.write(out, "fcnet", KEYS, rows, curves)
         if plots:

@@ -14,17 +14,22 @@ and Gaussian tangents (``gradients.ActivityPerturbation``); learning rates from 
 A seed fixes the initialisation (``rng [seed, 3]``, as ``dualgrad train --seed``), the batch order and the
 tangent stream (``train.fit``): all approaches of a seed start from the same network and see the same batches
 (the paper's ``torch.manual_seed(seed)``), and a run is a function of its ``Run`` alone, whatever worker
-computes it or whatever else the grid holds.
+computes it or whatever else the grid holds. So a grid resumes: ``run_grid(..., saved=DIR)`` keeps every
+finished run in ``DIR/<run>.json`` (its settings, row and curves) and reads it back instead of training again
+when the same run comes up (the experiments use ``OUT/runs/``: run an interrupted command again). The files
+are keyed by the run's settings, not by dualgrad's code: delete them after changing the code.
 """
 from __future__ import annotations
 
 import csv
 import functools
+import json
+import os
 import pathlib
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -146,12 +151,39 @@ def cost(run: Run) -> float:
     return run.epochs * _size(run.model, run.width, run.dataset, run.data_dir) * (2 if run.k is None else run.k + 1)
 
 
+def saved_name(run: Run) -> str:
+    """The file of a finished run in a ``saved`` directory, e.g. ``mnist-5k_resnet8_frog16_s2.json``."""
+    return f"{run.dataset}_{run.model}{run.width}_{run.approach}{run.k or ''}_s{run.seed}.json"
+
+
+def execute_saved(job: tuple[Run, str | None]) -> tuple[dict, list[dict]]:
+    """``execute(run)`` for ``job = (run, path)``, read from ``path`` when it holds this run's result, else
+    computed and written there (atomically: a temporary file, then a rename). ``path`` None: just execute."""
+    run, path = job
+    if path is not None and os.path.exists(path):
+        with open(path) as fh:
+            saved = json.load(fh)
+        if saved["run"] == asdict(run):
+            return saved["row"], saved["curves"]
+    row, curves = execute(run)
+    if path is not None:
+        temporary = f"{path}.{os.getpid()}.tmp"
+        with open(temporary, "w") as fh:
+            json.dump({"run": asdict(run), "row": row, "curves": curves}, fh)
+        os.replace(temporary, path)
+    return row, curves
+
+
 def run_grid(runs: Sequence[Run], executor=None, workers: int | None = None, progress: bool = True,
-             desc: str = "runs") -> tuple[list[dict], list[dict]]:
-    """Every run on ``executor`` (default: a process pool of ``workers``, see ``sweep.run_jobs``), longest first.
-    Returns (rows, curve rows) in the order of ``runs``."""
+             desc: str = "runs", saved=None) -> tuple[list[dict], list[dict]]:
+    """Every run on ``executor`` (default: a process pool of ``workers``, see ``sweep.run_jobs``), longest first;
+    with ``saved`` (a directory, created if missing) finished runs are kept there and read back (module
+    docstring). Returns (rows, curve rows) in the order of ``runs``."""
+    if saved is not None:
+        pathlib.Path(saved).mkdir(parents=True, exist_ok=True)
     order = sorted(range(len(runs)), key=lambda i: -cost(runs[i]))
-    results = dict(zip(order, run_jobs(execute, [runs[i] for i in order], executor, workers, progress, desc)))
+    jobs = [(runs[i], None if saved is None else str(pathlib.Path(saved) / saved_name(runs[i]))) for i in order]
+    results = dict(zip(order, run_jobs(execute_saved, jobs, executor, workers, progress, desc)))
     return [results[i][0] for i in range(len(runs))], [r for i in range(len(runs)) for r in results[i][1]]
 
 

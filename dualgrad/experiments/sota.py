@@ -26,8 +26,9 @@ on a 2-core CPU this runs the small models of ``dualgrad.nn`` in the same shapes
   tuned values (docs/experiments/sota.md).
 
 A run is a function of (dataset, model, approach, k, seed) alone (``networks``). ``run_sota(out=DIR)`` writes
-``DIR/sota.csv`` (``COLUMNS``), ``DIR/sota_curves.csv`` (``CURVE_COLUMNS``, every epoch of every run) and, with
-matplotlib, ``sota_curves.png`` and ``sota_k.png``.
+``DIR/sota.csv`` (``COLUMNS``), ``DIR/sota_curves.csv`` (``CURVE_COLUMNS``, every epoch of every run), with
+matplotlib ``sota_curves.png`` and ``sota_k.png``, and keeps each finished run in ``DIR/runs/``: the same
+command run again after an interruption trains only the runs that had not finished.
 """
 from __future__ import annotations
 
@@ -89,7 +90,8 @@ def run_sota(models: Sequence[str] = MODELS, datasets: Sequence[str] = DATASETS,
     longest runs first. Returns (rows, curve rows) in plan order; with ``out`` writes the CSVs and (``plots``,
     matplotlib) the figures of the module docstring."""
     runs = plan(models, datasets, configs, seeds, epochs, data_dir)
-    rows, curves = networks.run_grid(runs, executor, workers, progress, "sota")
+    saved = None if out is None else pathlib.Path(out) / "runs"          # finished runs: an interrupted grid resumes
+    rows, curves = networks.run_grid(runs, executor, workers, progress, "sota", saved)
     if out is not None:
         out = networks.write(out, "sota", KEYS, rows, curves)
         if plots:
@@ -118,7 +120,8 @@ def add_subcommands(subparsers) -> None:
         description="The paper's ResNet/ViT experiment (Flügel et al. 2024, §4.5) with the small residual net and "
                     "vision transformer of dualgrad.nn: activity perturbation, plain SGD, batch 64, early stopping "
                     "on the validation loss, learning rates from learning_rates.default_lr. Writes OUT/sota.csv, "
-                    "OUT/sota_curves.csv and plots; prints the mean ± std test accuracy over seeds.")
+                    "OUT/sota_curves.csv and plots; prints the mean ± std test accuracy over seeds. Finished runs "
+                    "are kept in OUT/runs/: run an interrupted command again and it goes on where it stopped.")
     p.add_argument("--model", nargs="+", choices=MODELS, default=MODELS, help="default: resnet vit")
     p.add_argument("--dataset", nargs="+", choices=sorted(LOADERS),
                    help="mnist-5k (default; extra [datasets]), digits (bundled; the --quick default), ...")
