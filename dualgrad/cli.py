@@ -407,7 +407,7 @@ def _run_lr_search(args) -> None:
         source = f"lr-search --base, {args.epochs} epochs, seeds {' '.join(map(str, args.seeds))}"
         write_csv(out / "base.csv", ["model", "dataset", "bp", "base", "source"],
                   [{"model": args.model, "dataset": args.dataset, **picks, "source": source}])
-        write_csv(out / "trials.csv", ["kind", "approach", "k", "seed", "rate", "lr", "score"], trials)
+        write_csv(out / "trials.csv", ["kind", "approach", "k", "seed", "rate", "lr", "score", "start"], trials)
         print(f"{args.model} on {args.dataset}: bp {picks['bp']:.4g}, base {picks['base']:.4g}")
         print(f"wrote {out / 'base.csv'} and {out / 'trials.csv'}")
         return

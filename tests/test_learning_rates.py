@@ -90,3 +90,43 @@ def test_theory_and_scale_agree_on_the_squared_norm():
 def test_build_model_names_the_choices_on_a_typo():
     with pytest.raises(ValueError, match="fcnet"):
         build_model("mlp", (1, 8, 8), 10, rng=np.random.default_rng(0))
+
+
+# ----- the searches (dualgrad experiment lr-search) -------------------------------------------------------------
+def test_the_selection_rule_takes_the_centre_of_the_near_best_runs():
+    from dualgrad.experiments.lr_search import select
+    rates = [1e-3, 1e-2, 1e-1, 1.0]
+    assert select(rates, [0.50, 0.21, 0.20, 0.40]) == 1e-2       # 0.21 and 0.20 within 5%: the log-centre's nearer
+    with pytest.raises(ValueError, match="every trial diverged"):
+        select(rates, [math.inf] * 4)
+    barely = [2.3025, 2.3020, 2.2990, 2.2900]                    # untrained 2.3026: every loss within 5% of the best
+    assert select(rates, barely) == 1e-2 and select(rates, barely, start=2.3026) == 1.0
+
+
+def test_the_base_search_starts_from_the_papers_values_through_the_rule():
+    from dualgrad.experiments.lr_search import paper_start
+    assert paper_start("fcnet", 256) == pytest.approx(table_rates("fc_nns", "mnist", fc_n))
+    bp, base = paper_start("resnet", 8)
+    assert bp == pytest.approx(0.1) and base == pytest.approx(0.00922, rel=1e-2)
+    assert paper_start("vit", 8)[1] == pytest.approx(0.00471, rel=1e-2)
+    with pytest.raises(ValueError, match="--start"):
+        paper_start("lenet5", 8)
+
+
+def test_the_base_search_extends_its_grid_while_the_pick_is_on_an_edge(monkeypatch):
+    """A fake training run whose loss is lowest at 30x the start: the grid grows upwards to reach it."""
+    from dualgrad.experiments import lr_search
+    start = (0.1, 0.01)
+
+    def fake(job):
+        if job.approach == "bp":
+            rate, optimum = job.lr, start[0]
+        else:
+            rate, optimum = job.lr / scale(*approaches.configuration(job.approach, job.k)[1:], 554), 30 * start[1]
+        return 2.3 - 1 / (1 + math.log10(rate / optimum) ** 2), 2.3026
+    monkeypatch.setattr(lr_search, "_losses", fake)
+    monkeypatch.setattr(lr_search, "num_activities", lambda net, shape: 554)
+    picks, trials = lr_search.search_base("vit", 8, "digits", start, epochs=1, workers=1, progress=False)
+    assert picks["bp"] == pytest.approx(0.1)
+    assert picks["base"] == pytest.approx(start[1] * 10 ** 1.5)     # the nearest grid point to 30x
+    assert max(t["rate"] for t in trials if t["kind"] == "base") == pytest.approx(start[1] * 10 ** 2)
