@@ -170,6 +170,44 @@ def test_same_seed_same_tangents_and_resampling():
         assert np.linalg.matrix_rank(V) == 3
 
 
+def test_float32_normal_tangents_are_standard_normal():
+    """The Box–Muller sampler (float32): KS against N(0, 1), the first four moments and the tail mass
+    within Z standard errors, and the two numbers of a pair (the two halves of a block) uncorrelated,
+    also in their squares (a dependent pair would share its radius)."""
+    n = 1 << 21
+    z = est.sample_tangents(1, n, "normal", np.random.default_rng(3), dtype=np.float32)[0].astype(np.float64)
+    assert scipy.stats.kstest(z, "norm").pvalue > 1e-4
+    for power, moment in ((1, 0.0), (2, 1.0), (3, 0.0), (4, 3.0)):
+        assert_mean_matches(z[:, None] ** power, [moment], f"E[z^{power}]")
+    for cut in (2.0, 3.0, 4.0):
+        assert_mean_matches((np.abs(z) > cut)[:, None].astype(float), [2 * scipy.stats.norm.sf(cut)], f"P(|z| > {cut})")
+    first, second = z[:n // 2], z[n // 2:]
+    for a, b in ((first, second), (first ** 2, second ** 2)):
+        assert abs(np.corrcoef(a, b)[0, 1]) < Z / math.sqrt(n // 2)
+
+
+def test_float32_normal_tangents_depend_on_the_seed_only_not_on_the_threads():
+    from threadpoolctl import threadpool_limits
+    shape = (3, est.tangents.GAUSSIAN_BLOCK + 5)                 # several blocks, an odd last one
+    draws_ = []
+    for threads in (1, 2, 3):
+        with threadpool_limits(threads):
+            draws_.append(est.sample_tangents(*shape, "normal", np.random.default_rng(11), dtype=np.float32))
+    for other in draws_[1:]:
+        np.testing.assert_array_equal(other, draws_[0])
+    assert draws_[0].dtype == np.float32 and np.all(np.isfinite(draws_[0]))
+    assert not np.array_equal(draws_[0], est.sample_tangents(*shape, "normal", np.random.default_rng(12),
+                                                            dtype=np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rademacher_tangents_are_fair_independent_signs(dtype):
+    V = est.sample_tangents(4, 100_003, "rademacher", np.random.default_rng(5), dtype=dtype)
+    assert V.dtype == dtype and set(np.unique(V)) == {-1.0, 1.0}
+    assert_mean_matches(V.reshape(-1, 1), [0.0], "E[v]")
+    assert_mean_matches((V[:, 1:] * V[:, :-1]).reshape(-1, 1), [0.0], "E[v_i v_i+1]")
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(sampler="gauss"), ValueError, "unknown sampler"),
     (dict(sampler="angle"), ValueError, "angle="),

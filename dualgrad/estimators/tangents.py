@@ -15,6 +15,22 @@ paper's ``k × n`` matrix ``Vᵀ``). The names follow the paper's code (Flügel 
 ``normalize=True`` divides every tangent by its length afterwards (the paper's ``normalize``
 post-processing). ``resample=r`` redraws up to r times until the k tangents are linearly
 independent (rank k), as the paper does for Rademacher tangents.
+
+**Speed.** Weight perturbation draws k·P numbers per step (30 million for k = 16 and the 1.9 M
+parameters of the 784-1024-1024-10 net), so the two common samplers draw fast on NumPy:
+
+* "normal" in float32 uses the Box–Muller transform — ``z₁, z₂ = r cos θ, r sin θ`` with
+  ``r = √(−2 ln u₁)`` and ``θ = 2π u₂`` — vectorised, instead of NumPy's float32 ziggurat (3× fewer
+  CPU cycles): every pair (z₁, z₂) is exactly two independent N(0, 1) numbers for exact uniforms, and
+  here u₁ has 53 random bits (the tail is exact beyond 8σ, where the ziggurat stops too) and u₂ 24
+  (the resolution of a float32). The numbers are drawn in blocks of ``GAUSSIAN_BLOCK``, each from
+  its own SFC64 generator seeded by ``rng``, on worker threads: the result is a deterministic
+  function of ``rng``'s state and the shape, whatever the number of threads. float64 keeps
+  ``rng.standard_normal``.
+* "rademacher" takes one random bit per entry (``rng.bytes``) instead of one 64-bit integer.
+
+Both are exact in distribution; for a given seed they give other numbers than NumPy's own
+``standard_normal(dtype=float32)`` and ``integers(0, 2)``.
 """
 from __future__ import annotations
 
@@ -24,7 +40,11 @@ import sys
 
 import numpy as np
 
+from ..backend import kernel_workers, run_parallel
 from ..errors import InvalidArgumentError
+
+#: numbers per block of the float32 Gaussian sampler (one child generator per block)
+GAUSSIAN_BLOCK = 1 << 20
 
 
 def _namespace(rng):
@@ -42,12 +62,57 @@ def _check_rng(rng):
         raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
 
 
+def _box_muller(rng, out):
+    """Fill the float32 vector ``out`` with independent N(0, 1) numbers: pairs r cos θ, r sin θ with
+    r = √(−2 ln u₁), u₁ ∈ (0, 1] on a 2⁻⁵³ grid (float64 draws, rounded to float32 after the subtraction:
+    small u₁, the tail, keep their precision), and θ = 2π u₂ with a float32 draw u₂."""
+    m = out.size
+    half = (m + 1) // 2
+    radius = np.empty(half, np.float32)
+    np.subtract(1.0, rng.random(half), out=radius, casting="same_kind")
+    np.log(radius, out=radius)
+    radius *= np.float32(-2)
+    np.sqrt(radius, out=radius)
+    angle = rng.random(half, dtype=np.float32)
+    angle *= np.float32(2 * math.pi)
+    z1, z2 = out[:half], out[half:]
+    np.cos(angle, out=z1)
+    z1 *= radius
+    np.sin(angle[:m - half], out=z2)
+    z2 *= radius[:m - half]
+
+
+def standard_normal_float32(rng, shape):
+    """A float32 array of independent N(0, 1) numbers, drawn block by block (``GAUSSIAN_BLOCK``) by
+    ``_box_muller`` from SFC64 generators seeded by ``rng``, the blocks on worker threads."""
+    out = np.empty(shape, np.float32)
+    flat = out.reshape(-1)
+    starts = range(0, flat.size, GAUSSIAN_BLOCK)
+    blocks = list(zip(starts, rng.integers(0, 2 ** 63, size=len(starts))))
+
+    def fill(share):
+        for start, seed in share:
+            _box_muller(np.random.Generator(np.random.SFC64(int(seed))), flat[start:start + GAUSSIAN_BLOCK])
+
+    workers = max(1, min(kernel_workers(np), len(blocks)))
+    run_parallel([lambda share=blocks[i::workers]: fill(share) for i in range(workers)])
+    return out
+
+
 def normal(k, n, rng, xp, dtype):
+    if xp is np and np.dtype(dtype) == np.float32:
+        return standard_normal_float32(rng, (k, n))
     return rng.standard_normal((k, n), dtype=dtype)
 
 
 def rademacher(k, n, rng, xp, dtype):
-    return (rng.integers(0, 2, (k, n)) * 2 - 1).astype(dtype)
+    """±1 from one random bit each."""
+    if xp is not np:
+        return (rng.integers(0, 2, (k, n)) * 2 - 1).astype(dtype)
+    bits = np.unpackbits(np.frombuffer(rng.bytes(-(-k * n // 8)), np.uint8), count=k * n)
+    signs = np.subtract(1, bits, dtype=dtype)                 # 1 − b − b: +1 for b = 0, −1 for b = 1
+    signs -= bits
+    return signs.reshape(k, n)
 
 
 def basis(k, n, rng, xp, dtype):
