@@ -1,14 +1,20 @@
-"""``dualgrad bench``: the benchmark suite of docs/performance.md, run in one process with interleaved timing.
+"""``dualgrad bench``: the benchmark suite of docs/performance.md, with interleaved timing.
 
 Suites: ``mlp`` (the k-tangent MLP pass), ``conv`` (LeNet-5 and a 4-layer conv net), ``step`` (one
-training step), ``memory`` (peak memory against depth), plus the GEMM peak of this machine. Every timing
-table gives the median ms per call, the ratio to the NumPy primal forward, to the hand-written/fused
-NumPy version, to the best installed peer, GFLOP/s and the share of the measured GEMM peak. Peers
-(PyTorch, JAX) are optional: absent ones are skipped with a note.
+training step of the FCNet, LeNet-5 and the residual net), ``memory`` (peak memory against depth), plus
+the GEMM peak of this machine. Every timing table gives the median ms per call, the ratio to the NumPy
+primal forward, to the hand-written/fused NumPy version, to the best installed peer, GFLOP/s and the
+share of the measured GEMM peak. Peers (PyTorch, JAX) are optional: absent ones are skipped with a note.
+
+The conv suite runs each malloc setting of ``MALLOC`` in a fresh process of its own, so that every
+method of a table — dualgrad and the peers alike — runs under the same process-wide setting; the other
+suites run in this process (the ``dualgrad`` command keeps freed memory mapped).
 """
 from __future__ import annotations
 
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
@@ -17,6 +23,10 @@ from .peers import versions
 from .timing import gemm_peak, interleaved, machine_info
 
 SUITES = ("mlp", "conv", "step", "memory")
+
+#: how the conv suite's processes return freed memory: glibc's defaults (large blocks mapped fresh and
+#: unmapped when freed), or kept mapped for reuse (``backend.retain_freed_memory``'s mallopt)
+MALLOC = {"default": "glibc's default malloc", "retain": "freed memory kept mapped (mallopt)"}
 
 
 def _check(methods, rtol=1e-3):
@@ -58,8 +68,32 @@ def _table(title, primal_s, results, kinds, flop, peak):
     return "\n".join(lines), rows
 
 
-def run(suites=SUITES, ks=(1, 4, 16, 64), budget: float = 1.0, print_fn=print) -> dict:
-    """Run the suites; returns a JSON-serialisable report (and prints the tables as it goes)."""
+def _conv_tables(nets, ks, budget, malloc, threads, peers) -> list:
+    """Time the conv groups in this process under ``malloc`` (a fresh process: see ``run``):
+    [(net, k, results, kinds)]."""
+    from threadpoolctl import threadpool_limits
+
+    from ..backend import retain_freed_memory
+    if malloc == "retain":
+        retain_freed_memory()
+    tables = []
+    for net in nets:
+        for k in ks:
+            methods = conv.methods(net, k, peers)
+            with threadpool_limits(threads):
+                _check(methods)
+                results = interleaved({"numpy primal forward": conv.primal(net)}
+                                      | {n: f for n, (f, _) in methods.items()}, budget)
+            tables.append((net, k, results, {n: kind for n, (_, kind) in methods.items()}))
+    return tables
+
+
+def run(suites=SUITES, ks=(1, 4, 16, 64), budget: float = 1.0, print_fn=print, *, nets=tuple(conv.NETS),
+        malloc=tuple(MALLOC), threads: int | None = None, peers: bool = True) -> dict:
+    """Run the suites; returns a JSON-serialisable report (and prints the tables as it goes).
+
+    ``nets``: the conv suite's networks; ``malloc``: its settings (``MALLOC``), each in a fresh spawned
+    process with ``threads`` BLAS threads; ``peers``: also time PyTorch and JAX when installed."""
     report = {"machine": machine_info(), "peers": versions(), "groups": []}
     peak = gemm_peak(np.float32, budget=budget)
     report["gemm_peak_gflops_f32"] = peak
@@ -68,12 +102,15 @@ def run(suites=SUITES, ks=(1, 4, 16, 64), budget: float = 1.0, print_fn=print) -
     print_fn(f"peers: torch {report['peers']['torch']}; jax {report['peers']['jax']}")
     print_fn(f"float32 GEMM peak (2048³): {peak:.1f} GFLOP/s")
 
-    def group(title, primal_fn, methods, flop, key):
-        results = interleaved({"numpy primal forward": primal_fn} | {n: f for n, (f, _) in methods.items()}, budget)
-        kinds = {"numpy primal forward": "primal"} | {n: kind for n, (_, kind) in methods.items()}
+    def table(title, results, kinds, flop, key):
+        kinds = {"numpy primal forward": "primal"} | kinds
         text, rows = _table(title, results["numpy primal forward"][0], results, kinds, flop, peak)
         print_fn(text)
         report["groups"].append({"group": key, "title": title, "rows": rows})
+
+    def group(title, primal_fn, methods, flop, key):
+        results = interleaved({"numpy primal forward": primal_fn} | {n: f for n, (f, _) in methods.items()}, budget)
+        table(title, results, {n: kind for n, (_, kind) in methods.items()}, flop, key)
 
     if "mlp" in suites:
         for k in ks:
@@ -82,16 +119,18 @@ def run(suites=SUITES, ks=(1, 4, 16, 64), budget: float = 1.0, print_fn=print) -
             group(f"MLP 784-1024-1024-10, batch 128, float32, k = {k} ({mlp.flops(k) / 1e9:.3f} GFLOP)",
                   mlp.primal(), methods, (mlp.flops(0), mlp.flops(k)), {"suite": "mlp", "k": k})
     if "conv" in suites:
-        for net in conv.NETS:
-            for k in [k for k in ks if k <= 16]:
-                methods = conv.methods(net, k)
-                _check(methods)
-                group(f"{net}, batch 128, float32, k = {k} ({conv.flops(net, k) / 1e9:.3f} GFLOP)",
-                      conv.primal(net), methods, (conv.flops(net, 0), conv.flops(net, k)),
-                      {"suite": "conv", "net": net, "k": k})
+        for setting in malloc:
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as process:
+                tables = process.submit(_conv_tables, nets, [k for k in ks if k <= 16], budget, setting, threads,
+                                        peers).result()
+            for net, k, results, kinds in tables:
+                table(f"{net}, batch 128, float32, k = {k} ({conv.flops(net, k) / 1e9:.3f} GFLOP), "
+                      f"{MALLOC[setting]}", results, kinds, (conv.flops(net, 0), conv.flops(net, k)),
+                      {"suite": "conv", "net": net, "k": k, "malloc": setting})
     if "step" in suites:
-        group(f"one training step, FCNet 784-1024-1024-10, batch 64, float32 (frog k = {training.K})",
-              training.primal(), training.methods(), None, {"suite": "step"})
+        for net, (title, _, _) in training.STEP_NETS.items():
+            group(f"one training step, {title}, batch {training.BATCH}, float32 (frog k = {training.K})",
+                  training.primal(net), training.methods(net, peers), None, {"suite": "step", "net": net})
     if "memory" in suites:
         rows = training.peak_memory()
         print_fn("\npeak memory of one step (MiB of NumPy allocations), MLP width 256, batch 64, k = 16")
@@ -117,6 +156,12 @@ def add_arguments(p) -> None:
                    help="numbers of tangents (default 1 4 16 64)")
     p.add_argument("--budget", type=positive_float, default=1.0, help="seconds of timed calls per method (default 1)")
     p.add_argument("--threads", type=positive_int, help="BLAS threads (default: the library's)")
+    p.add_argument("--net", nargs="+", choices=list(conv.NETS), default=list(conv.NETS),
+                   help="the conv suite's networks (default all)")
+    p.add_argument("--malloc", choices=[*MALLOC, "both"], default="both",
+                   help="the conv suite's malloc setting, each in a fresh process: default (glibc's), retain "
+                        "(freed memory kept mapped, as the dualgrad command sets) or both (the default)")
+    p.add_argument("--no-peers", dest="peers", action="store_false", help="time dualgrad and NumPy only")
     p.add_argument("--json", type=output_file, help="also write the report to this JSON file")
     p.add_argument("--plot", type=output_file, help="also write a PNG of time against k (matplotlib, the plot extra)")
 
@@ -124,7 +169,9 @@ def add_arguments(p) -> None:
 def run_command(args) -> int:
     from threadpoolctl import threadpool_limits
     with threadpool_limits(args.threads):
-        report = run(args.suite, args.k, args.budget)
+        report = run(args.suite, args.k, args.budget, nets=tuple(args.net),
+                     malloc=tuple(MALLOC) if args.malloc == "both" else (args.malloc,), threads=args.threads,
+                     peers=args.peers)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(report, fh, indent=1, default=str)

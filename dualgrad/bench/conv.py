@@ -256,14 +256,16 @@ def jax_methods(layers, params, tangents, x, y):
     return {"jax jit(vmap(jvp))": lambda: np.asarray(run(jp, jx, jy, jt))}
 
 
-def methods(net: str, k: int):
+def methods(net: str, k: int, peers: bool = True):
+    """{name: (callable, kind)} of the k-tangent pass of ``net``; ``peers``: with PyTorch and JAX when installed."""
     layers, params, tangents, x, y = make_problem(net, k)
     out = {"dualgrad jvp": (lambda: dg.jvp(lambda p: dualgrad_loss(layers, p, x, y), (params,), (tangents,))[1],
                             "dualgrad"),
            "hand-written im2col network": (lambda: hand_written(layers, params, tangents, x, y), "hand")}
-    peers = torch_methods(layers, params, tangents, x, y) | jax_methods(layers, params, tangents, x, y)
-    for name, f in peers.items():
-        out[name] = (f, "peer")
+    if peers:
+        for name, f in (torch_methods(layers, params, tangents, x, y) | jax_methods(layers, params, tangents, x, y)
+                        ).items():
+            out[name] = (f, "peer")
     return out
 
 

@@ -105,27 +105,40 @@ def _valid(lo: int, hi: int, offset: int, step: int, size: int) -> tuple[int, in
 
 
 # ----- implicit im2col GEMM ------------------------------------------------------------------------
-def _fill_columns(dest, src, chunk, kernel, stride, dilation, pads, zero: bool):
-    """Write the im2col columns of ``src`` (G, Cg, H, W, N) for ``chunk`` into ``dest``
-    (G, Cg, KH, KW, nr, nw, nn): ``dest[g, c, i, j, p, q, s] = xpad[g, c, (oh0+p)·sh + i·dh, (ow0+q)·sw + j·dw,
-    n0+s]``. Only the cells inside x are copied; with ``zero`` the others (padding) are zeroed."""
-    oh0, oh1, ow0, ow1, n0, n1 = chunk
-    (sh, sw), (dh, dw), (top, left) = stride, dilation, pads
-    h, w = src.shape[2:4]
+def _column_plan(chunk, kernel, stride, dilation, pads, size):
+    """Which cells of a chunk's im2col columns come from x and which are padding, per kernel tap (i, j):
+    ``(copies, zeros)`` with copies ``(i, j, dest rows, dest cols, src rows, src cols)`` and zeros
+    ``(i, j, dest rows, dest cols)``, as slices of the chunk's (nr, nw) positions and of x's (H, W)."""
+    oh0, oh1, ow0, ow1 = chunk[:4]
+    (sh, sw), (dh, dw), (top, left), (h, w) = stride, dilation, pads, size
+    copies, zeros = [], []
     for i in range(kernel[0]):
         r0, r1 = _valid(oh0, oh1, i * dh - top, sh, h)
         for j in range(kernel[1]):
             c0, c1 = _valid(ow0, ow1, j * dw - left, sw, w)
-            tap = dest[:, :, i, j]                                          # (G, Cg, nr, nw, nn)
-            if zero and (r0 > oh0 or r1 < oh1 or c0 > ow0 or c1 < ow1):
-                tap[:, :, :r0 - oh0] = 0
-                tap[:, :, r1 - oh0:] = 0
-                tap[:, :, :, :c0 - ow0] = 0
-                tap[:, :, :, c1 - ow0:] = 0
+            everywhere = slice(None)
+            zeros += [(i, j) + region for region, outside in (
+                ((slice(0, r0 - oh0), everywhere), r0 > oh0), ((slice(r1 - oh0, None), everywhere), r1 < oh1),
+                ((everywhere, slice(0, c0 - ow0)), c0 > ow0), ((everywhere, slice(c1 - ow0, None)), c1 < ow1))
+                if outside]
             if r0 < r1 and c0 < c1:
                 ih, iw = r0 * sh + i * dh - top, c0 * sw + j * dw - left
-                tap[:, :, r0 - oh0:r1 - oh0, c0 - ow0:c1 - ow0] = \
-                    src[:, :, ih:ih + (r1 - r0 - 1) * sh + 1:sh, iw:iw + (c1 - c0 - 1) * sw + 1:sw, n0:n1]
+                copies.append((i, j, slice(r0 - oh0, r1 - oh0), slice(c0 - ow0, c1 - ow0),
+                               slice(ih, ih + (r1 - r0 - 1) * sh + 1, sh), slice(iw, iw + (c1 - c0 - 1) * sw + 1, sw)))
+    return copies, zeros
+
+
+def _fill_columns(dest, src, plan, batch, zero: bool):
+    """Write the im2col columns of ``src`` (G, Cg, H, W, N) into ``dest`` (G, Cg, KH, KW, nr, nw, nn) by
+    ``plan`` (``_column_plan``): ``dest[g, c, i, j, p, q, s] = xpad[g, c, (oh0+p)·sh + i·dh,
+    (ow0+q)·sw + j·dw, batch][s]``; with ``zero`` the padding cells are zeroed (they stay zero while
+    ``dest`` is refilled for the same chunk)."""
+    copies, zeros = plan
+    if zero:
+        for i, j, rows, cols in zeros:
+            dest[:, :, i, j, rows, cols] = 0
+    for i, j, rows, cols, src_rows, src_cols in copies:
+        dest[:, :, i, j, rows, cols] = src[:, :, src_rows, src_cols, batch]
 
 
 def _stacked_operands(w, b, tx, tw, tb, k, width, xp, dtype):
@@ -200,12 +213,13 @@ def conv2d_im2col(x, w, b, tx, tw, tb, stride, padding, dilation, groups):
             lo = (r0 * ow + c0) * n + s0                                      # the chunk's output columns
             cols = buf[:, :, :m]
             shape = (g, cg, kh, kw, r1 - r0, c1 - c0, s1 - s0)
-            _fill_columns(cols[:, width - base:2 * width - base].reshape(shape), src, chunk, *geometry, zero=True)
+            plan, batch = _column_plan(chunk, *geometry, (h, wd)), slice(s0, s1)
+            _fill_columns(cols[:, width - base:2 * width - base].reshape(shape), src, plan, batch, zero=True)
             xp.matmul(a_primal, cols[:, primal_rows[0] - base:primal_rows[1] - base],
                       out=out_cols[:, :, lo:lo + m])
             for i in range(k):
                 if dsrc is not None:
-                    _fill_columns(cols[:, :width].reshape(shape), dsrc[i], chunk, *geometry, zero=i == 0)
+                    _fill_columns(cols[:, :width].reshape(shape), dsrc[i], plan, batch, zero=i == 0)
                 xp.matmul(a_tangent[i], cols[:, tangent_rows[0] - base:tangent_rows[1] - base],
                           out=t_cols[i, :, :, lo:lo + m])
 
