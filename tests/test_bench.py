@@ -30,8 +30,34 @@ def test_bench_mlp_report(tmp_path, capsys, no_peers):
     assert plot.stat().st_size > 0
 
 
+def test_bench_conv_runs_each_malloc_setting_in_a_fresh_process(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert cli.main(["bench", "--suite", "conv", "--net", "lenet5", "--k", "1", "--budget", "0.01", "--no-peers",
+                     "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "glibc's default malloc" in text and "freed memory kept mapped" in text
+    groups = [g for g in json.loads(out.read_text())["groups"] if g["group"]["suite"] == "conv"]
+    assert [(g["group"]["net"], g["group"]["k"], g["group"]["malloc"]) for g in groups] == \
+        [("lenet5", 1, "default"), ("lenet5", 1, "retain")]
+    for g in groups:
+        assert {r["method"] for r in g["rows"]} == {"numpy primal forward", "dualgrad jvp",
+                                                   "hand-written im2col network"}
+
+
+def test_bench_conv_child_sets_its_malloc_and_checks_the_methods(monkeypatch):
+    """The child of the conv suite (here run in this process) applies the requested malloc setting."""
+    calls = []
+    monkeypatch.setattr("dualgrad.backend.retain_freed_memory", lambda: calls.append(1))
+    tables = bench._conv_tables(["lenet5"], [2], 0.01, "retain", 1, False)
+    assert calls == [1]
+    (net, k, results, kinds), = tables
+    assert (net, k) == ("lenet5", 2) and kinds["dualgrad jvp"] == "dualgrad"
+    assert all(median > 0 and rounds >= 7 for median, _, rounds in results.values())
+
+
 @pytest.mark.slow
 def test_bench_step_and_memory(capsys):
     assert cli.main(["bench", "--suite", "step", "memory", "--budget", "0.01"]) == 0
     text = capsys.readouterr().out
     assert "activity perturbation step" in text and "weight, beyond its tangents" in text
+    assert "LeNet-5" in text and "ResNetSmall" in text and "tangents alone" in text

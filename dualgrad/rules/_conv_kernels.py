@@ -292,18 +292,17 @@ def _fill_band(z, src, a0, b0, pads):
     rows, half = z.shape[1], z.shape[3]
     h, w = src.shape[1:3]
     top, left = pads
-    r0 = 2 * a0 - top
-    i0, i1 = max(0, r0), min(h, r0 + rows)
-    spans = []
+    r0 = 2 * a0 - top                                                        # source row of band row 0
+    i0, i1 = _valid(0, rows, r0, 1, h)
+    z[:, :i0] = 0
+    z[:, i1:] = 0
     for p in range(2):
         c0 = 2 * b0 + p - left                                                # source column of q = 0
-        q0, q1 = max(0, -(c0 // 2) if c0 < 0 else 0), min(half, (w - 1 - c0) // 2 + 1 if w - 1 >= c0 else 0)
-        spans.append((c0, q0, max(q0, q1)))
-    if i0 > r0 or i1 < r0 + rows or any(q0 > 0 or q1 < half for _, q0, q1 in spans):
-        z[...] = 0
-    for p, (c0, q0, q1) in enumerate(spans):
+        q0, q1 = _valid(0, half, c0, 2, w)
+        z[:, i0:i1, p, :q0] = 0
+        z[:, i0:i1, p, q1:] = 0
         if i0 < i1 and q0 < q1:
-            z[:, i0 - r0:i1 - r0, p, q0:q1] = src[:, i0:i1, c0 + 2 * q0:c0 + 2 * q1 - 1:2]
+            z[:, i0:i1, p, q0:q1] = src[:, r0 + i0:r0 + i1, c0 + 2 * q0:c0 + 2 * q1 - 1:2]
 
 
 def _tile_chunks(th: int, tw: int, n: int, max_cols: int):
