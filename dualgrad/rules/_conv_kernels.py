@@ -180,19 +180,26 @@ def _tangent_columns(tx, tw, tb) -> int:
 
 def conv2d_im2col(x, w, b, tx, tw, tb, stride, padding, dilation, groups):
     """Primal ``(O, OH, OW, N)`` and tangent ``(k, O, OH, OW, N)`` (batch-last memory; None without
-    tangents) of ``conv2d(x, w, b)`` for any geometry, by the stacked GEMM of the module docstring."""
+    tangents) of ``conv2d(x, w, b)`` for any geometry, by the GEMMs of the module docstring.
+
+    With one group the x-terms ``dw_i ⋆ x + db_i`` of all k columns are ONE GEMM
+    ``[dw | db] (k·O, ·) · [cols(x); 1]`` (so cols(x) is read once, not k times: BLAS repacks an
+    operand on every call, and cols(x) is the larger one when O ≪ C·KH·KW), and ``w ⋆ dx_i`` is added per
+    column; with groups, each column is the stacked GEMM."""
     xp = namespace(x, w)
     dtype = xp.result_type(x, w)
     (n, _, h, wd), (o, cg, kh, kw), g = x.shape, w.shape, groups
     og, width = o // g, cg * kh * kw
     oh, ow = _shapes(x.shape, w.shape, padding, stride, dilation)
     k = _tangent_columns(tx, tw, tb)
+    wm = w.reshape(g, og, width).astype(dtype, copy=False)
+    fold = g == 1 and (tw is not None or tb is not None)
     a_primal, primal_rows, a_tangent, tangent_rows = _stacked_operands(
-        w.reshape(g, og, width).astype(dtype, copy=False), None if b is None else b.reshape(g, og),
-        tx, None if tw is None else tw.reshape(k, g, og, width), None if tb is None else tb.reshape(k, g, og),
+        wm, None if b is None else b.reshape(g, og), None if fold else tx,
+        None if tw is None else tw.reshape(k, g, og, width), None if tb is None else tb.reshape(k, g, og),
         k, width, xp, dtype)
-    base = min(primal_rows[0], tangent_rows[0]) if k else primal_rows[0]    # buffer row 0 is this row
-    rows = 2 * width + 1 - base
+    base = 0 if tx is not None else min(primal_rows[0], tangent_rows[0]) if k else primal_rows[0]
+    rows = 2 * width + 1 - base                                               # buffer row 0 is row `base`
     chunks = _position_chunks(oh, ow, n, max(1, CHUNK_BYTES // (rows * np.dtype(dtype).itemsize)))
     src = batch_last(x, xp).reshape(g, cg, h, wd, n)                          # (G, Cg, H, W, N)
     dsrc = None if tx is None else batch_last(tx, xp).reshape(k, g, cg, h, wd, n)
@@ -207,6 +214,7 @@ def conv2d_im2col(x, w, b, tx, tw, tb, stride, padding, dilation, groups):
         size = max((r1 - r0) * (c1 - c0) * (s1 - s0) for r0, r1, c0, c1, s0, s1 in share)
         buf = xp.empty((g, rows, size), dtype=dtype)
         buf[:, -1] = 1
+        term = xp.empty((o, size), dtype=dtype) if fold and tx is not None else None
         for chunk in share:
             r0, r1, c0, c1, s0, s1 = chunk
             m = (r1 - r0) * (c1 - c0) * (s1 - s0)
@@ -217,11 +225,18 @@ def conv2d_im2col(x, w, b, tx, tw, tb, stride, padding, dilation, groups):
             _fill_columns(cols[:, width - base:2 * width - base].reshape(shape), src, plan, batch, zero=True)
             xp.matmul(a_primal, cols[:, primal_rows[0] - base:primal_rows[1] - base],
                       out=out_cols[:, :, lo:lo + m])
-            for i in range(k):
-                if dsrc is not None:
+            if fold:                                                          # the x-terms of all k columns
+                xp.matmul(a_tangent.reshape(k * o, -1), cols[0, tangent_rows[0] - base:tangent_rows[1] - base],
+                          out=t.reshape(k * o, -1)[:, lo:lo + m])
+            for i in range(0 if fold and tx is None else k):
+                if tx is not None:
                     _fill_columns(cols[:, :width].reshape(shape), dsrc[i], plan, batch, zero=i == 0)
-                xp.matmul(a_tangent[i], cols[:, tangent_rows[0] - base:tangent_rows[1] - base],
-                          out=t_cols[i, :, :, lo:lo + m])
+                if fold:                                                      # + w ⋆ dx_i
+                    xp.matmul(wm[0], cols[0, :width], out=term[:, :m])
+                    t_cols[i, 0, :, lo:lo + m] += term[:, :m]
+                else:
+                    xp.matmul(a_tangent[i], cols[:, tangent_rows[0] - base:tangent_rows[1] - base],
+                              out=t_cols[i, :, :, lo:lo + m])
 
     _in_parallel(run, chunks, xp)
     return out, t
