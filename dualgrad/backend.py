@@ -163,3 +163,20 @@ def run_parallel(tasks: list) -> list:
         finally:
             for lib, threads in saved:
                 lib.set_num_threads(threads)
+
+
+#: arrays below this many bytes are multiplied in one piece (a thread hand-off costs more than it saves)
+SPLIT_BYTES = 4 << 20
+
+
+def multiply_blocks(t, factor):
+    """``t * factor`` for a tangent block t (k, ...) and a factor that broadcasts against ``t[0]``: for a
+    large NumPy block, the k columns are split over ``kernel_workers`` threads (an elementwise pass runs
+    on one core per call). The result keeps t's memory layout."""
+    xp = namespace(t, factor)
+    out = xp.empty_like(t, dtype=xp.result_type(t, factor))
+    workers = min(kernel_workers(xp), t.shape[0]) if t.nbytes >= SPLIT_BYTES else 1
+    bounds = [t.shape[0] * i // workers for i in range(workers + 1)]
+    run_parallel([lambda lo=lo, hi=hi: xp.multiply(t[lo:hi], factor, out=out[lo:hi])
+                  for lo, hi in zip(bounds[:-1], bounds[1:])])
+    return out

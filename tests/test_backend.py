@@ -55,3 +55,15 @@ def test_run_parallel_raises_the_first_error_after_every_task_ended_and_restores
             backend.run_parallel([fails, slow])
         assert _blas_threads() == before
     assert ended == ["slow"]
+
+
+@pytest.mark.parametrize("k", [1, 2, 5])
+def test_multiply_blocks_equals_the_product_and_keeps_the_layout(monkeypatch, k):
+    monkeypatch.setattr(backend, "SPLIT_BYTES", 0)                 # split even a small block
+    rng = np.random.default_rng(0)
+    t = rng.standard_normal((k, 4, 3, 5, 6)).transpose(0, 4, 1, 2, 3)      # a batch-last block
+    factor = rng.standard_normal((6, 4, 3, 5)).astype(np.float32)
+    with threadpool_limits(3):
+        got = backend.multiply_blocks(t, factor)
+    np.testing.assert_array_equal(got, t * factor)
+    assert got.dtype == np.float64 and got.strides == t.strides

@@ -28,7 +28,7 @@ import numbers
 
 import numpy as np
 
-from ..backend import namespace
+from ..backend import kernel_workers, namespace, run_parallel
 from ..registry import bind, defprimitive
 from ._conv_kernels import batch_last, conv2d_batch_last, logical, memory_order
 from ._util import add_terms, fit, innermost, nested
@@ -277,8 +277,13 @@ def _max_pool2d_rule(primals, tangents, kernel, stride, padding):
         cols = xp.clip(cols + tap % kw, 0, w - 1)
         tap = 0
     flat = ((xp.arange(c).reshape(-1, 1, 1, 1) * h + rows) * w + cols) * n + xp.arange(n) + tap
-    k = t.shape[0]
-    gathered = xp.take(batch_last(t, xp).reshape(k, -1), flat.reshape(-1), axis=1)  # all k columns at once
+    k, flat = t.shape[0], flat.reshape(-1)
+    source = batch_last(t, xp).reshape(k, -1)
+    gathered = xp.empty((k, flat.size), dtype=t.dtype)
+    workers = min(kernel_workers(xp), k)                                             # columns split over threads
+    bounds = [k * i // workers for i in range(workers + 1)]
+    run_parallel([lambda lo=lo, hi=hi: xp.take(source[lo:hi], flat, axis=1, out=gathered[lo:hi])
+                  for lo, hi in zip(bounds[:-1], bounds[1:])])
     return out, logical(gathered.reshape(k, c, oh, ow, n))
 
 

@@ -16,7 +16,7 @@ from numbers import Integral
 
 import numpy as np
 
-from ..backend import namespace, special
+from ..backend import multiply_blocks, namespace, special
 from ..dual import Dual, _primal
 from ..registry import bind, defprimitive, implements
 from ._util import add_terms, fit, lift, normalize_axes, tangent_axes
@@ -35,8 +35,9 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 def _chain(t, slope):
-    """t · f'(x) for an elementwise f, with the slope computed only when the tangent is not a symbolic zero."""
-    return None if t is None else t * slope()
+    """t · f'(x) for an elementwise f, with the slope computed only when the tangent is not a symbolic zero
+    (a large block on worker threads: ``backend.multiply_blocks``)."""
+    return None if t is None else multiply_blocks(t, slope())
 
 
 def _check_reduction(op, reduction):
