@@ -171,7 +171,7 @@ def test_same_seed_same_tangents_and_resampling():
 
 
 def test_float32_normal_tangents_are_standard_normal():
-    """The Box–Muller sampler (float32): KS against N(0, 1), the first four moments and the tail mass
+    """The Box–Muller sampler (float32, large draws): KS against N(0, 1), the first four moments and the tail mass
     within Z standard errors, and the two numbers of a pair (the two halves of a block) uncorrelated,
     also in their squares (a dependent pair would share its radius)."""
     n = 1 << 21
@@ -198,6 +198,8 @@ def test_float32_normal_tangents_depend_on_the_seed_only_not_on_the_threads():
     assert draws_[0].dtype == np.float32 and np.all(np.isfinite(draws_[0]))
     assert not np.array_equal(draws_[0], est.sample_tangents(*shape, "normal", np.random.default_rng(12),
                                                             dtype=np.float32))
+    small = est.sample_tangents(3, 10, "normal", np.random.default_rng(11), dtype=np.float32)   # NumPy's own
+    np.testing.assert_array_equal(small, np.random.default_rng(11).standard_normal((3, 10), dtype=np.float32))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -19,17 +19,18 @@ independent (rank k), as the paper does for Rademacher tangents.
 **Speed.** Weight perturbation draws k·P numbers per step (30 million for k = 16 and the 1.9 M
 parameters of the 784-1024-1024-10 net), so the two common samplers draw fast on NumPy:
 
-* "normal" in float32 uses the Box–Muller transform — ``z₁, z₂ = r cos θ, r sin θ`` with
-  ``r = √(−2 ln u₁)`` and ``θ = 2π u₂`` — vectorised, instead of NumPy's float32 ziggurat (3× fewer
-  CPU cycles): every pair (z₁, z₂) is exactly two independent N(0, 1) numbers for exact uniforms, and
-  here u₁ has 53 random bits (the tail is exact beyond 8σ, where the ziggurat stops too) and u₂ 24
-  (the resolution of a float32). The numbers are drawn in blocks of ``GAUSSIAN_BLOCK``, each from
-  its own SFC64 generator seeded by ``rng``, on worker threads: the result is a deterministic
-  function of ``rng``'s state and the shape, whatever the number of threads. float64 keeps
-  ``rng.standard_normal``.
+* "normal" in float32, for draws of at least ``GAUSSIAN_BLOCK`` numbers, uses the Box–Muller
+  transform — ``z₁, z₂ = r cos θ, r sin θ`` with ``r = √(−2 ln u₁)`` and ``θ = 2π u₂`` — vectorised,
+  instead of NumPy's float32 ziggurat (3× fewer CPU cycles): every pair (z₁, z₂) is exactly two
+  independent N(0, 1) numbers for exact uniforms, and here u₁ has 53 random bits (the tail is exact
+  beyond 8σ) and u₂ 24 (the resolution of a float32). The numbers are drawn in blocks of
+  ``GAUSSIAN_BLOCK``, each from its own SFC64 generator seeded by ``rng``, on worker threads: the
+  result is a deterministic function of ``rng``'s state and the shape, whatever the number of
+  threads. Smaller draws (activity perturbation's, the test functions') and float64 keep
+  ``rng.standard_normal``, so their numbers for a seed are NumPy's own.
 * "rademacher" takes one random bit per entry (``rng.bytes``) instead of one 64-bit integer.
 
-Both are exact in distribution; for a given seed they give other numbers than NumPy's own
+Both are exact in distribution; for a given seed they give other numbers than NumPy's
 ``standard_normal(dtype=float32)`` and ``integers(0, 2)``.
 """
 from __future__ import annotations
@@ -43,7 +44,8 @@ import numpy as np
 from ..backend import kernel_workers, run_parallel
 from ..errors import InvalidArgumentError
 
-#: numbers per block of the float32 Gaussian sampler (one child generator per block)
+#: numbers per block of the float32 Gaussian sampler (one child generator per block); smaller draws
+#: take NumPy's ziggurat
 GAUSSIAN_BLOCK = 1 << 20
 
 
@@ -100,7 +102,7 @@ def standard_normal_float32(rng, shape):
 
 
 def normal(k, n, rng, xp, dtype):
-    if xp is np and np.dtype(dtype) == np.float32:
+    if xp is np and np.dtype(dtype) == np.float32 and k * n >= GAUSSIAN_BLOCK:
         return standard_normal_float32(rng, (k, n))
     return rng.standard_normal((k, n), dtype=dtype)
 
