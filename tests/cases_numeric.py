@@ -114,3 +114,12 @@ CASES += [
     case("einsum", lambda a, b: np.einsum(a, [0, 1], b, [1, 2], [0, 2]), fixed((2, 3), (3, 4)), "einsum sublists"),
     case("einsum", lambda a: np.einsum(a, [Ellipsis, 0, 0]), fixed((2, 3, 3)), "einsum sublists, implicit output"),
 ]
+CASES += [
+    # np.polyfit's Vandermonde matrix is float64 whatever the dtype (the cases cast back)
+    case("lstsq", lambda x, y: np.polyfit(x, y, 2).astype(x.dtype), fixed((6,), (6,)), "np.polyfit",
+         sample=(increasing, normal), analytic=False),
+    case("lstsq", lambda x, y, w: tuple(r.astype(x.dtype) for r in np.polyfit(x, y, 1, w=w, cov=True)),
+         fixed((5,), (5, 2), (5,)), "np.polyfit weights, cov", sample=(increasing, normal, uniform(0.5, 2.0)),
+         analytic=False),
+    case("i0", lambda x: np.i0(x), one_shape(), "np.i0", analytic=False),
+]

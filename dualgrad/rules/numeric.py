@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from ..backend import namespace, special
 from ..registry import bind, defprimitive, implements
 from ._util import add_terms, cast, fit, innermost, lift, normalize_axis, result_type
 from .selection import plain_argument
@@ -347,6 +348,56 @@ def polyint(p, m=1, k=None):
     return p
 
 
+@implements(np.polyfit, via=("lstsq", "multiply", "divide"),
+            note="least squares as NumPy solves it (columns of the Vandermonde matrix scaled to unit norm)")
+def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
+    order = int(deg) + 1
+    x, y = _plus_zero(x), _plus_zero(y)
+    if deg < 0:
+        raise ValueError("expected deg >= 0")
+    if np.ndim(x) != 1:
+        raise TypeError("expected 1D vector for x")
+    if np.size(x) == 0:
+        raise TypeError("expected non-empty vector for x")
+    if np.ndim(y) < 1 or np.ndim(y) > 2:
+        raise TypeError("expected 1D or 2D array for y")
+    if np.shape(x)[0] != np.shape(y)[0]:
+        raise TypeError("expected x and y to have same length")
+    rcond = np.size(x) * np.finfo(np.result_type(x)).eps if rcond is None else rcond
+    lhs, rhs = np.vander(x, order), y
+    if w is not None:
+        w = _plus_zero(w)
+        if np.ndim(w) != 1:
+            raise TypeError("expected a 1-d array for weights")
+        if np.shape(w)[0] != np.shape(y)[0]:
+            raise TypeError("expected w and y to have the same length")
+        lhs = lhs * w[:, None]
+        rhs = rhs * (w[:, None] if np.ndim(rhs) == 2 else w)
+    scale = np.sqrt(np.sum(lhs * lhs, axis=0))
+    lhs = lhs / scale
+    c, resids, rank, s = np.linalg.lstsq(lhs, rhs, rcond)
+    c = (c.T / scale).T
+    if rank != order and not full:
+        warnings.warn("Polyfit may be poorly conditioned", np.exceptions.RankWarning, stacklevel=2)
+    if full:
+        return c, resids, rank, s, rcond
+    if not cov:
+        return c
+    v_base = np.linalg.inv(np.dot(lhs.T, lhs)) / np.outer(scale, scale)
+    if cov == "unscaled":
+        fac = 1
+    else:
+        if np.size(x) <= order:
+            raise ValueError("the number of data points must exceed order to scale the covariance matrix")
+        fac = resids / (np.size(x) - order)
+    return c, (v_base * fac if np.ndim(y) == 1 else v_base[:, :, None] * fac)
+
+
+def _plus_zero(x):
+    """``np.asarray(x) + 0.0`` (a float copy) for an array-like, ``x + 0.0`` for a Dual."""
+    return (x if _is_dual(x) else np.asarray(x)) + 0.0
+
+
 @implements(np.polydiv, via=("divide", "multiply", "subtract", "concatenate"))
 def polydiv(u, v):
     """Long division u = q·v + r, step for step as NumPy divides (the remainder's leading near-zeros dropped)."""
@@ -578,6 +629,20 @@ _sinc = defprimitive("sinc", _sinc_rule, family="numeric", kind="elementwise", n
 @implements(np.sinc)
 def sinc(x):
     return bind(_sinc, x)
+
+
+def _i0_rule(primals, tangents):
+    (x,), (t,) = primals, tangents
+    return np.i0(x), None if t is None else t * special(namespace(innermost(x))).i1(x)
+
+
+_i0 = defprimitive("i0", _i0_rule, family="numeric", kind="elementwise", numpy=("np.i0",),
+                   note="I0' = I1 (scipy.special.i1)")
+
+
+@implements(np.i0)
+def i0(x):
+    return bind(_i0, x)
 
 
 def _unwrap_rule(primals, tangents, discont, axis, period):
