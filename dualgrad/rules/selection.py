@@ -20,6 +20,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..backend import namespace
+from ..errors import MissingRuleError
 from ..registry import bind, defprimitive, implements
 from ._util import innermost, normalize_axes, normalize_axis, result_type
 from .shape import broadcast_to, diagonal, getitem, reshape, take
@@ -260,10 +261,17 @@ def trim_zeros(filt, trim="fb", axis=None):
     return getitem(filt, index[0] if ndim == 1 else index)
 
 
-if hasattr(np, "unique_values"):      # NumPy >= 2.0: np.unique without NaN merging, order unspecified
-    @implements(np.unique_values, via=("take",), note="each value carries the tangent of its first occurrence")
+if hasattr(np, "unique_values"):      # NumPy >= 2.0
+    @implements(np.unique_values, via=("take",), note="in NumPy's order; each value carries the tangent of its "
+                                                      "first occurrence")
     def unique_values(x):
-        return unique(x, equal_nan=False, sorted=False)
+        if np.iscomplexobj(x):
+            raise MissingRuleError("np.unique_values of complex values has no rule: NumPy returns them in hash "
+                                   "order, which any perturbation may change; use np.unique (sorted)")
+        values = np.ravel(innermost(x))
+        found = np.unique_values(values)                     # NumPy's order (unspecified, may be unsorted)
+        ordered, first = np.unique(values, return_index=True, equal_nan=False)
+        return take(reshape(x, (-1,)), first[np.searchsorted(ordered, found)])
 
 
 # ----- set operations: the values are elements of the operands -------------------------------------

@@ -319,6 +319,9 @@ def _cov_weights(fweights, aweights, n):
             raise ValueError("fweights cannot be negative")
         w = fweights
     if aweights is not None:
+        if np.iscomplexobj(aweights):
+            raise MissingRuleError("cov: complex aweights have no rule (NumPy would discard their imaginary part); "
+                                   "pass real weights")
         if not hasattr(aweights, "tangent"):
             aweights = np.asarray(aweights, dtype=float)
         if np.ndim(aweights) > 1:
