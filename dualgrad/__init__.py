@@ -26,7 +26,7 @@ from .rules.shape import (
     array, array_split, asarray, broadcast_to, concatenate, diagonal, expand_dims, flip, getitem, moveaxis, pad,
     ravel, repeat, reshape, roll, split, squeeze, stack, swapaxes, take, tile, transpose, tril, triu,
 )
-from .rules import numeric, queries, selection, statistics
+from .rules import fft, numeric, queries, selection, statistics
 from .rules.linalg import (
     cholesky, det, dot, einsum, inner, inv, matmul, norm, outer, slogdet, solve, tensordot, trace,
 )

@@ -45,6 +45,7 @@ FAMILIES = {
     "nn": "Neural-network functions",
     "conv": "Convolution and pooling",
     "special": "scipy.special",
+    "fft": "numpy.fft",
 }
 
 KINDS = {

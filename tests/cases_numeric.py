@@ -123,3 +123,15 @@ CASES += [
          analytic=False),
     case("i0", lambda x: np.i0(x), one_shape(), "np.i0", analytic=False),
 ]
+CASES += [
+    case("where", lambda x: np.nan_to_num(np.copy(x / (x > 0)), copy=False, posinf=9.0, neginf=-9.0),
+         fixed((2, 3)), "np.nan_to_num copy=False", analytic=False),
+    case("real", lambda x: np.real_if_close(x + 1e-30j), fixed((3,)), "np.real_if_close", analytic=False),
+    case("interp", lambda x, fp: np.interp(x, [0.5, 1.0, 2.5, 3.0], fp, period=3.0).astype(x.dtype),
+         fixed((5,), (4,)), "np.interp period", sample=(uniform(-6, 6), normal), analytic=False),
+]
+CASES += [
+    case("eigvals", lambda p: np.roots(p), fixed((4,)), "np.roots", analytic=False),
+    case("eigvals", lambda p: np.roots(p * np.array([1, 1, 1, 0], p.dtype)), fixed((4,)), "np.roots, a root at 0",
+         analytic=False),
+]

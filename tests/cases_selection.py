@@ -72,3 +72,33 @@ CASES += [
     case(lambda a, b: np.setxor1d(a, np.concatenate([a[:2], b])), fixed((4,), (3,)), "np.setxor1d",
          sample=distinct),
 ]
+
+
+# ----- NumPy's in-place functions, each on a copy (np.copy of a Dual is a Dual that owns its buffers) -----
+def written(write):
+    """f(x, v): a copy of x with ``write(a, v)`` applied in place, as NumPy code writes (np.put(a, ...)). The copy
+    is a Dual whenever x or v is one (x + 0·Σv): a plain array cannot hold the tangents written into it."""
+    def f(x, v):
+        a = x + 0 * np.sum(v)
+        write(a, v)
+        return a
+    return f
+
+
+CASES += [
+    case(written(lambda a, v: np.put_along_axis(a, np.array([[1], [0]]), v, axis=1)), fixed((2, 3), (2, 1)),
+         "np.put_along_axis"),
+    case(written(lambda a, v: np.put(a, [0, -1, 4], v)), fixed((2, 3), (3,)), "np.put"),
+    case(written(lambda a, v: np.put(a, [1, 7], v, mode="wrap")), fixed((2, 3), ()), "np.put wrap"),
+    case(written(lambda a, v: np.place(a, MASK, v)), fixed((2, 3), (2,)), "np.place (values cycled)"),
+    case(written(lambda a, v: np.putmask(a, MASK, v)), fixed((2, 3), (2,)), "np.putmask (values cycled)"),
+    case(written(lambda a, v: np.copyto(a, v, where=MASK)), fixed((2, 3), (3,)), "np.copyto where"),
+    case(written(lambda a, v: np.fill_diagonal(a, v)), fixed((3, 3), (2,)), "np.fill_diagonal"),
+    case(written(lambda a, v: np.fill_diagonal(a, v, wrap=True)), fixed((5, 2), ()), "np.fill_diagonal wrap"),
+    case(lambda x: np.sort_complex(x), fixed((4,)), "np.sort_complex", sample=distinct),
+]
+CASES += [
+    case(lambda x: np.unique_counts(np.concatenate([x, x[:1]])).values, fixed((4,)), "np.unique_counts",
+         sample=distinct, analytic=False),
+    case(lambda x: tuple(np.unique_all(x))[:2], fixed((2, 2)), "np.unique_all", sample=distinct, analytic=False),
+]

@@ -81,3 +81,9 @@ CASES = [
     case("cumsum", lambda x: np.cumulative_sum(x, axis=1, include_initial=True), fixed((2, 3)),
          "np.cumulative_sum include_initial", analytic=True),
 ]
+CASES += [
+    case("cumprod", lambda x: np.nancumprod(with_nan(x), axis=1), fixed((3, 4)), "np.nancumprod",
+         sample=uniform(0.5, 1.5), analytic=True),
+    case("cumprod", lambda x: np.cumulative_prod(x, axis=0, include_initial=True), fixed((2, 3)),
+         "np.cumulative_prod include_initial", analytic=True),
+]

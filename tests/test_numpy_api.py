@@ -83,6 +83,10 @@ PLAIN_CALLS = {
     "heaviside": lambda d, s: np.heaviside(d, 0.5),
     "spacing": lambda d, s: np.spacing(d),
     "nextafter": lambda d, s: np.nextafter(d, 0),
+    np.fix: lambda d, s: np.fix(d),
+    np.array2string: lambda d, s: np.array2string(d, precision=3),
+    np.array_repr: lambda d, s: np.array_repr(d),
+    np.array_str: lambda d, s: np.array_str(d),
 }
 #: integer-only ufuncs: on a Dual (floating) they fail exactly as NumPy does on its floating value
 INTEGER_UFUNCS = ["bitwise_and", "bitwise_or", "bitwise_xor", "invert", "left_shift", "right_shift", "gcd", "lcm",

@@ -27,7 +27,7 @@ from dualgrad.pytree import flatten
 from .harness import BACKEND_IDS, BACKENDS, assert_close, central_difference, complex_step, outputs
 
 FAMILIES = ["elementwise", "reductions", "shape", "selection", "statistics", "numeric", "linalg", "nn", "conv",
-            "special"]
+            "special", "fft"]
 CASES = [case for fam in FAMILIES for case in importlib.import_module(f"tests.cases_{fam}").CASES]
 
 

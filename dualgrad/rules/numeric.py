@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from ..backend import namespace, special
+from ..errors import MissingRuleError
 from ..registry import bind, defprimitive, implements
 from ._util import add_terms, cast, fit, innermost, lift, normalize_axis, result_type
 from .selection import plain_argument
@@ -182,19 +183,20 @@ def _interp_rule(primals, tangents):
     = (x − xp[j]) / (xp[j+1] − xp[j]), so d out = s·dx + (1 − w)·dfp[j] + w·dfp[j+1] − s·((1 − w)·dxp[j] + w·dxp[j+1]);
     outside, the tangent of left/right (default fp[0]/fp[-1])."""
     (x, xp, fp, left, right), (tx, txp, tfp, tleft, tright) = primals, tangents
-    out = np.interp(x, xp, fp)                 # left/right are not dispatched by NumPy: selected after
-    for bound, outside in ((left, lambda v, e: v < e[0]), (right, lambda v, e: v > e[-1])):
-        if bound is not None:
-            out = np.where(outside(innermost(x), innermost(xp)), bound, out)
+    xv, xpv = innermost(x), innermost(xp)
+    below, above = xv < xpv[0], xv > xpv[-1]
+    out = np.interp(x, xp, fp)                 # left/right put in below (NumPy does not dispatch on them)
+    if left is not None:
+        out = np.where(below, left, out)
+    if right is not None:
+        out = np.where(above, right, out)
     if tx is None and txp is None and tfp is None and tleft is None and tright is None:
         return out, None
     k = next(t.shape[0] for t in tangents if t is not None)
     dtype = np.result_type(out)
-    xv, xpv = innermost(x), innermost(xp)
     n = np.size(xpv)
     j = np.clip(np.searchsorted(xpv, xv, side="right") - 1, 0, max(n - 2, 0))   # interval [xp[j], xp[j+1]]
     j1 = np.minimum(j + 1, n - 1)
-    below, above = xv < xpv[0], xv > xpv[-1]
     shape = np.shape(out)
 
     def at(values, index):                     # values[index] for a 1-D operand, shaped like x
@@ -223,7 +225,7 @@ def _block(t, k, shape):
     return None if t is None else fit(lift(t, len(shape)), shape)
 
 
-_interp = defprimitive("interp", _interp_rule, family="numeric", numpy=("np.interp",),
+_interp = defprimitive("interp", _interp_rule, family="numeric", numpy=("np.interp",), complex=True,
                        note="piecewise linear in x, xp and fp; at a knot the slope of the interval to its right "
                             "(of the last interval at xp[-1])")
 
@@ -232,6 +234,9 @@ _interp = defprimitive("interp", _interp_rule, family="numeric", numpy=("np.inte
 def interp(x, xp, fp, left=None, right=None, period=None):
     if np.ndim(xp) != 1 or np.ndim(fp) != 1:
         raise ValueError("interp: xp and fp must be 1-D sequences")
+    if np.iscomplexobj(x) or np.iscomplexobj(xp):
+        raise MissingRuleError("interp: x and xp must be real (fp may be complex); NumPy would refuse them or, "
+                               "with period=, drop their imaginary parts")
     if period is not None:                      # NumPy's reduction to one period, step by step
         plain_argument("interp", period=period)
         if period == 0:
@@ -262,9 +267,9 @@ def _bilinear_rule(numpy_fn):
     return rule
 
 
-_convolve = defprimitive("convolve", _bilinear_rule(np.convolve), family="numeric", kind="linear",
+_convolve = defprimitive("convolve", _bilinear_rule(np.convolve), family="numeric", kind="linear", complex=True,
                          numpy=("np.convolve", "np.polymul"), note="bilinear: each tangent column convolved")
-_correlate = defprimitive("correlate", _bilinear_rule(np.correlate), family="numeric", kind="linear",
+_correlate = defprimitive("correlate", _bilinear_rule(np.correlate), family="numeric", kind="linear", complex=True,
                           numpy=("np.correlate",), note="bilinear: each tangent column correlated")
 
 
@@ -440,6 +445,27 @@ def poly(seq_of_zeros):
     return a
 
 
+@implements(np.roots, via=("eigvals", "gather"), note="eigenvalues of the companion matrix: simple roots only "
+                                                   "(a repeated root raises NonDifferentiableError)")
+def roots(p):
+    p = np.atleast_1d(p)
+    if np.ndim(p) != 1:
+        raise ValueError("Input must be a rank-1 array.")
+    non_zero = np.nonzero(np.ravel(innermost(p)))[0]
+    if len(non_zero) == 0:
+        return np.array([])
+    trailing_zeros = np.size(p) - non_zero[-1] - 1
+    p = p[int(non_zero[0]):int(non_zero[-1]) + 1]
+    n = np.size(p)
+    if n > 1:                                  # the companion matrix: -p[1:]/p[0] on top, ones below the diagonal
+        top = -p[1:] / p[0]
+        below = np.diag(np.ones(n - 2, np.result_type(p)), -1)[1:]
+        found = np.linalg.eigvals(np.concatenate([np.reshape(top, (1, n - 1)), below]))
+    else:
+        found = np.array([])
+    return np.hstack((found, np.zeros(trailing_zeros, np.result_type(found))))
+
+
 @implements(np.vander, via=("multiply", "stack"), note="powers by repeated multiplication, as NumPy forms them")
 def vander(x, N=None, increasing=False):
     if np.ndim(x) != 1:
@@ -534,11 +560,11 @@ def _lifted(t, shape):
 
 
 _linspace = defprimitive("linspace", _range_rule(np.linspace, lambda w, out, start, stop: (1 - w, w)),
-                         family="numeric", kind="linear", numpy=("np.linspace", "np.logspace"),
+                         family="numeric", kind="linear", numpy=("np.linspace", "np.logspace"), complex=True,
                          note="affine in the endpoints: the tangent is linspace of their tangents")
 _geomspace = defprimitive(
     "geomspace", _range_rule(np.geomspace, lambda w, out, start, stop: ((1 - w) * out / start, w * out / stop)),
-    family="numeric", numpy=("np.geomspace",),
+    family="numeric", numpy=("np.geomspace",), complex=True,
     note="start·(stop/start)^w: d/dstart = (1 − w)·out/start, d/dstop = w·out/stop")
 
 
@@ -582,22 +608,33 @@ def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
 
 # ----- elementwise functions that are not ufuncs --------------------------------------------------------
 @implements(np.nan_to_num, via=("where",), note="the tangent passes where x is finite; replaced values are "
-                                                "constants")
+                                                "constants; copy=False writes the Dual")
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     plain_argument("nan_to_num", nan=nan, posinf=posinf, neginf=neginf)
-    if not copy:
-        raise TypeError("nan_to_num(..., copy=False) would write into the Dual; use the returned value "
-                        "(copy=True)")
     dtype = np.result_type(x)
-    if dtype.kind == "c":
-        return nan_to_num(np.real(x), nan=nan, posinf=posinf, neginf=neginf) + 1j * nan_to_num(
-            np.imag(x), nan=nan, posinf=posinf, neginf=neginf)
-    info = np.finfo(dtype)
-    value = innermost(x)
-    replaced = np.where(np.isnan(value), nan,
-                        np.where(value > 0, info.max if posinf is None else posinf,
-                                 info.min if neginf is None else neginf)).astype(dtype)
-    return np.where(np.isfinite(value), x, replaced)
+    if dtype.kind == "c":                     # the real and imaginary parts separately, as NumPy does
+        parts = (nan_to_num(part, nan=nan, posinf=posinf, neginf=neginf) for part in (np.real(x), np.imag(x)))
+        result = next(parts) + 1j * next(parts)
+    else:
+        info = np.finfo(dtype)
+        value = innermost(x)
+        replaced = np.where(np.isnan(value), nan,
+                            np.where(value > 0, info.max if posinf is None else posinf,
+                                     info.min if neginf is None else neginf)).astype(dtype)
+        result = np.where(np.isfinite(value), x, replaced)
+    if copy or not _is_dual(x):
+        return result
+    x[...] = result                           # copy=False: in place, as NumPy does
+    return x
+
+
+@implements(np.real_if_close, via=("real",), note="the real part when every imaginary part is below tol·eps")
+def real_if_close(a, tol=100):
+    if not np.iscomplexobj(a):
+        return a
+    if tol > 1:
+        tol = np.finfo(np.result_type(a)).eps * tol
+    return np.real(a) if np.all(np.absolute(np.imag(innermost(a))) < tol) else a
 
 
 # sinc'(x) = (cos πx − sinc x)/x; near 0 (|x| < 0.1) its series Σ_{n≥1} (−1)ⁿ 2n π²ⁿ x²ⁿ⁻¹/(2n+1)!, exact
@@ -622,7 +659,7 @@ def _sinc_rule(primals, tangents):
     return y, t * slope
 
 
-_sinc = defprimitive("sinc", _sinc_rule, family="numeric", kind="elementwise", numpy=("np.sinc",),
+_sinc = defprimitive("sinc", _sinc_rule, family="numeric", kind="elementwise", numpy=("np.sinc",), complex=True,
                      note="sinc'(0) = 0; near 0 a series, so higher derivatives at 0 are exact too")
 
 

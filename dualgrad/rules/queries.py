@@ -41,6 +41,7 @@ plain_result("positions (integers)", np.argsort, np.argmax, np.argmin, np.nanarg
              np.lexsort, np.nonzero, np.flatnonzero, np.argwhere, np.searchsorted, np.digitize,
              np.tril_indices_from, np.triu_indices_from, np.diag_indices_from)
 plain_result("counts (integers)", np.count_nonzero)
+plain_result("piecewise constant (zero derivative)", np.fix)
 plain_result("booleans (comparison)", np.isclose, np.allclose, np.array_equal, np.array_equiv, np.isin,
              np.isneginf, np.isposinf, np.iscomplex, np.isreal, np.any, np.all,
              np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal, np.isfinite, np.isnan,
@@ -48,3 +49,4 @@ plain_result("booleans (comparison)", np.isclose, np.allclose, np.array_equal, n
 plain_result("a query about dtype or shape", np.iscomplexobj, np.isrealobj, np.shape, np.ndim, np.size,
              np.result_type, np.can_cast, np.common_type, np.min_scalar_type)
 plain_result("the contraction order (no values)", np.einsum_path)
+plain_result("the text of the value (the tangent is not shown)", np.array2string, np.array_repr, np.array_str)

@@ -76,7 +76,7 @@ def _gather_rule(primals, tangents, positions, dtype):
     return out, xp.concatenate(blocks, axis=1)[:, flat].reshape((k,) + positions.shape)
 
 
-_gather = defprimitive("gather", _gather_rule, family="selection", kind="linear",
+_gather = defprimitive("gather", _gather_rule, family="selection", kind="linear", complex=True,
                        numpy=("np.insert", "np.delete", "np.diag", "np.diagflat", "np.select", "np.choose",
                               "np.compress", "np.extract", "np.resize", "np.take_along_axis", "np.piecewise"),
                        note="positions from the NumPy function run on integer codes of the elements")
@@ -217,6 +217,13 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     return take_along_axis(a, np.argsort(innermost(a), axis=axis, kind="stable"), axis)
 
 
+@implements(np.sort_complex, via=("gather",), note="sorted as complex numbers (real part first), as NumPy does")
+def sort_complex(a):
+    out = sort(a)
+    return out if np.iscomplexobj(out) else out.astype(np.complex64 if np.result_type(a).char in "bhBH"
+                                                       else np.complex128)
+
+
 @implements(np.partition, via=("gather",),
             note="the order of np.argpartition: kth elements exact; the others in a valid but unspecified order")
 def partition(a, kth, axis=-1, kind="introselect", order=None):
@@ -261,17 +268,33 @@ def trim_zeros(filt, trim="fb", axis=None):
     return getitem(filt, index[0] if ndim == 1 else index)
 
 
-if hasattr(np, "unique_values"):      # NumPy >= 2.0
-    @implements(np.unique_values, via=("take",), note="in NumPy's order; each value carries the tangent of its "
-                                                      "first occurrence")
+def _first_occurrences(x, found, op):
+    """The flat index of the first occurrence of each of NumPy's unique ``found`` values in x."""
+    if np.iscomplexobj(x):
+        raise MissingRuleError(f"np.{op} of complex values has no rule: NumPy may order them by hash, which any "
+                               "perturbation may change; use np.unique (sorted)")
+    ordered, first = np.unique(np.ravel(innermost(x)), return_index=True, equal_nan=False)
+    return first[np.searchsorted(ordered, found)]
+
+
+if hasattr(np, "unique_values"):      # NumPy >= 2.0: np.unique without merging NaNs, in NumPy's order
+    @implements(np.unique_values, via=("take",), note="each value carries the tangent of its first occurrence")
     def unique_values(x):
-        if np.iscomplexobj(x):
-            raise MissingRuleError("np.unique_values of complex values has no rule: NumPy returns them in hash "
-                                   "order, which any perturbation may change; use np.unique (sorted)")
-        values = np.ravel(innermost(x))
-        found = np.unique_values(values)                     # NumPy's order (unspecified, may be unsorted)
-        ordered, first = np.unique(values, return_index=True, equal_nan=False)
-        return take(reshape(x, (-1,)), first[np.searchsorted(ordered, found)])
+        found = np.unique_values(innermost(x))
+        return take(reshape(x, (-1,)), _first_occurrences(x, found, "unique_values"))
+
+    def _unique_result(numpy_fn):
+        """np.unique_counts, _inverse, _all: NumPy's named tuple with its values taken from x."""
+        def fn(x):
+            found = numpy_fn(innermost(x))
+            index = _first_occurrences(x, found.values, numpy_fn.__name__)
+            return found._replace(values=take(reshape(x, (-1,)), index))
+        fn.__name__ = fn.__qualname__ = numpy_fn.__name__
+        implements(numpy_fn, via=("take",), note="values with the tangents of their first occurrences; indices "
+                                                  "and counts plain")(fn)
+
+    for _fn in (np.unique_counts, np.unique_inverse, np.unique_all):
+        _unique_result(_fn)
 
 
 # ----- set operations: the values are elements of the operands -------------------------------------
@@ -304,3 +327,64 @@ def setxor1d(ar1, ar2, assume_unique=False):
     values = innermost(joined)
     alone = np.concatenate(([True], values[1:] != values[:-1], [True]))
     return getitem(joined, alone[1:] & alone[:-1])
+
+
+# ----- NumPy's in-place functions: the result computed as above, then written into the target --------
+def _write_into(op, target, result):
+    """``target[...] = result`` (the Dual's own write, which views of it see); None, as NumPy returns."""
+    if not _is_dual(target):
+        raise TypeError(f"np.{op}: the target is a plain {type(target).__name__} and the values written are "
+                        "Duals, whose tangents it cannot hold. Make the target a Dual first: "
+                        "a = np.zeros_like(x) with x a Dual, or a = np.copy(d).")
+    target[...] = result
+
+
+@implements(np.put_along_axis, via=("gather",), note="in place: writes the Dual target (primal and tangent)")
+def put_along_axis(arr, indices, values, axis):
+    plain_argument("put_along_axis", indices=indices)
+    c_arr, c_values = number_elements(arr, values)
+    np.put_along_axis(c_arr, indices, c_values, axis)
+    _write_into("put_along_axis", arr, gather(c_arr, arr, values, dtype=result_type(arr), op="put_along_axis"))
+
+
+@implements(np.put, via=("gather",), note="in place: writes the Dual target (primal and tangent)")
+def put(a, ind, v, mode="raise"):
+    plain_argument("put", ind=ind)
+    c_a, c_v = number_elements(a, v)
+    np.put(c_a, ind, c_v, mode=mode)
+    _write_into("put", a, gather(c_a, a, v, dtype=result_type(a), op="put"))
+
+
+@implements(np.place, via=("gather",), note="in place: writes the Dual target (primal and tangent)")
+def place(arr, mask, vals):
+    plain_argument("place", mask=mask)
+    c_arr, c_vals = number_elements(arr, vals)
+    np.place(c_arr, mask, c_vals)
+    _write_into("place", arr, gather(c_arr, arr, vals, dtype=result_type(arr), op="place"))
+
+
+@implements(np.putmask, via=("gather",), note="in place: writes the Dual target (primal and tangent)")
+def putmask(a, mask, values):
+    plain_argument("putmask", mask=mask)
+    c_a, c_values = number_elements(a, values)
+    np.putmask(c_a, mask, c_values)
+    _write_into("putmask", a, gather(c_a, a, values, dtype=result_type(a), op="putmask"))
+
+
+@implements(np.copyto, via=("gather",), note="in place: writes the Dual target (primal and tangent)")
+def copyto(dst, src, casting="same_kind", where=True):
+    plain_argument("copyto", where=where)
+    dtype = result_type(dst)
+    if not np.can_cast(result_type(src), dtype, casting=casting):
+        raise TypeError(f"Cannot cast array data from {result_type(src)!r} to {dtype!r} according to the rule "
+                        f"{casting!r}")
+    c_dst, c_src = number_elements(dst, src)
+    np.copyto(c_dst, c_src, where=where)
+    _write_into("copyto", dst, gather(c_dst, dst, src, dtype=dtype, op="copyto"))
+
+
+@implements(np.fill_diagonal, via=("gather",), note="in place: writes the Dual target (primal and tangent)")
+def fill_diagonal(a, val, wrap=False):
+    c_a, c_val = number_elements(a, val)
+    np.fill_diagonal(c_a, c_val, wrap=wrap)
+    _write_into("fill_diagonal", a, gather(c_a, a, val, dtype=result_type(a), op="fill_diagonal"))

@@ -140,6 +140,12 @@ def nancumsum(a, axis=None, dtype=None, out=None):
     return np.cumsum(_without_nan(a, 0)[0], axis=axis)
 
 
+@implements(np.nancumprod, via=("where", "cumprod"), note="NaN counts as 1")
+def nancumprod(a, axis=None, dtype=None, out=None):
+    reject("nancumprod", dtype=dtype, out=out)
+    return np.cumprod(_without_nan(a, 1)[0], axis=axis)
+
+
 @implements(np.nanmax, via=("where", "max"), note="NaN ignored; ties split the tangent; NaN for an all-NaN slice")
 def nanmax(a, axis=None, out=None, keepdims=False, initial=None, where=None):
     reject("nanmax", out=out, initial=initial, where=where)
@@ -373,18 +379,28 @@ def bincount(x, /, weights=None, minlength=0):
 
 
 def cumulative_sum(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
-    reject("cumulative_sum", dtype=dtype, out=out)
+    return _cumulative("cumulative_sum", np.cumsum, 0, x, axis, dtype, out, include_initial)
+
+
+def cumulative_prod(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+    return _cumulative("cumulative_prod", np.cumprod, 1, x, axis, dtype, out, include_initial)
+
+
+def _cumulative(op, accumulate, initial, x, axis, dtype, out, include_initial):
+    """NumPy 2's cumulative_sum/prod: cumsum/cumprod, optionally after the identity (no tangent)."""
+    reject(op, dtype=dtype, out=out)
     if axis is None:
         if np.ndim(x) > 1:
             raise ValueError("For arrays which have more than one dimension ``axis`` argument is required.")
         axis = 0
-    out = np.cumsum(x, axis=axis)
+    result = accumulate(x, axis=axis)
     if not include_initial:
-        return out
+        return result
     shape = list(np.shape(x))
-    shape[normalize_axes(axis, len(shape), "cumulative_sum")[0]] = 1
-    return np.concatenate([np.zeros(shape, dtype=np.result_type(out)), out], axis=axis)
+    shape[normalize_axes(axis, len(shape), op)[0]] = 1
+    return np.concatenate([np.full(shape, initial, dtype=np.result_type(result)), result], axis=axis)
 
 
 if hasattr(np, "cumulative_sum"):      # NumPy >= 2.1
     implements(np.cumulative_sum, via=("cumsum", "concatenate"))(cumulative_sum)
+    implements(np.cumulative_prod, via=("cumprod", "concatenate"))(cumulative_prod)
