@@ -36,7 +36,7 @@ import weakref
 
 import numpy as np
 
-from .backend import namespace
+from .backend import namespace, to_numpy
 from .errors import MissingRuleError, TagOrderError, TangentDtypeError, TangentShapeError
 
 #: The tag of Duals built directly with ``Dual(x, v)``; every transform call draws a larger one.
@@ -122,6 +122,9 @@ class Dual:
 
     # ---------------------------------------------------------------- conversions that would drop the tangent
     def __array__(self, dtype=None, copy=None):
+        if dtype is not None and np.dtype(dtype).kind in "biu":
+            # integers or booleans (np.int64(d), np.asarray(d, dtype=int)): piecewise constant, as int(d)
+            return to_numpy(innermost(self)).astype(dtype)
         raise TypeError(
             "converting a Dual to a plain array would drop its tangent; use .primal for the value. np.array and "
             "np.asarray of Duals (also np.r_, np.c_) cannot build a Dual, since NumPy does not let them be "

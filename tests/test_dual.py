@@ -118,6 +118,19 @@ def test_conversions_that_would_drop_the_tangent_raise():
         d.item()
 
 
+def test_integer_and_boolean_casts_are_plain_values():
+    """np.int64(d) and np.asarray(d, dtype=bool) are piecewise constant, as int(d) and d.astype(int) are: their
+    values come back as plain arrays (of the innermost primal of a nested Dual)."""
+    d = dg.Dual(np.array([1.7, -2.2, 0.0]), np.ones((2, 3)))
+    np.testing.assert_array_equal(np.int64(d), [1, -2, 0])
+    assert np.asarray(d, dtype=np.uint8).dtype == np.uint8
+    np.testing.assert_array_equal(np.array(d, dtype=bool), [True, True, False])
+    nested = dg.Dual(dg.Dual(np.array([3.5]), np.ones((1, 1))), dg.Dual(np.ones((1, 1)), None), tag=dg.dual.new_tag())
+    np.testing.assert_array_equal(np.asarray(nested, dtype=int), [3])
+    with pytest.raises(TypeError, match="drop its tangent"):
+        np.asarray(d, dtype=np.float32)
+
+
 def test_repr_names_k():
     assert "k=2" in repr(dg.Dual(np.ones(2), np.ones((2, 2))))
     assert "tangent=None" in repr(dg.Dual(np.ones(2)))
