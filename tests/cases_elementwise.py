@@ -101,6 +101,10 @@ CASES += [
     OpCase("remainder", lambda x, y: x % y, broadcast_shapes(2), (uniform(-2.0, 2.0), uniform(-1.9, -0.7)),
            label="% negative divisor"),
     OpCase("ldexp", lambda x: np.ldexp(x, 3), one_shape()),
+    # np.real_if_close: the real part of a complex Dual with zero imaginary parts (a real one: itself)
+    OpCase("real", lambda x: np.real_if_close(x + 0j), one_shape(), label="np.real_if_close"),
+    OpCase("real", lambda x: np.real_if_close(x * (1 + 1e-15j), tol=1e3), one_shape(), label="np.real_if_close tol"),
+    OpCase("real", np.real_if_close, one_shape(), label="np.real_if_close of a real Dual"),
     OpCase("modf", np.modf, one_shape(), uniform(-3.0, 3.0)),
     OpCase("frexp", np.frexp, one_shape(), away_from_zero(0.6, 0.9)),
     OpCase("divmod", np.divmod, broadcast_shapes(2), (uniform(-2.0, 2.0), uniform(0.7, 1.9))),

@@ -219,6 +219,13 @@ def real(val):
     return val if not np.iscomplexobj(val) else bind(_real, val)
 
 
+@implements(np.real_if_close, via=("real",), note="the real part where NumPy drops imaginary parts below tol "
+                                                 "(decided on the value, as NumPy decides), else the array itself")
+def real_if_close(a, tol=100):
+    """np.real_if_close: NumPy decides from the value whether the imaginary parts are negligible."""
+    return real(a) if np.iscomplexobj(a) and not np.iscomplexobj(np.real_if_close(innermost(a), tol)) else a
+
+
 @implements(np.imag)
 def imag(val):
     """The imaginary part; of a real Dual the constant zeros (a plain array)."""

@@ -628,15 +628,6 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     return x
 
 
-@implements(np.real_if_close, via=("real",), note="the real part when every imaginary part is below tol·eps")
-def real_if_close(a, tol=100):
-    if not np.iscomplexobj(a):
-        return a
-    if tol > 1:
-        tol = np.finfo(np.result_type(a)).eps * tol
-    return np.real(a) if np.all(np.absolute(np.imag(innermost(a))) < tol) else a
-
-
 # sinc'(x) = (cos πx − sinc x)/x; near 0 (|x| < 0.1) its series Σ_{n≥1} (−1)ⁿ 2n π²ⁿ x²ⁿ⁻¹/(2n+1)!, exact
 # to rounding there and exact at 0 for every derivative up to order 16 (the far formula would cancel).
 _SINC_SLOPE_SERIES = [(-1) ** n * 2 * n * math.pi ** (2 * n) / math.factorial(2 * n + 1) for n in range(1, 9)]
