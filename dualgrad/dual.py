@@ -125,12 +125,17 @@ class Dual:
         if dtype is not None and np.dtype(dtype).kind in "biu":
             # integers or booleans (np.int64(d), np.asarray(d, dtype=int)): piecewise constant, as int(d)
             return to_numpy(innermost(self)).astype(dtype)
+        caller = _converting_library_function(sys._getframe(1))
+        scipy = (" SciPy's Python functions (scipy.stats, scipy.linalg, scipy.special.logsumexp, ...) convert their "
+                 "inputs so: write the computation with NumPy functions and scipy.special ufuncs, or use dg's "
+                 "counterparts (dg.logsumexp, dg.softmax, dg.polygamma, dg.multigammaln)."
+                 if caller.startswith("scipy") else "")
         raise TypeError(
-            "converting a Dual to a plain array would drop its tangent; use .primal for the value. np.array and "
-            "np.asarray of Duals (also np.r_, np.c_) cannot build a Dual, since NumPy does not let them be "
-            "intercepted: stack them with np.stack([...]) or dg.array([...]). Writing a Dual into a NumPy array "
-            "(a[i] = dual, np.sin(x, out=a)) needs a Dual target: a = np.zeros_like(x). Otherwise a NumPy function "
-            "without a rule led here (docs/ops.md lists them).")
+            f"converting a Dual to a plain array{f' (in {caller})' if caller else ''} would drop its tangent; use "
+            ".primal for the value. np.array and np.asarray of Duals (also np.r_, np.c_) cannot build a Dual, since "
+            "NumPy does not let them be intercepted: stack them with np.stack([...]) or dg.array([...]). Writing a "
+            "Dual into a NumPy array (a[i] = dual, np.sin(x, out=a)) needs a Dual target: a = np.zeros_like(x)."
+            f"{scipy} Otherwise a NumPy function without a rule led here (docs/ops.md lists them).")
 
     def __float__(self):
         raise TypeError("float(Dual) would drop the tangent; use float(x.primal) for the value.")
@@ -344,6 +349,20 @@ def _ufunc_handler(ufunc):
     if not isinstance(key, str):
         return _numpy_ufuncs.get(key), f"the ufunc {ufunc.__name__}"
     return _numpy_ufuncs.get(key), key if "." in key else f"numpy.{key}"
+
+
+def _converting_library_function(frame) -> str:
+    """The outermost NumPy or SciPy function on the stack above ``frame`` (the one the user called, which
+    converts its arguments to plain arrays), as ``module.qualname``; "" when the user's own code did."""
+    found = ""
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module.split(".")[0] in ("numpy", "scipy"):
+            found = f"{module}.{getattr(frame.f_code, 'co_qualname', frame.f_code.co_name)}"   # 3.11+: qualname
+        elif module.split(".")[0] != "dualgrad":
+            break
+        frame = frame.f_back
+    return found
 
 
 def _primal(x):

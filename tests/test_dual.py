@@ -118,6 +118,20 @@ def test_conversions_that_would_drop_the_tangent_raise():
         d.item()
 
 
+def test_a_conversion_inside_numpy_or_scipy_names_the_function_that_made_it():
+    """scipy.optimize.rosen converts its argument with np.asarray, np.mean converts a list of Duals: the error
+    says where, and for SciPy names what to use instead."""
+    import scipy.optimize
+    d = dg.Dual(np.array([1.3, 0.7]), np.ones((1, 2)))
+    with pytest.raises(TypeError, match=r"\(in scipy\.optimize\..*rosen\) would drop its tangent.*dg\.logsumexp"):
+        scipy.optimize.rosen(d)
+    with pytest.raises(TypeError, match=r"\(in numpy\..*mean\) would drop its tangent") as raised:
+        np.mean([d, d])
+    assert "SciPy" not in str(raised.value)
+    with pytest.raises(TypeError, match=r"^converting a Dual to a plain array would drop"):
+        np.array([d, d])
+
+
 def test_integer_and_boolean_casts_are_plain_values():
     """np.int64(d) and np.asarray(d, dtype=bool) are piecewise constant, as int(d) and d.astype(int) are: their
     values come back as plain arrays (of the innermost primal of a nested Dual)."""
