@@ -204,6 +204,12 @@ def render() -> str:
         "call the function forms (`np.sum`, `np.cumsum`, `np.multiply.outer` as `np.outer`).",
         "- **`np.vectorize` and `np.frompyfunc`** convert their inputs to arrays: write the function with "
         "NumPy operations instead, or apply it to `d[i]` elements and join them with `dg.array`.",
+        "- **SciPy's Python functions** convert their arguments with `np.asarray` before any NumPy function sees "
+        "a Dual: the `scipy.stats` distributions, `scipy.special.logsumexp`, `softmax`, `polygamma` and "
+        "`multigammaln`, `scipy.linalg` (`expm`, `sqrtm`, `solve_sylvester`, ...), `scipy.signal.convolve`, "
+        "`scipy.integrate.trapezoid` and `odeint`, `scipy.optimize.rosen`. The error names the function. "
+        "Write the computation with NumPy functions and scipy.special's ufuncs (those are dispatched: listed "
+        "below) and `np.linalg`, or use `dg.logsumexp`, `dg.softmax`, `dg.polygamma`, `dg.multigammaln`.",
     ]
     for name, prefix, listed in sections:
         lines += _namespace_section(name, prefix, listed)
