@@ -106,6 +106,16 @@ def test_resume_under_mpi_continues_the_run(tmp_path):
     assert len(resumed) == 4 and np.allclose(resumed, one, rtol=1e-4, atol=0)
 
 
+def test_a_run_of_3_ranks_resumes_in_one_process(tmp_path):
+    status, outputs = mpirun(3, [_dualgrad(), *TRAIN[:-4], "--epochs", "2", "--no-progress", "--no-plot",
+                                 "--tangent-parallel", "--out", str(tmp_path / "run")], tmp_path / "a")
+    assert status == 0, "\n".join(outputs)
+    assert cli.main([*TRAIN, "--out", str(tmp_path / "run"), "--resume"]) == 0
+    assert cli.main([*TRAIN, "--out", str(tmp_path / "one")]) == 0
+    resumed, one = _losses(tmp_path / "run"), _losses(tmp_path / "one")
+    assert len(resumed) == 4 and np.allclose(resumed, one, rtol=1e-4, atol=0)
+
+
 def test_a_set_up_error_is_reported_once_and_ends_every_rank(tmp_path):
     status, (root, other) = mpirun(2, [_dualgrad(), *TRAIN, "--out", str(tmp_path / "none"), "--resume",
                                        "--tangent-parallel"], tmp_path / "logs")
