@@ -172,8 +172,11 @@ SPLIT_BYTES = 4 << 20
 def multiply_blocks(t, factor):
     """``t * factor`` for a tangent block t (k, ...) and a factor that broadcasts against ``t[0]``: for a
     large NumPy block, the k columns are split over ``kernel_workers`` threads (an elementwise pass runs
-    on one core per call). The result keeps t's memory layout."""
+    on one core per call). The result keeps t's memory layout. Under nested differentiation t or the factor
+    is a Dual of an outer level: the product then goes through the Dual's own rules (``t * factor``)."""
     xp = namespace(t, factor)
+    if not isinstance(t, xp.ndarray) or not isinstance(factor, xp.ndarray | np.generic | float | int):
+        return t * factor
     out = xp.empty_like(t, dtype=xp.result_type(t, factor))
     workers = min(kernel_workers(xp), t.shape[0]) if t.nbytes >= SPLIT_BYTES else 1
     bounds = [t.shape[0] * i // workers for i in range(workers + 1)]
