@@ -123,6 +123,8 @@ LINALG = [
     case("eig", np.linalg.eig, (distinct_eigenvalues, (4, 4))),
     case("eigvals", np.linalg.eigvals, (distinct_eigenvalues, (2, 3, 3))),
     case("svd", lambda a: np.linalg.svd(a, full_matrices=False), (distinct_singular_values, (2, 5, 3))),
+    case("svd-wide", lambda a: np.linalg.svd(a, full_matrices=False), (distinct_singular_values, (2, 3, 5))),
+    case("svd-wide-2", lambda a: np.linalg.svd(a, full_matrices=False), (distinct_singular_values, (2, 7))),
     case("svd-square-full", np.linalg.svd, (distinct_singular_values, (3, 3))),
     case("svd-values-wide", lambda a: np.linalg.svd(a, compute_uv=False), (distinct_singular_values, (3, 5))),
     case("qr-tall", np.linalg.qr, (distinct_singular_values, (2, 5, 3))),
@@ -162,8 +164,8 @@ def test_holomorphic_special_functions_on_complex_operands(f, inputs):
 
 # ----- what the rules refuse for complex operands -----------------------------------------------------------------
 @pytest.mark.parametrize("f, shape, pattern", [
-    (lambda a: np.linalg.svd(a, full_matrices=False), (3, 5), "complex 3x5 matrix.*compute_uv=False"),
-    (np.linalg.svd, (4, 3), "complex 4x3 matrix"),
+    (np.linalg.svd, (3, 4), r"full_matrices=True\) of a complex 3x4 matrix.*extra singular vector of Vh"),
+    (np.linalg.svd, (4, 3), r"full_matrices=True\) of a complex 4x3 matrix.*extra singular vector of U"),
     (lambda a: np.linalg.qr(a, mode="complete"), (4, 3), "linalg.qr of a complex matrix"),
 ])
 def test_complex_factors_without_a_known_phase_convention_raise(f, shape, pattern):

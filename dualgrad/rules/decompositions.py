@@ -225,9 +225,10 @@ def _svd_tangents(u, s, vh, ta):
         tau = conj_transpose(ta) @ u
         dv = dv + (tau - v @ (vh @ tau)) / s_row
     p_diagonal = np.diagonal(p, axis1=-2, axis2=-1)
-    if is_complex(p):              # Im diag(Uᴴ dU − Vᴴ dV) = Im diag(P)/s; LAPACK's phase keeps V's first row real
-        du = du + u * (1j * np.imag(p_diagonal) / s)[..., None, :]
-        phase = _keep_real(v, dv, _row_pivot(v, 0), "linalg.svd")
+    if is_complex(p):              # Im diag(Uᴴ dU − Vᴴ dV) = Im diag(P)/s; LAPACK's phase keeps real the first row
+        du = du + u * (1j * np.imag(p_diagonal) / s)[..., None, :]     # of V (m >= n) or of U (m < n)
+        w, dw = (v, dv) if m >= n else (u, du)
+        phase = _keep_real(w, dw, _row_pivot(w, 0), "linalg.svd")
         du, dv = du + u * phase, dv + v * phase
     return du, real_part(p_diagonal), conj_transpose(dv)
 
@@ -253,11 +254,11 @@ def _svd_rule(primals, tangents, full_matrices, compute_uv):
     ur, vhr = u[..., :, :r], vh[..., :r, :]
     if not compute_uv:
         return s, real_part(np.sum((conj_transpose(ur) @ ta) * conj(vhr), axis=-1))   # ds_i = Re u_iᴴ dA v_i
-    if is_complex(a) and (m < n or (full_matrices and m != n)):
+    if is_complex(a) and full_matrices and m != n:
         raise MissingRuleError(
-            f"linalg.svd of a complex {m}x{n} matrix: the phases NumPy (LAPACK) gives its singular vectors follow no "
-            "convention dualgrad's rule knows for this shape (it knows m >= n with full_matrices=False). Use "
-            "compute_uv=False, or the SVD of the conjugate transpose.")
+            f"linalg.svd(full_matrices=True) of a complex {m}x{n} matrix: the phase NumPy (LAPACK) gives the extra "
+            f"singular vector of {'U' if m > n else 'Vh'} follows no convention dualgrad's rule knows. Use "
+            "full_matrices=False.")
     du, ds, dvh = _svd_tangents(ur, s, vhr, ta)
     if u.shape[-1] > r:                                                  # full_matrices, m = n + 1
         du = np.concatenate([du, _complement_tangent(ur, du, u[..., :, r:])], axis=-1)
@@ -271,8 +272,8 @@ _svd = defprimitive(
     "svd", _svd_rule, family="linalg", complex=True, numpy=("np.linalg.svd", "np.linalg.svdvals"),
     note="distinct nonzero singular values (else NonDifferentiableError); full_matrices=True where the extra singular "
          "vectors are unique up to sign (m, n differ by at most 1); singular vectors: NumPy's signs held fixed; "
-         "hermitian=True through eigh; complex singular vectors for m >= n (LAPACK's phase: V's first row real, "
-         "checked at run time), complex singular values for any shape")
+         "hermitian=True through eigh; complex singular vectors with full_matrices=False or m = n (LAPACK's phase: the "
+         "first row of V real for m >= n, of U for m < n, checked at run time), complex singular values for any shape")
 
 
 @implements(np.linalg.svd)
