@@ -300,6 +300,9 @@ CASES += [
     OpCase("pinv", lambda a: np.linalg.pinv(a, hermitian=True), square(1), sample=symmetric_distinct_magnitudes,
            label="hermitian"),
     OpCase("pinv", lambda a: np.linalg.pinv(a, rtol=1e-8), rectangular(), sample=full_rank, label="rtol"),
+    # pinv of XᵀX, X (m, n) wide: rank m < n held along every tangent (rtol cuts float32's rounding, ~1e-7·σ_max)
+    OpCase("pinv", lambda x: np.linalg.pinv(np.swapaxes(x, -1, -2) @ x, rtol=1e-5),
+           rectangular(1).filter(lambda s: s[0][-2] < s[0][-1]), sample=full_rank, label="rank-deficient"),
     # lstsq: over- and underdetermined and square systems, vector and matrix right-hand sides
     OpCase("lstsq", lstsq_outputs, lstsq_shapes(vector=True, tall=True), sample=(full_rank, normal),
            label="tall-vector-b"),

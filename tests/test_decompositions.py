@@ -89,6 +89,15 @@ def test_pinv_of_a_square_matrix_has_the_inverse_tangent():
     np.testing.assert_allclose(dp, -inverse @ v @ inverse, atol=1e-10)
 
 
+def test_pinv_of_a_rank_one_matrix_along_rank_one_matrices():
+    # A = u vᵀ moved along d(u vᵀ) = du vᵀ + u dvᵀ keeps rank 1: the tangent is the derivative of pinv(u(t) v(t)ᵀ)
+    u, v, du, dv = rng.standard_normal(3), rng.standard_normal(2), rng.standard_normal(3), rng.standard_normal(2)
+    _, dp = jvp(np.linalg.pinv, np.outer(u, v), (np.outer(du, v) + np.outer(u, dv))[None])
+    h = 1e-6
+    reference = (np.linalg.pinv(np.outer(u + h * du, v + h * dv)) - np.linalg.pinv(np.outer(u - h * du, v - h * dv)))
+    np.testing.assert_allclose(dp[0], reference / (2 * h), rtol=1e-7)
+
+
 def test_lstsq_solution_tangent_is_that_of_the_normal_equations():
     a, b = distinct_singular_values(rng, (6, 3)), rng.standard_normal(6)
     va, vb = tangents(a), tangents(b)
@@ -171,7 +180,8 @@ rank_one = np.outer([1.0, 2.0, 3.0], [1.0, -1.0])
     (np.linalg.svd, orthogonal, "linalg.svd: two singular values"),
     (lambda a: np.linalg.svd(a, compute_uv=False), rank_one, "linalg.svd: a matrix of shape .* is rank-deficient"),
     (np.linalg.qr, rank_one, "linalg.qr: .* rank-deficient"),
-    (np.linalg.pinv, rank_one, "linalg.pinv: a singular value is at or below the cutoff"),
+    (np.linalg.pinv, rank_one, "linalg.pinv: a singular value is at or below the cutoff .* the tangent changes the "
+                               "rank"),
     (lambda a: np.linalg.lstsq(a, np.ones(3)), rank_one, r"linalg.lstsq: A \(3x2\) has rank 1 < 2"),
     (lambda a: np.linalg.lstsq(a, np.ones(4)), orthogonal, "linalg.lstsq: two singular values .*4th output.*pinv"),
     (lambda a: np.linalg.norm(a, 2), orthogonal, "linalg.norm: ord=2: the largest singular value is repeated"),

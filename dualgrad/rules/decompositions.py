@@ -9,13 +9,13 @@ products of the factors. With P the tangent dA seen in the factors' bases:
 * svd    A = U S Vᵀ:  P = Uᵀ dA V,  dS = diag(P),  dU = U (G ∘ (P S + S Pᵀ)) + (I − UUᵀ) dA V S⁻¹,
          dV = V (G ∘ (S P + Pᵀ S)) + (I − VVᵀ) dAᵀ U S⁻¹,  G_ij = 1/(s_j² − s_i²) off the diagonal
 * qr     A = Q R:     X = dA R⁻¹, C = Qᵀ X, Ω = tril(C, −1) − tril(C, −1)ᵀ;  dQ = X + Q (Ω − C),  dR = (C − Ω) R
-* pinv   A⁺:          dA⁺ = −A⁺ dA A⁺ + A⁺A⁺ᵀ dAᵀ (I − AA⁺) + (I − A⁺A) dAᵀ A⁺ᵀA⁺
+* pinv   A⁺:          dA⁺ = −A⁺ dA A⁺ + A⁺A⁺ᵀ dAᵀ (I − AA⁺) + (I − A⁺A) dAᵀ A⁺ᵀA⁺  (A of constant rank along dA)
 
 These derivatives exist where the factorisation is locally unique: distinct eigenvalues (singular values),
-nonzero singular values, full rank. Elsewhere the rules raise ``NonDifferentiableError``; values closer
-than NumPy's rank tolerance max(m, n)·ε·max|value| count as equal. Eigenvectors and singular vectors are
-unique only up to sign (a phase for complex ones); the tangent is that of NumPy's own normalisation with
-NumPy's sign held fixed.
+nonzero singular values, full rank (for pinv, a rank the tangent keeps). Elsewhere the rules raise
+``NonDifferentiableError``; values closer than NumPy's rank tolerance max(m, n)·ε·max|value| count as equal.
+Eigenvectors and singular vectors are unique only up to sign (a phase for complex ones); the tangent is that
+of NumPy's own normalisation with NumPy's sign held fixed.
 """
 from __future__ import annotations
 
@@ -373,26 +373,42 @@ def qr(a, mode="reduced"):
 
 
 # ----- pinv, lstsq, matrix_rank -----------------------------------------------------------------------------------
-def _pinv_tangent(a, p, da):
-    """dA⁺ for a full-rank A (..., m, n) with A⁺ = p; the projector terms vanish for square A."""
+def _pinv_tangent(a, p, da, full_rank):
+    """dA⁺ for A (..., m, n) with A⁺ = p, A of constant rank along dA; the projector terms vanish where A has full
+    rank (the first for m <= n, the second for m >= n)."""
     m, n = a.shape[-2:]
     dah = conj_transpose(da)
     dp = -(p @ da @ p)
-    if m > n:                                      # A⁺A⁺ᴴ dAᴴ (I − AA⁺)
+    if m > n or not full_rank:                     # A⁺A⁺ᴴ dAᴴ (I − AA⁺)
         dp = dp + (p @ conj_transpose(p)) @ (dah - (dah @ a) @ p)
-    if n > m:                                      # (I − A⁺A) dAᴴ A⁺ᴴA⁺
+    if n > m or not full_rank:                     # (I − A⁺A) dAᴴ A⁺ᴴA⁺
         dp = dp + (dah - p @ (a @ dah)) @ (conj_transpose(p) @ p)
     return dp
 
 
-def _require_full_rank(a, op, cutoff, fix):
-    """Refuse unless every singular value of A exceeds ``cutoff`` times the largest (pinv cuts off the others)."""
-    values = innermost(a)
-    s = namespace(values).linalg.svd(values, compute_uv=False)
-    if s.shape[-1]:
-        refuse_where(s.min(axis=-1) <= cutoff * s.max(axis=-1), op,
-                     f"a singular value is at or below the cutoff {cutoff:.3g}·σ_max (the rank drops, and the "
-                     "pseudo-inverse jumps where it does)", fix)
+def _rank_kept(a, da, cutoff, op, fix):
+    """Whether A (..., m, n) has full rank, as pinv sees it (no singular value at or below cutoff·σ_max).
+
+    Where it has not, the pseudo-inverse is differentiable only along matrices of the same rank: refuse unless
+    each tangent column keeps the rank to first order, Ũᴴ dA Ṽ = 0 for Ũ, Ṽ the left and right singular vectors
+    that pinv cuts off (dA would otherwise carry A's null space into the complement of its range)."""
+    values, d_values = innermost(a), innermost(da)
+    xp = namespace(values)
+    m, n = values.shape[-2:]
+    u, s, vh = xp.linalg.svd(values, full_matrices=True)
+    r = s.shape[-1]
+    cut = s <= cutoff * s.max(axis=-1, keepdims=True, initial=0.0)                     # (..., r)
+    if not bool(cut.any()):
+        return True
+    extra = xp.ones(cut.shape[:-1] + (max(m, n) - r,), dtype=bool)
+    rows, cols = xp.concatenate([cut, extra[..., :m - r]], -1), xp.concatenate([cut, extra[..., :n - r]], -1)
+    leak = (conj_transpose(u) @ d_values @ conj_transpose(vh)) * (rows[..., :, None] & cols[..., None, :])
+    size = xp.sqrt(xp.sum(xp.abs(d_values) ** 2, axis=(-2, -1)))                       # (k, ...)
+    tol = np.finfo(values.real.dtype).eps ** 0.5        # rounding leaves ~ε·σ_max/σ_r of |dA|, a rank change O(1)
+    refuse_where((xp.max(xp.abs(leak), axis=(-2, -1), initial=0.0) > tol * size).any(axis=0), op,
+                 f"a singular value is at or below the cutoff {cutoff:.3g}·σ_max and the tangent changes the rank "
+                 "(the pseudo-inverse jumps where it does)", fix)
+    return False
 
 
 def _pinv_rule(primals, tangents, rcond, hermitian):
@@ -402,13 +418,16 @@ def _pinv_rule(primals, tangents, rcond, hermitian):
     p = xp.linalg.pinv(a, rcond=rcond, hermitian=True) if hermitian and xp is np else xp.linalg.pinv(a, rcond=rcond)
     if ta is None:
         return p, None
-    _require_full_rank(a, "linalg.pinv", rcond, "Regularise instead, e.g. solve (AᵀA + λI) x = Aᵀb.")
-    return p, _pinv_tangent(a, p, hermitian_from_triangle(ta, "L") if hermitian else ta)
+    ta = hermitian_from_triangle(ta, "L") if hermitian else ta
+    full_rank = _rank_kept(a, ta, rcond, "linalg.pinv", "Regularise instead, e.g. solve (AᵀA + λI) x = Aᵀb.")
+    return p, _pinv_tangent(a, p, ta, full_rank)
 
 
 _pinv = defprimitive(
     "pinv", _pinv_rule, family="linalg", complex=True, numpy=("np.linalg.pinv",),
-    note="full rank (no singular value cut off by rcond/rtol); hermitian=True reads the lower triangle, as NumPy")
+    note="full rank, or a rank-deficient A whose tangent keeps its rank (pinv(XᵀX) of a wide X: the singular values "
+         "cut off by rcond/rtol stay zero to first order; else NonDifferentiableError); hermitian=True reads the "
+         "lower triangle, as NumPy")
 
 
 @implements(np.linalg.pinv)
