@@ -30,6 +30,7 @@ dropping the tangent.
 from __future__ import annotations
 
 import itertools
+import math
 import numbers
 import sys
 import weakref
@@ -120,28 +121,50 @@ class Dual:
             return f"Dual(primal={self.primal!r}, tangent=None{tag})"
         return f"Dual(primal={self.primal!r},\n     tangent (k={self.k})={self.tangent!r}{tag})"
 
-    # ---------------------------------------------------------------- conversions that would drop the tangent
+    # ---------------------------------------------------------------- conversions
     def __array__(self, dtype=None, copy=None):
-        if dtype is not None and np.dtype(dtype).kind in "biu":
+        """What NumPy gets when it converts a Dual itself (``np.array([d, e])``, ``np.asarray(d)``, ``np.r_``).
+
+        Without a dtype (or with ``object``): a NumPy object array of the Dual's elements, each a 0-d Dual,
+        which NumPy computes on element by element (the Duals' own operators and methods) and which any
+        operation with a Dual, any dualgrad function and every transform turn back into one Dual
+        (``from_objects``). With an integer or boolean dtype: the plain value (piecewise constant, as
+        ``int(d)``). Any other dtype would drop the tangent: a TypeError that says what to do.
+        """
+        kind = "O" if dtype is None else np.dtype(dtype).kind
+        if kind in "biu":
             # integers or booleans (np.int64(d), np.asarray(d, dtype=int)): piecewise constant, as int(d)
             return to_numpy(innermost(self)).astype(dtype)
         caller = _converting_library_function(sys._getframe(1))
+        if kind == "O" and not caller.startswith("scipy"):
+            out = np.empty(self.shape, dtype=object)     # elements are values: later writes to self stay out
+            for index in np.ndindex(*self.shape):
+                tangent = None if self.tangent is None else self.tangent[(slice(None), *index)].copy()
+                out[index] = Dual._unchecked(self.primal[index].copy(), tangent, self.tag)
+            return out
         scipy = (" SciPy's Python functions (scipy.stats, scipy.linalg, scipy.special.logsumexp, ...) convert their "
                  "inputs so: write the computation with NumPy functions and scipy.special ufuncs, or use dg's "
                  "counterparts (dg.logsumexp, dg.softmax, dg.polygamma, dg.multigammaln)."
                  if caller.startswith("scipy") else "")
         raise TypeError(
-            f"converting a Dual to a plain array{f' (in {caller})' if caller else ''} would drop its tangent; use "
-            ".primal for the value. np.array and np.asarray of Duals (also np.r_, np.c_) cannot build a Dual, since "
-            "NumPy does not let them be intercepted: stack them with np.stack([...]) or dg.array([...]). Writing a "
-            "Dual into a NumPy array (a[i] = dual, np.sin(x, out=a)) needs a Dual target: a = np.zeros_like(x)."
-            f"{scipy} Otherwise a NumPy function without a rule led here (docs/ops.md lists them).")
+            f"converting a Dual to a plain {'' if dtype is None else f'{np.dtype(dtype)} '}array"
+            f"{f' (in {caller})' if caller else ''} would drop its tangent; use .primal for the value. A NumPy "
+            "function given a list of Duals (np.mean([d, e])) needs the list stacked first: np.stack([...]) or "
+            "dg.array([...]). Writing a Dual into a NumPy array (a[i] = dual, np.sin(x, out=a)) needs a Dual "
+            f"target: a = np.zeros_like(x).{scipy} Otherwise a NumPy function without a rule led here "
+            "(docs/ops.md lists them).")
 
     def __float__(self):
-        raise TypeError("float(Dual) would drop the tangent; use float(x.primal) for the value.")
+        raise TypeError("float(Dual) would drop the tangent; use float(x.primal) for the value. (A NumPy array "
+                        "receiving a Dual, a[i] = dual, needs a Dual target: a = np.zeros_like(dual).)")
 
     def __int__(self):
         return int(innermost(self))           # integer-valued: its derivative is zero wherever it exists
+
+    # math.floor / ceil / trunc (and NumPy's loops for object arrays, which call them): integer-valued
+    def __floor__(self): return math.floor(innermost(self))
+    def __ceil__(self): return math.ceil(innermost(self))
+    def __trunc__(self): return math.trunc(innermost(self))
 
     def __complex__(self):
         raise TypeError("complex(Dual) would drop the tangent; use complex(x.primal) for the value.")
@@ -204,7 +227,11 @@ class Dual:
             raise MissingRuleError(f"numpy.{ufunc.__name__}.{method} has no forward-mode rule in dualgrad; "
                                    f"call the function form (e.g. np.sum for np.add.reduce).")
         out = kwargs.pop("out", None)
+        inputs = tuple(from_objects(x) for x in inputs)    # np.array([d, e]) among the operands: one Dual
         handler, name = _ufunc_handler(ufunc)
+        if handler is None and all(set(types) <= set("O->") for types in ufunc.types):
+            # np.frompyfunc / np.vectorize's ufunc: the Python function runs on each element, a 0-d Dual
+            return _write_out(name, ufunc(*[np.asarray(x) if isinstance(x, Dual) else x for x in inputs]), out)
         if handler is None:
             target = name if name.startswith(("numpy.", "scipy.")) else "that_ufunc"
             raise MissingRuleError(f"{name} has no forward-mode rule in dualgrad. Use a supported function "
@@ -222,6 +249,9 @@ class Dual:
                 f"{name} has no forward-mode rule in dualgrad. Use a supported function (docs/ops.md) "
                 f"or register one with dg.defjvp({name}).")
         out = kwargs.pop("out", None) if "out" in kwargs else None
+        if np.ndarray in types:                           # an object array of Duals among them: one Dual
+            args = tuple(from_objects(a) if not isinstance(a, (list, tuple)) else type(a)(map(from_objects, a))
+                         for a in args)
         return _write_out(f"numpy.{func.__name__}", handler(*args, **kwargs), out)
 
     # ---------------------------------------------------------------- operators
@@ -363,6 +393,38 @@ def _converting_library_function(frame) -> str:
             break
         frame = frame.f_back
     return found
+
+
+def from_objects(x):
+    """``x``, or, when it is a NumPy object array holding Duals (what NumPy builds from Duals:
+    ``np.array([d, e])``, ``np.asarray(d)``, ``np.r_[d, e]``), the Dual of the same values, stacked.
+
+    Operations with a Dual, dualgrad's functions and the transforms pass their operands through this, so
+    such an array is computed on as one Dual from there on."""
+    if type(x) is not np.ndarray or x.dtype != object or not any(isinstance(e, Dual) for e in x.flat):
+        return x
+    return _sh.array(x.tolist())
+
+
+# NumPy's loops for object arrays (np.sin(np.array([d, e]))) call, on each element, the method named after
+# the ufunc: these send it back to the ufunc, and so to the Dual's rule.
+OBJECT_LOOP_METHODS = ("arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "cbrt", "cos", "cosh",
+                       "deg2rad", "degrees", "exp", "exp2", "expm1", "fabs", "log", "log10", "log1p", "log2",
+                       "rad2deg", "radians", "sin", "sinh", "sqrt", "tan", "tanh", "arctan2", "hypot", "rint")
+
+
+def _object_loop_method(name):
+    ufunc = getattr(np, name)
+
+    def method(self, *others):
+        return ufunc(self, *others)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"np.{name}(self, *others): called by NumPy's loop for object arrays holding Duals."
+    return method
+
+
+for _name in OBJECT_LOOP_METHODS:
+    setattr(Dual, _name, _object_loop_method(_name))
 
 
 def _primal(x):

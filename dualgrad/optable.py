@@ -175,8 +175,8 @@ def render() -> str:
         "- **missing**: raises `dg.MissingRuleError`; register a rule with `dg.defjvp`, or compute the same "
         "thing with functions that have one.",
         "- **not dispatched**: NumPy converts the arguments itself, so a Dual reaches `Dual.__array__`, which "
-        "raises a `TypeError` naming the fix. Most of these functions build arrays from shapes and never see a "
-        "Dual.",
+        "hands NumPy an object array of 0-d Duals (below). Most of these functions build arrays from shapes and "
+        "never see a Dual.",
         "",
         "| namespace | rule | plain | missing | not dispatched |",
         "|---|---|---|---|---|",
@@ -189,23 +189,35 @@ def render() -> str:
         "## What NumPy never hands to dualgrad",
         "",
         "NumPy dispatches a function to dualgrad when a Dual is among the arguments its dispatcher names. "
-        "These uses escape that, and fail with a `TypeError` from `Dual.__array__` rather than drop a tangent:",
+        "These uses escape that; none of them drops a tangent:",
         "",
-        "- **Lists holding Duals** passed where NumPy expects one array: `np.array([d, e])`, `np.asarray`, "
-        "`np.mean([d, e])`, `np.sum`, `np.std`, `np.var`, `np.linalg.norm([d, e])`. NumPy converts the list "
-        "itself. Build one Dual first: `dg.array([d, e])` (any nesting, Duals mixed with numbers and arrays) "
-        "or `np.stack([d, e])`, then call the function on it.",
-        "- **`np.r_[...]` and `np.c_[...]`** are index objects, not functions: use `np.concatenate`, "
-        "`np.hstack` or `np.column_stack`.",
+        "- **NumPy building an array from Duals**: `np.array([d, e])`, `np.asarray(d)`, `np.r_[d, e]`, "
+        "`np.c_[...]`, `np.append([d], [e])`. `Dual.__array__` hands NumPy an object array whose elements are "
+        "0-d Duals; NumPy computes on it element by element through the Duals' own operators and methods "
+        "(`np.sin(a)` calls each element's `sin`), which is right but costs a Python call per element. The "
+        "array is one Dual again as soon as it meets a Dual or a dualgrad function, goes into a NumPy function "
+        "together with a Dual, or is returned from `jvp`, `jacfwd`, `hessian` or `hvp`. Where speed matters "
+        "build the Dual directly: `dg.array([d, e])` (any nesting, Duals mixed with numbers and arrays) or "
+        "`np.stack([d, e])`.",
+        "- **Lists of Duals passed where NumPy expects one array**: `np.sum([d, e])`, `np.max`, `np.dot`, "
+        "`np.linalg.norm([d, e])` work through the object array above; `np.mean([d, e])`, `np.std` and `np.var` "
+        "cast their sum to float64, which raises a `TypeError` rather than drop the tangent: call them on "
+        "`np.stack([d, e])`.",
+        "- **Casts to floating point** (`float(d)`, `np.asarray(d, dtype=float)`, `a[i] = d` into a float "
+        "array) raise a `TypeError` that names the fix (`d.primal` for the value; a Dual target "
+        "`a = np.zeros_like(d)` for writes). Casts to integers give plain integers: `int(d)`, `np.int64(d)`, "
+        "`d.astype(int)`.",
         "- **Arguments a dispatcher leaves out**: NumPy looks for Duals only in some arguments, e.g. not in "
         "`np.select`'s `default`, `np.interp`'s `left`/`right`, `np.polyint`'s `k`. A Dual there works when "
         "one of the dispatched arguments is a Dual too.",
         "- **Ufunc methods** (`np.add.reduce`, `.accumulate`, `.outer`, `.at`) raise `MissingRuleError`: "
         "call the function forms (`np.sum`, `np.cumsum`, `np.multiply.outer` as `np.outer`).",
-        "- **`np.vectorize` and `np.frompyfunc`** convert their inputs to arrays: write the function with "
-        "NumPy operations instead, or apply it to `d[i]` elements and join them with `dg.array`.",
+        "- **`np.vectorize` and `np.frompyfunc`** call the function on the object array's 0-d Duals, one by "
+        "one: right, and slow; a function written with NumPy operations on the whole Dual is one pass.",
         "- **SciPy's Python functions** convert their arguments with `np.asarray` before any NumPy function sees "
-        "a Dual: the `scipy.stats` distributions, `scipy.special.logsumexp`, `softmax`, `polygamma` and "
+        "a Dual, and then call compiled code or NumPy functions that object arrays do not support; there "
+        "`Dual.__array__` raises a `TypeError` at once instead: the `scipy.stats` distributions, "
+        "`scipy.special.logsumexp`, `softmax`, `polygamma` and "
         "`multigammaln`, `scipy.linalg` (`expm`, `sqrtm`, `solve_sylvester`, ...), `scipy.signal.convolve`, "
         "`scipy.integrate.trapezoid` and `odeint`, `scipy.optimize.rosen`. The error names the function. "
         "Write the computation with NumPy functions and scipy.special's ufuncs (those are dispatched: listed "

@@ -24,7 +24,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .dual import Dual, link_view
+import numpy as np
+
+from .dual import Dual, from_objects, link_view
 from .errors import MissingRuleError, TangentShapeError
 
 
@@ -91,12 +93,18 @@ def bind(prim: Primitive, *operands, **params):
 
     Without any Dual operand the result is a plain array (dg functions work on plain arrays too).
     """
-    tag = -1
+    tag, objects = -1, False
     for x in operands:
         if isinstance(x, Dual):
             x._owned = False                      # the rule may return its buffers: no more in-place writes
             if x.tag > tag:
                 tag = x.tag
+        elif type(x) is np.ndarray and x.dtype.kind == "O":
+            objects = True
+    if objects:                                   # np.array([d, e]) among them (NumPy's object array): one Dual
+        converted = tuple(map(from_objects, operands))
+        if any(c is not o for c, o in zip(converted, operands)):
+            return bind(prim, *converted, **params)
     if tag < 0:
         return prim.rule(list(operands), [None] * len(operands), **params)[0]
     primals, tangents, k = [], [], None

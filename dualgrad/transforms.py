@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .backend import namespace, to_numpy
-from .dual import Dual, new_tag, ufunc_key
+from .dual import Dual, from_objects, new_tag, ufunc_key
 from .errors import (
     ArgumentTypeError,
     EscapedPerturbationError,
@@ -83,6 +83,7 @@ def _unpack(out, k, tag, what="jvp"):
     o_leaves, odef = flatten(out)
     primals, tangents = [], []
     for path, o in zip(leaf_paths(odef), o_leaves):
+        o = from_objects(o)                           # np.array([d, e]) returned: NumPy's object array of Duals
         if isinstance(o, Dual):
             if o.tag > tag:
                 raise EscapedPerturbationError(

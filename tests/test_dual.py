@@ -110,10 +110,12 @@ def test_duals_with_different_k_do_not_mix():
 
 def test_conversions_that_would_drop_the_tangent_raise():
     d = dg.Dual(np.ones(3), np.ones((1, 3)))
-    with pytest.raises(TypeError, match="drop its tangent"):
-        np.asarray(d)
+    with pytest.raises(TypeError, match=r"plain float64 array would drop its tangent.*np.zeros_like"):
+        np.asarray(d, dtype=float)
     with pytest.raises(TypeError, match="drop the tangent"):
         float(dg.Dual(1.0, np.ones(1)))
+    with pytest.raises((TypeError, ValueError)):       # NumPy reports float(Dual)'s TypeError as a ValueError
+        np.asarray(d).astype(np.float32)               # the object array's elements are Duals: no float cast
     with pytest.raises(TypeError, match="drop the tangent"):
         d.item()
 
@@ -128,8 +130,7 @@ def test_a_conversion_inside_numpy_or_scipy_names_the_function_that_made_it():
     with pytest.raises(TypeError, match=r"\(in numpy\..*mean\) would drop its tangent") as raised:
         np.mean([d, d])
     assert "SciPy" not in str(raised.value)
-    with pytest.raises(TypeError, match=r"^converting a Dual to a plain array would drop"):
-        np.array([d, d])
+    assert "np.stack" in str(raised.value)
 
 
 def test_integer_and_boolean_casts_are_plain_values():

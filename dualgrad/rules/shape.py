@@ -385,8 +385,9 @@ def _block_leaves(arrays):
 def array(obj, dtype=None, *, copy: bool = True):
     """A Dual from nested sequences that hold Duals, arrays and numbers, built as ``np.array`` would build it.
 
-    NumPy never hands such a list to dualgrad (``np.array([d, e])`` converts each element and fails), so
-    this stacks the elements instead: ``dg.array([d, e])`` is ``np.stack([d, e])``. Without a Dual inside
+    NumPy never hands such a list to dualgrad: ``np.array([d, e])`` builds an object array of 0-d Duals,
+    computed on element by element until it meets a Dual (``dual.from_objects``). This stacks the elements
+    into one Dual at once: ``dg.array([d, e])`` is ``np.stack([d, e])``. Without a Dual inside
     the result is ``np.array(obj, dtype)``. ``dtype`` must be floating or complex when a Dual is inside.
     """
     if hasattr(obj, "tangent"):
