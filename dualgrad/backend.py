@@ -178,7 +178,9 @@ def multiply_blocks(t, factor):
     if not isinstance(t, xp.ndarray) or not isinstance(factor, xp.ndarray | np.generic | float | int):
         return t * factor
     out = xp.empty_like(t, dtype=xp.result_type(t, factor))
-    workers = min(kernel_workers(xp), t.shape[0]) if t.nbytes >= SPLIT_BYTES else 1
+    if t.nbytes < SPLIT_BYTES:
+        return xp.multiply(t, factor, out=out)
+    workers = min(kernel_workers(xp), t.shape[0])
     bounds = [t.shape[0] * i // workers for i in range(workers + 1)]
     run_parallel([lambda lo=lo, hi=hi: xp.multiply(t[lo:hi], factor, out=out[lo:hi])
                   for lo, hi in zip(bounds[:-1], bounds[1:])])
