@@ -1,6 +1,7 @@
 """§4.4 fully-connected nets: the grid, its outputs, determinism across workers, the learning rates' sources,
 and that the quick run learns."""
 import csv
+import pathlib
 from dataclasses import replace
 
 import numpy as np
@@ -131,3 +132,14 @@ def test_command_prints_the_table_and_missing_mnist_is_a_clear_error(tmp_path, c
     assert len(read(tmp_path / "fcnet.csv")) == 1
     assert cli.main(["experiment", "fcnet", "--dataset", "mnist", "--data-dir", str(tmp_path), "--quick"]) == 2
     assert "mnist: missing train-images-idx3-ubyte" in capsys.readouterr().err
+
+
+def test_the_committed_mnist_5k_results_ran_at_the_committed_default_learning_rates():
+    """docs/experiments/data/fcnet_mnist-5k.csv: every run's rate and source are what lrs/base.csv gives today, so
+    the documented command reproduces it."""
+    rows = read(pathlib.Path(__file__).parents[1] / "docs" / "experiments" / "data" / "fcnet_mnist-5k.csv")
+    assert len(rows) == 2 * 8 * 3 and {r["epochs_run"] for r in rows} == {"10"}
+    for r in rows:
+        config = approaches.configuration(r["approach"], int(r["k"]) if r["k"] else None)
+        lr, source = default_lr("fcnet", "mnist-5k", *config, 2 * int(r["width"]) + 10)
+        assert (float(r["lr"]), r["lr_source"]) == (lr, source)
