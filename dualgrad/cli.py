@@ -544,10 +544,22 @@ def _usage_errors() -> tuple:
             MissingExtraError)
 
 
-def _parallel(args):
-    """The MPI ranks of ``dualgrad train --tangent-parallel``, else this process alone."""
-    from .parallel import SINGLE_PROCESS, TangentParallel
-    return TangentParallel() if getattr(args, "tangent_parallel", False) else SINGLE_PROCESS
+def _parallel(args, parser):
+    """The MPI ranks of ``dualgrad train --tangent-parallel``, else this process alone. A process started by an
+    MPI launcher without --tangent-parallel would run the whole command as every other rank does, into the same
+    files: a usage error on every rank (rank 0 prints it)."""
+    from .parallel import SINGLE_PROCESS, TangentParallel, launcher_ranks
+    if getattr(args, "tangent_parallel", False):
+        return TangentParallel()
+    rank, size = launcher_ranks()
+    if size > 1:
+        if rank == 0:
+            parser.error(f"this is one of {size} processes started by an MPI launcher (mpiexec, srun), and each "
+                         "would run the whole command into the same files: only `dualgrad train ... "
+                         "--tangent-parallel` divides its work over MPI ranks (sweeps go to a dask cluster with "
+                         "--scheduler; docs/scale-out.md). Otherwise run dualgrad without the launcher")
+        raise SystemExit(2)
+    return SINGLE_PROCESS
 
 
 def _report(prog: str, error: Exception, code: int, parallel, debug: bool) -> int:
@@ -588,7 +600,7 @@ def main(argv: list[str] | None = None) -> int:
     args.parallel = parallel = SINGLE_PROCESS
     try:
         with _sigterm_as_interrupt():
-            args.parallel = parallel = _parallel(args)
+            args.parallel = parallel = _parallel(args, getattr(args, "parser", parser))
             with _cluster(args, parser):
                 return args.run(args) or 0
     except SystemExit as e:                             # parser.error() of a command's own checks

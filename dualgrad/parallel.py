@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 
 import numpy as np
 
@@ -53,6 +54,19 @@ class SingleProcess:
 
 
 SINGLE_PROCESS = SingleProcess()
+
+
+LAUNCHER_VARIABLES = (("PMI_RANK", "PMI_SIZE"),                            # MPICH, Intel MPI, srun --mpi=pmi2
+                      ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"))    # Open MPI
+
+
+def launcher_ranks() -> tuple[int, int]:
+    """(rank, number of processes) that an MPI launcher (mpiexec, srun) set in this process's environment;
+    (0, 1) outside one. Reads the environment only: MPI is not initialised."""
+    for rank, size in LAUNCHER_VARIABLES:
+        if os.environ.get(rank, "").isdigit() and os.environ.get(size, "").isdigit():
+            return int(os.environ[rank]), int(os.environ[size])
+    return 0, 1
 
 
 def split(k: int, size: int) -> list[int]:

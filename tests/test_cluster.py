@@ -13,7 +13,7 @@ distributed = pytest.importorskip("distributed", reason="the extra [distributed]
 import dask  # noqa: E402
 
 from dualgrad import cli  # noqa: E402
-from dualgrad.errors import ClusterError  # noqa: E402
+from dualgrad.errors import ClusterError, InvalidArgumentError, MissingExtraError  # noqa: E402
 from dualgrad.experiments import cluster  # noqa: E402
 from dualgrad.experiments.sweep import run_jobs  # noqa: E402
 
@@ -147,11 +147,34 @@ def test_a_scheduler_without_workers_is_an_error():
                 pass
 
 
-def test_without_dask_the_error_says_what_to_install(monkeypatch):
+def test_without_dask_the_error_says_what_to_install(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(__import__("sys").modules, "distributed", None)
-    with pytest.raises(ClusterError, match=r"pip install 'dualgrad\[distributed\]'"):
+    with pytest.raises(MissingExtraError, match=r"pip install 'dualgrad\[distributed\]'"):
         with cluster.connect("tcp://127.0.0.1:8786"):
             pass
+    assert cli.main(["experiment", "approx", "--quick", "--out", str(tmp_path), "--scheduler",
+                     "tcp://127.0.0.1:8786"]) == 2
+    assert "pip install 'dualgrad[distributed]'" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("address, problem", [("tcp//127.0.0.1:8786", "'tcp//127.0.0.1' is not a host name"),
+                                              ("http://10.0.0.5:8786", "unknown address scheme 'http'"),
+                                              ("10.0.0.5", "missing port number"),
+                                              ("tcp://10.0.0.5:port", "invalid literal")])
+def test_a_malformed_address_is_a_usage_error_at_once(address, problem, tmp_path, capsys):
+    # a dask Client made with such an address raised, and its garbage collection then hung the exit
+    with pytest.raises(InvalidArgumentError, match=problem):
+        cluster.scheduler_address(address)
+    assert cli.main(["experiment", "approx", "--quick", "--out", str(tmp_path), "--scheduler", address]) == 2
+    err = capsys.readouterr().err
+    assert problem in err and "tcp://HOST:PORT" in err and len(err.splitlines()) == 1
+    assert not list(tmp_path.iterdir())
+
+
+def test_well_formed_addresses_pass():
+    for address in ("tcp://10.0.0.5:8786", "10.0.0.5:8786", "tls://node-1.cluster:8786", "tcp://[::1]:8786"):
+        assert cluster.scheduler_address(address) == address
 
 
 def test_workers_and_scheduler_together_are_a_usage_error(tmp_path, capsys):

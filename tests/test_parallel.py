@@ -45,6 +45,28 @@ def test_without_mpi_the_error_says_what_to_install(monkeypatch, tmp_path, capsy
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("variables", [{"PMI_RANK": "{rank}", "PMI_SIZE": "2"},
+                                       {"OMPI_COMM_WORLD_RANK": "{rank}", "OMPI_COMM_WORLD_SIZE": "2"}])
+@pytest.mark.parametrize("command", [TRAIN, ["experiment", "approx", "--quick", "--no-plots"]])
+def test_an_mpi_launch_without_tangent_parallel_is_a_usage_error(variables, command, monkeypatch, tmp_path, capsys):
+    for rank in (0, 1):
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value.format(rank=rank))
+        assert cli.main(command + ["--out", str(tmp_path / "run")]) == 2
+        err = capsys.readouterr().err
+        if rank == 0:
+            assert "one of 2 processes started by an MPI launcher" in err and "--tangent-parallel" in err
+        else:
+            assert err == ""
+    assert not (tmp_path / "run").exists()
+
+
+def test_one_process_of_a_launcher_runs_alone(monkeypatch, tmp_path):
+    monkeypatch.setenv("PMI_RANK", "0")
+    monkeypatch.setenv("PMI_SIZE", "1")
+    assert cli.main(TRAIN[:5] + ["--epochs", "1", "--no-progress", "--no-plot", "--out", str(tmp_path / "run")]) == 0
+
+
 # ----- under MPI --------------------------------------------------------------------------------------------------
 def _mpiexec() -> pathlib.Path:
     pytest.importorskip("mpi4py", reason="the extra [mpi] (mpi4py, mpich) is not installed")
@@ -130,4 +152,10 @@ def test_what_cannot_be_split_is_a_usage_error_before_anything_is_written(flags,
     status, (root, *others) = mpirun(3, [_dualgrad(), *TRAIN, *flags, "--out", str(tmp_path / "x"),
                                          "--tangent-parallel"], tmp_path / "logs")
     assert status == 2 and message in root and others == ["", ""]
+    assert not (tmp_path / "x").exists()
+
+
+def test_mpiexec_without_tangent_parallel_stops_every_rank_before_anything_is_written(tmp_path):
+    status, (root, other) = mpirun(2, [_dualgrad(), *TRAIN, "--out", str(tmp_path / "x")], tmp_path / "logs")
+    assert status == 2 and "one of 2 processes started by an MPI launcher" in root and other == ""
     assert not (tmp_path / "x").exists()

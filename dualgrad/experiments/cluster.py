@@ -29,7 +29,7 @@ import hashlib
 import pathlib
 import uuid
 
-from ..errors import ClusterError
+from ..errors import ClusterError, InvalidArgumentError, MissingExtraError
 from .sweep import _one_blas_thread, default_executor
 
 CONNECT_TIMEOUT = 30.0       # seconds to reach the scheduler
@@ -52,14 +52,14 @@ def code_fingerprint() -> dict:
             "scipy": scipy.__version__}
 
 
+SAME_CODE = ("install the same dualgrad, NumPy and SciPy on the scheduler and every worker (pip install "
+             "dualgrad==<this version>, or the same checkout), then restart them")
+
+
 def mismatch(where: str, found: dict, expected: dict) -> str | None:
     """None when ``found`` (a worker's fingerprint) equals ``expected`` (this process's), else what differs."""
     differ = [f"{key} {found.get(key)} (here {value})" for key, value in expected.items() if found.get(key) != value]
-    if not differ:
-        return None
-    return (f"{where} runs other code than this process: {', '.join(differ)}. Install the same dualgrad, NumPy "
-            "and SciPy on the scheduler and every worker (pip install dualgrad==<this version>, or the same "
-            "checkout), then restart them")
+    return f"{where} runs other code than this process: {', '.join(differ)}" if differ else None
 
 
 _one_blas_thread_once = functools.cache(_one_blas_thread)
@@ -69,7 +69,7 @@ def _checked_call(expected: dict, fn, job):
     """``fn(job)`` on a worker, after checking that the worker runs this process's code (one BLAS thread)."""
     problem = mismatch("a dask worker", code_fingerprint(), expected)
     if problem:
-        raise ClusterError(problem)
+        raise ClusterError(f"{problem}: {SAME_CODE}")
     _one_blas_thread_once()
     return fn(job)
 
@@ -94,9 +94,29 @@ def _import_distributed():
     try:
         import distributed
     except ImportError as e:
-        raise ClusterError("--scheduler runs the jobs on a dask.distributed cluster, and dask is not installed "
-                           "here: pip install 'dualgrad[distributed]'") from e
+        raise MissingExtraError("--scheduler runs the jobs on a dask.distributed cluster, and dask is not "
+                                "installed here: pip install 'dualgrad[distributed]'") from e
     return distributed
+
+
+def scheduler_address(address: str) -> str:
+    """``address`` checked the way dask reads it, ``[SCHEME://]HOST:PORT`` (``tcp://`` when no scheme is given),
+    before anything connects; ``InvalidArgumentError`` names the expected form. (A dask ``Client`` made with a
+    malformed address raises, and then hangs the interpreter's exit when it is collected.)"""
+    _import_distributed()
+    from distributed.comm import registry
+    from distributed.comm.addressing import parse_address, parse_host_port
+    try:
+        scheme, location = parse_address(address)
+        registry.get_backend(scheme)
+        if scheme != "inproc":
+            host, _ = parse_host_port(location)
+            if not host or any(c in host for c in "/ \t"):
+                raise ValueError(f"{host!r} is not a host name")
+    except ValueError as e:
+        raise InvalidArgumentError(f"the scheduler address {address!r}: {e}; give the address that `dask "
+                                   "scheduler` prints, tcp://HOST:PORT (e.g. tcp://10.0.0.5:8786)") from None
+    return address
 
 
 def check_cluster(client, expected: dict | None = None) -> int:
@@ -119,7 +139,8 @@ def check_cluster(client, expected: dict | None = None) -> int:
             problems.append(mismatch(f"the dask worker {worker}", found, expected))
     problems = [p for p in problems if p]
     if problems:
-        raise ClusterError("; ".join(problems))
+        fix = SAME_CODE if any("runs other code" in p for p in problems) else ""
+        raise ClusterError("; ".join(problems) + (f". To fix: {fix}" if fix else ""))
     return len(client.scheduler_info(n_workers=-1)["workers"])
 
 
@@ -127,11 +148,13 @@ def check_cluster(client, expected: dict | None = None) -> int:
 def connect(address: str, connect_timeout: float | None = None, workers_timeout: float | None = None):
     """A ``concurrent.futures.Executor`` on the dask cluster whose scheduler listens at ``address``
     (``tcp://HOST:PORT``), for the duration of the block; inside it, ``sweep.run_jobs`` calls without an
-    executor use it too. Raises ``ClusterError`` when the scheduler cannot be reached within
+    executor use it too. Raises ``InvalidArgumentError`` for a malformed address (``scheduler_address``),
+    ``MissingExtraError`` without dask, and ``ClusterError`` when the scheduler cannot be reached within
     ``connect_timeout`` seconds (default ``CONNECT_TIMEOUT``), no worker joins within ``workers_timeout``
     (default ``WORKERS_TIMEOUT``), the code differs (``check_cluster``) or a job kills its workers again and
     again."""
     distributed = _import_distributed()
+    address = scheduler_address(address)
     connect_timeout = CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
     workers_timeout = WORKERS_TIMEOUT if workers_timeout is None else workers_timeout
     try:
