@@ -42,6 +42,7 @@ from dualgrad.parallel import SingleProcess
 from dualgrad.recipes import build_model
 
 BIN = pathlib.Path(sys.executable).parent
+BATCH = 64                                                       # dualgrad train's default batch size
 MPI_ENV = {"UCX_TLS": "self,sm", "FI_PROVIDER": "shm"}          # one machine: shared memory, no network port
 
 
@@ -58,7 +59,7 @@ class PushOnly(SingleProcess):
         return np.resize(d_local, (k,) + d_local.shape[1:])
 
 
-def column_cost(width: int, k: int, batch: int = 64, reps: int = 30, seed: int = 0) -> dict:
+def column_cost(width: int, k: int, batch: int = BATCH, reps: int = 30, seed: int = 0) -> dict:
     """(a, b, c): step time a + b·m for m pushed columns, in seconds, and c = b / a (one BLAS thread)."""
     from threadpoolctl import threadpool_limits
     splits = data.load("digits")
@@ -137,25 +138,44 @@ def main(argv=None):
               "amdahl": {r: amdahl(args.k, cost["c"], r) for r in (args.ranks, 8, 64)},
               "losses_max_relative_difference": float(np.max(np.abs(split - one) / np.abs(one))),
               "losses_bitwise_equal": bool(np.array_equal(split, one)),
-              "allgather_numbers_per_step": args.k * 64, "allreduce_numbers_per_step": cost["P"]}
-    print(f"FCNet W={args.width} on digits (n = {cost['n']} activities, P = {cost['P']:,} parameters), "
-          f"activity perturbation, k = {args.k}, batch 64, {args.epochs} epochs, {args.reps} interleaved runs each")
-    print(f"load average before/after: {load[0][0]:.2f} / {load[1][0]:.2f}")
-    print(f"\n{'configuration':24s} {'training s (median)':>20s} {'min':>8s} {'speed-up':>9s}")
-    names = {"1x1": "1 process x 1 thread", "1x2": "1 process x 2 threads",
-             f"{args.ranks}x1": f"{args.ranks} ranks x 1 thread"}
-    for config in configs:
-        print(f"{names[config]:24s} {statistics.median(seconds[config]):20.2f} {min(seconds[config]):8.2f} "
-              f"{result['speedup'][config]:8.2f}x")
-    print(f"\nstep time a + b·m for m pushed columns: a = {1e3 * cost['a_s']:.1f} ms, b = {1e3 * cost['b_s']:.2f} ms "
-          f"per column; c = b/a = {cost['c']:.4f}, k·c = {args.k * cost['c']:.2f}")
-    print("Amdahl (1 + k·c)/(1 + k·c/R): " + ", ".join(f"R = {r}: {s:.2f}x" for r, s in result["amdahl"].items()))
-    print(f"per-epoch training losses, {args.ranks} ranks against 1 process: max relative difference "
-          f"{result['losses_max_relative_difference']:.2g} (bitwise equal: {result['losses_bitwise_equal']})")
-    print(f"traffic per step: Allgatherv of k·B = {args.k * 64:,} numbers; a data-parallel all-reduce: "
-          f"P = {cost['P']:,} numbers")
+              "allgather_numbers_per_step": args.k * BATCH, "allreduce_numbers_per_step": cost["P"]}
+    print(report(result))
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(result, indent=1))
+
+
+def report(r: dict) -> str:
+    """The Markdown of docs/scale-out.md's measurement: the table, c and the model, equivalence, traffic."""
+    cost, k, R = r["cost"], r["k"], r["ranks"]
+    names = {"1x1": "1 process × 1 thread", "1x2": "1 process × 2 threads", f"{R}x1": f"{R} ranks × 1 thread"}
+    lines = [f"FCNet W = {r['width']} on digits (n = {cost['n']:,} activities, P = {cost['P']:,} parameters), activity "
+             f"perturbation, projection, k = {k}, batch {BATCH}; {r['epochs']} epochs, {r['reps']} runs of each "
+             f"configuration, interleaved; load average {r['load_before_after'][0][0]:.2f} before, "
+             f"{r['load_before_after'][1][0]:.2f} after.", "",
+             "| configuration | training seconds, median (min) | speed-up | Amdahl (1 + k·c)/(1 + k·c/R) |",
+             "|---|---|---|---|"]
+    for config, name in names.items():
+        times = r["seconds"][config]
+        model = f"{r['amdahl'][R]:.2f}×" if config == f"{R}x1" else ("1" if config == "1x1" else "—")
+        lines.append(f"| {name} | {statistics.median(times):.2f} ({min(times):.2f}) | "
+                     f"{r['speedup'][config]:.2f}× | {model} |")
+    for ranks in (8, 64):
+        lines.append(f"| {ranks} ranks × 1 thread (a cluster) | | | {r['amdahl'][ranks]:.2f}× |")
+    lines += ["", f"c from one process, one thread: a step that pushes m of the k columns takes a + b·m, "
+              f"a = {1e3 * cost['a_s']:.1f} ms, b = {1e3 * cost['b_s']:.2f} ms per column (medians for m = "
+              f"{', '.join(map(str, cost['m']))}): c = b/a = {cost['c']:.3f}, k·c = {k * cost['c']:.1f}, "
+              f"bound 1 + k·c = {1 + k * cost['c']:.1f}× for R → ∞.", "",
+              f"Per-epoch training losses, {R} ranks against 1 process: "
+              + ("equal bit for bit." if r["losses_bitwise_equal"] else
+                 f"largest relative difference {r['losses_max_relative_difference']:.2g}."), "",
+              "| R | tangent-parallel: numbers sent per rank and step, (R−1)/R · k·B | data-parallel ring all-reduce: "
+              "2(R−1)/R · P | ratio |", "|---|---|---|---|"]
+    for ranks in (R, 8, 64):
+        share = (ranks - 1) / ranks
+        ours, theirs = share * k * BATCH, 2 * share * cost["P"]
+        lines.append(f"| {ranks} | {ours:,.0f} ({8 * ours / 1024:,.0f} KiB) | {theirs:,.0f} "
+                     f"({8 * theirs / 2**20:,.1f} MiB) | {theirs / ours:,.0f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

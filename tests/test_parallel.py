@@ -159,3 +159,19 @@ def test_mpiexec_without_tangent_parallel_stops_every_rank_before_anything_is_wr
     status, (root, other) = mpirun(2, [_dualgrad(), *TRAIN, "--out", str(tmp_path / "x")], tmp_path / "logs")
     assert status == 2 and "one of 2 processes started by an MPI launcher" in root and other == ""
     assert not (tmp_path / "x").exists()
+
+
+def test_the_benchmark_prints_the_table_of_the_docs(tmp_path, capsys):
+    _mpiexec()
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("tangent_parallel", ROOT / "benchmarks" / "tangent_parallel.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.main(["--width", "16", "--k", "4", "--epochs", "1", "--reps", "1", "--json", str(tmp_path / "r.json")])
+    table = capsys.readouterr().out
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert result["losses_max_relative_difference"] <= 1e-4
+    assert result["amdahl"]["2"] == bench.amdahl(4, result["cost"]["c"], 2)
+    for row in ("| 1 process × 1 thread |", "| 1 process × 2 threads |", "| 2 ranks × 1 thread |",
+                "| 8 ranks × 1 thread (a cluster) |", "| 64 ranks × 1 thread (a cluster) |", "c = b/a = "):
+        assert row in table
