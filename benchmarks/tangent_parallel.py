@@ -1,6 +1,8 @@
 """Tangent-parallel training over MPI: the measured speed-up, Amdahl's model of it, and the traffic per step.
 
-    nice -n -10 python benchmarks/tangent_parallel.py [--width 1024] [--k 64] [--epochs 3] [--reps 5] [--json out.json]
+    python benchmarks/tangent_parallel.py [--width 1024] [--k 64] [--epochs 2] [--reps 5] [--steps 40] [--json FILE]
+
+(on an otherwise idle machine: it prints the tables of docs/scale-out.md, in Markdown.)
 
 The workload of docs/scale-out.md: ``dualgrad train`` of the FC net of width W on the bundled digits, activity
 perturbation, projection, k tangents, batch 64. Three configurations, each a fresh ``dualgrad train`` process
@@ -16,6 +18,12 @@ aggregation, the block-local parameter rules, the update): call it 1. Pushing on
 Then one process takes 1 + k·c and R ranks 1 + k·c/R, a speed-up of (1 + k·c) / (1 + k·c/R). c is measured
 in one process by timing a training step that pushes m of the k columns (the jvps of the others are filled
 in without computing them) for several m, interleaved, and fitting time = a + b·m: c = b / a.
+
+Where the time of R ranks goes: ``--steps N`` training steps timed on every rank of ``mpiexec -n R`` (this
+script again, ``--rank-steps``) and in one process, each step's wall-clock and CPU time and the wait in the
+Allgatherv. A rank's CPU time per step against its wall-clock time shows how much of the step it was off the
+CPU (other processes on the machine); its CPU time against the one-process step's shows what the split
+itself costs.
 
 Communication: one Allgatherv of the jvps, k·B numbers per step, against the P numbers of the all-reduce of
 data-parallel training.
@@ -38,7 +46,7 @@ import numpy as np
 from dualgrad import data
 from dualgrad.gradients import make_gradient_source, num_activities
 from dualgrad.nn import Context
-from dualgrad.parallel import SingleProcess
+from dualgrad.parallel import SingleProcess, split
 from dualgrad.recipes import build_model
 
 BIN = pathlib.Path(sys.executable).parent
@@ -59,14 +67,62 @@ class PushOnly(SingleProcess):
         return np.resize(d_local, (k,) + d_local.shape[1:])
 
 
-def column_cost(width: int, k: int, batch: int = BATCH, reps: int = 30, seed: int = 0) -> dict:
-    """(a, b, c): step time a + b·m for m pushed columns, in seconds, and c = b / a (one BLAS thread)."""
-    from threadpoolctl import threadpool_limits
+def workload(width: int, batch: int = BATCH, seed: int = 0):
+    """The FC net of ``dualgrad train --width W`` on digits, its parameters, one batch, and the input shape."""
     splits = data.load("digits")
     model = build_model("fcnet", splits.train.input_shape, splits.train.classes, width=width,
                         rng=np.random.default_rng([seed, 3]))
-    params = model.parameters()
-    x, y = splits.train.x[:batch], splits.train.y[:batch]
+    return model, model.parameters(), splits.train.x[:batch], splits.train.y[:batch], splits.train.input_shape
+
+
+def step_profile(width: int, k: int, steps: int, parallel) -> dict:
+    """Median wall-clock and CPU seconds of ``steps`` training steps (after 2 warm-up steps) with the k tangents
+    pushed as ``parallel`` says, and the median wait in its ``gather`` (one BLAS thread)."""
+    from threadpoolctl import threadpool_limits
+    model, params, x, y, _ = workload(width)
+    waits, gather = [], parallel.gather
+
+    def timed_gather(d_local, k):
+        start = time.perf_counter()
+        d = gather(d_local, k)
+        waits.append(time.perf_counter() - start)
+        return d
+    parallel.gather = timed_gather
+    source = make_gradient_source("activity", method="projection", k=k, parallel=parallel)
+    rng = np.random.default_rng(0)
+    wall, cpu = [], []
+    with threadpool_limits(1):
+        for _ in range(steps + 2):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            source(model, params, x, y, Context(training=True), rng)
+            wall.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
+    return {"wall_s": statistics.median(wall[2:]), "cpu_s": statistics.median(cpu[2:]),
+            "gather_s": statistics.median(waits[2:])}
+
+
+def rank_steps(width: int, k: int, steps: int, out: str) -> None:
+    """Under mpiexec: every rank's ``step_profile`` with the tangents split over the ranks; rank 0 writes them."""
+    from dualgrad.parallel import TangentParallel
+    ranks = TangentParallel()
+    profiles = ranks.comm.gather(step_profile(width, k, steps, ranks), root=0)
+    if ranks.is_root:
+        pathlib.Path(out).write_text(json.dumps(profiles))
+
+
+def split_steps(width: int, k: int, ranks: int, steps: int, tmp: str) -> list[dict]:
+    """``rank_steps`` on ``ranks`` MPI ranks of this machine: one profile per rank."""
+    out = pathlib.Path(tmp) / "steps.json"
+    subprocess.run([str(BIN / "mpiexec.gforker"), "-n", str(ranks), sys.executable, __file__, "--rank-steps",
+                    str(steps), "--width", str(width), "--k", str(k), "--json", str(out)],
+                   env=os.environ | MPI_ENV, check=True, stdout=subprocess.DEVNULL)
+    return json.loads(out.read_text())
+
+
+def column_cost(width: int, k: int, batch: int = BATCH, reps: int = 30, seed: int = 0) -> dict:
+    """(a, b, c): step time a + b·m for m pushed columns, in seconds, and c = b / a (one BLAS thread)."""
+    from threadpoolctl import threadpool_limits
+    model, params, x, y, input_shape = workload(width, batch, seed)
     ms = sorted({1, k // 8, k // 4, k // 2, k} - {0})
     sources = {m: make_gradient_source("activity", method="projection", k=k, parallel=PushOnly(m)) for m in ms}
     times = {m: [] for m in ms}
@@ -82,7 +138,7 @@ def column_cost(width: int, k: int, batch: int = BATCH, reps: int = 30, seed: in
     medians = [statistics.median(times[m]) for m in ms]
     b, a = np.polyfit(ms, medians, 1)
     return {"m": ms, "median_s": medians, "a_s": float(a), "b_s": float(b), "c": float(b / a),
-            "n": num_activities(model, splits.train.input_shape), "P": model.num_parameters()}
+            "n": num_activities(model, input_shape), "P": model.num_parameters()}
 
 
 def amdahl(k: int, c: float, ranks: int) -> float:
@@ -110,14 +166,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--width", type=int, default=1024)
     parser.add_argument("--k", type=int, default=64)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--ranks", type=int, default=2)
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=40, help="training steps timed per rank")
     parser.add_argument("--json", help="write the numbers to this file")
+    parser.add_argument("--rank-steps", type=int, help=argparse.SUPPRESS)         # one rank of split_steps
     args = parser.parse_args(argv)
+    if args.rank_steps:
+        return rank_steps(args.width, args.k, args.rank_steps, args.json)
 
     load = [os.getloadavg()]
     cost = column_cost(args.width, args.k)
+    steps = {"1": step_profile(args.width, args.k, args.steps, SingleProcess())}
     configs = ["1x1", "1x2", f"{args.ranks}x1"]
     seconds = {c: [] for c in configs}
     losses = {}
@@ -128,12 +189,14 @@ def main(argv=None):
                                          pathlib.Path(tmp) / f"{config}-{rep}")
                 seconds[config].append(s)
                 losses.setdefault(config, curve)
+        steps[str(args.ranks)] = split_steps(args.width, args.k, args.ranks, args.steps, tmp)
     load.append(os.getloadavg())
 
     base = statistics.median(seconds["1x1"])
     one, split = np.array(losses["1x1"]), np.array(losses[f"{args.ranks}x1"])
     result = {"width": args.width, "k": args.k, "epochs": args.epochs, "ranks": args.ranks, "reps": args.reps,
-              "cost": cost, "seconds": seconds, "load_before_after": load,
+              "steps_timed": args.steps,
+              "cost": cost, "seconds": seconds, "steps": steps, "load_before_after": load,
               "speedup": {c: base / statistics.median(v) for c, v in seconds.items()},
               "amdahl": {r: amdahl(args.k, cost["c"], r) for r in (args.ranks, 8, 64)},
               "losses_max_relative_difference": float(np.max(np.abs(split - one) / np.abs(one))),
@@ -142,6 +205,11 @@ def main(argv=None):
     print(report(result))
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(result, indent=1))
+
+
+def off_cpu(profile: dict) -> float:
+    """The share of a step's wall-clock time that the process spent off the CPU (waiting or descheduled)."""
+    return max(0.0, 1 - profile["cpu_s"] / profile["wall_s"])
 
 
 def report(r: dict) -> str:
@@ -165,6 +233,15 @@ def report(r: dict) -> str:
               f"a = {1e3 * cost['a_s']:.1f} ms, b = {1e3 * cost['b_s']:.2f} ms per column (medians for m = "
               f"{', '.join(map(str, cost['m']))}): c = b/a = {cost['c']:.3f}, k·c = {k * cost['c']:.1f}, "
               f"bound 1 + k·c = {1 + k * cost['c']:.1f}× for R → ∞.", "",
+              f"One training step, median of {r['steps_timed']} (per rank):", "",
+              "| | wall-clock ms | CPU ms | off the CPU | waiting in the Allgatherv, ms |", "|---|---|---|---|---|"]
+    one = r["steps"]["1"]
+    lines.append(f"| 1 process, {k} columns | {1e3 * one['wall_s']:.1f} | {1e3 * one['cpu_s']:.1f} | "
+                 f"{off_cpu(one):.0%} | — |")
+    for rank, p in enumerate(r["steps"][str(R)]):
+        lines.append(f"| rank {rank} of {R}, {split(k, R)[rank]} columns | {1e3 * p['wall_s']:.1f} | "
+                     f"{1e3 * p['cpu_s']:.1f} | {off_cpu(p):.0%} | {1e3 * p['gather_s']:.1f} |")
+    lines += ["",
               f"Per-epoch training losses, {R} ranks against 1 process: "
               + ("equal bit for bit." if r["losses_bitwise_equal"] else
                  f"largest relative difference {r['losses_max_relative_difference']:.2g}."), "",

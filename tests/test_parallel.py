@@ -167,11 +167,14 @@ def test_the_benchmark_prints_the_table_of_the_docs(tmp_path, capsys):
     spec = importlib.util.spec_from_file_location("tangent_parallel", ROOT / "benchmarks" / "tangent_parallel.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    bench.main(["--width", "16", "--k", "4", "--epochs", "1", "--reps", "1", "--json", str(tmp_path / "r.json")])
+    bench.main(["--width", "16", "--k", "4", "--epochs", "1", "--reps", "1", "--steps", "3",
+                "--json", str(tmp_path / "r.json")])
     table = capsys.readouterr().out
     result = json.loads((tmp_path / "r.json").read_text())
     assert result["losses_max_relative_difference"] <= 1e-4
     assert result["amdahl"]["2"] == bench.amdahl(4, result["cost"]["c"], 2)
+    assert set(result["steps"]["1"]) == {"wall_s", "cpu_s", "gather_s"} and len(result["steps"]["2"]) == 2
     for row in ("| 1 process × 1 thread |", "| 1 process × 2 threads |", "| 2 ranks × 1 thread |",
-                "| 8 ranks × 1 thread (a cluster) |", "| 64 ranks × 1 thread (a cluster) |", "c = b/a = "):
+                "| 8 ranks × 1 thread (a cluster) |", "| 64 ranks × 1 thread (a cluster) |", "c = b/a = ",
+                "| 1 process, 4 columns |", "| rank 0 of 2, 2 columns |", "| rank 1 of 2, 2 columns |"):
         assert row in table
