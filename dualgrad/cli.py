@@ -549,9 +549,18 @@ def _parallel(args, parser):
     MPI launcher without --tangent-parallel would run the whole command as every other rank does, into the same
     files: a usage error on every rank (rank 0 prints it)."""
     from .parallel import SINGLE_PROCESS, TangentParallel, launcher_ranks
-    if getattr(args, "tangent_parallel", False):
-        return TangentParallel()
     rank, size = launcher_ranks()
+    if getattr(args, "tangent_parallel", False):
+        ranks = TangentParallel()
+        if ranks.size == 1 and size > 1:          # every process alone in its MPI_COMM_WORLD
+            if rank == 0:
+                from mpi4py import MPI
+                library = " ".join(MPI.Get_library_version().splitlines()[0].split())
+                parser.error(f"mpiexec started {size} processes, and MPI gives each a world of its own: this "
+                             f"mpiexec belongs to another MPI than mpi4py's ({library}). Use that MPI's mpiexec "
+                             f"(with the [mpi] extra: {pathlib.Path(sys.executable).parent / 'mpiexec'})")
+            raise SystemExit(2)
+        return ranks
     if size > 1:
         if rank == 0:
             parser.error(f"this is one of {size} processes started by an MPI launcher (mpiexec, srun), and each "

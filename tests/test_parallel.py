@@ -178,3 +178,16 @@ def test_the_benchmark_prints_the_table_of_the_docs(tmp_path, capsys):
                 "| 8 ranks × 1 thread (a cluster) |", "| 64 ranks × 1 thread (a cluster) |", "c = b/a = ",
                 "| 1 process, 4 columns |", "| rank 0 of 2, 2 columns |", "| rank 1 of 2, 2 columns |"):
         assert row in table
+
+
+def test_an_mpiexec_of_another_mpi_is_named(tmp_path):
+    # Open MPI's mpiexec starting an MPICH-built mpi4py: each process is alone in its MPI_COMM_WORLD
+    _mpiexec()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PMI")} | {"OMPI_COMM_WORLD_SIZE": "2"}
+    for rank in (0, 1):
+        run = subprocess.run([_dualgrad(), *TRAIN, "--out", str(tmp_path / "x"), "--tangent-parallel"],
+                             env=env | {"OMPI_COMM_WORLD_RANK": str(rank)}, capture_output=True, text=True,
+                             timeout=TIMEOUT)
+        assert run.returncode == 2
+        assert ("belongs to another MPI than mpi4py's (MPICH" in run.stderr) == (rank == 0), run.stderr
+    assert not (tmp_path / "x").exists()
