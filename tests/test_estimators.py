@@ -202,6 +202,21 @@ def test_float32_normal_tangents_depend_on_the_seed_only_not_on_the_threads():
     np.testing.assert_array_equal(small, np.random.default_rng(11).standard_normal((3, 10), dtype=np.float32))
 
 
+@pytest.mark.parametrize("size", [7, 8, 1 << 10])
+def test_box_muller_numbers_do_not_depend_on_its_pass_size(monkeypatch, size):
+    """The arithmetic runs BOX_MULLER_PAIRS pairs at a time; the numbers must be those of one pass over the
+    whole block (odd and even lengths: the second half is one shorter for an odd one)."""
+    for m in (1, 2, 15, 16, 2049):
+        whole = np.empty(m, np.float32)
+        est.tangents._box_muller(np.random.Generator(np.random.SFC64(m)), whole)
+        monkeypatch.setattr(est.tangents, "BOX_MULLER_PAIRS", size)
+        passes = np.empty(m, np.float32)
+        est.tangents._box_muller(np.random.Generator(np.random.SFC64(m)), passes)
+        monkeypatch.undo()
+        np.testing.assert_array_equal(passes, whole)
+        assert np.all(np.isfinite(whole))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_rademacher_tangents_are_fair_independent_signs(dtype):
     V = est.sample_tangents(4, 100_003, "rademacher", np.random.default_rng(5), dtype=dtype)
