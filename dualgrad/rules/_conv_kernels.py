@@ -21,7 +21,9 @@ The buffer ``[cols(dx_i); cols(x); 1]`` is built for a chunk of output positions
 row of ones once per chunk, ``cols(dx_i)`` overwritten for each i, so the x-term costs no copy per
 column and the sum of the three terms costs no pass. The primal is ``[w | b] · [cols(x); 1]`` on the
 same rows. A chunk holds at most ``CHUNK_BYTES`` of columns (whole output rows, or part of a row, or
-part of the batch of one position) so that it stays in the last-level cache while the GEMM reads it.
+part of the batch of one position): wide enough that the GEMMs run near their peak and a column costs
+few NumPy calls. BLAS packs its operands into cache-sized panels itself, so a chunk need not fit in the
+cache whole (docs/performance.md measures the choice).
 
 **Winograd F(2×2, 3×3)** (Lavin & Gray 2016) for 3×3 kernels, stride 1, dilation 1, one group: every
 2×2 output tile is ``Aᵀ [Σ_c (G g_c Gᵀ) ⊙ (Bᵀ d_c B)] A`` with d_c the 4×4 input tile of channel c,
@@ -48,9 +50,10 @@ import numpy as np
 
 from ..backend import kernel_workers, namespace, run_parallel
 
-#: bytes of GEMM operand columns (im2col, or Winograd-transformed input) built at a time: a chunk of
-#: output positions whose columns stay in the last-level cache while the GEMMs read them.
-CHUNK_BYTES = 4 << 20
+#: bytes of GEMM operand columns (im2col, or Winograd-transformed input) built at a time per worker: a
+#: chunk of output positions. 16 MiB was faster than 4, 8, 12, 24 and 32 MiB on the 4-layer conv net of
+#: docs/performance.md (6–15% off its k = 16 pass against 4 MiB; level at k = 4 and on LeNet-5).
+CHUNK_BYTES = 16 << 20
 
 #: Winograd is used for eligible convolutions (3×3, stride 1, dilation 1, one group, floating point)
 #: with at least this many input and output channels; below it, its transforms cost more than the

@@ -7,7 +7,7 @@ Conv2d is the second hot path after matmul, and it has one fused rule: per tange
 
 computed by the kernels of ``_conv_kernels.py``: each column's three terms are ONE GEMM with the
 operands stacked along the inner dimension, ``[w | dw_i | db_i] · [cols(dx_i); cols(x); 1]``, where
-``cols`` is the im2col matrix of a cache-sized chunk of output positions — or, for 3×3 stride-1
+``cols`` is the im2col matrix of a chunk of output positions (``CHUNK_BYTES``) — or, for 3×3 stride-1
 convolutions with enough channels, its Winograd F(2×2, 3×3) transform (16/36 of the multiplications).
 The GEMMs write their outputs in place in a *batch-last* memory layout (the logical shape stays
 ``(N, O, OH, OW)``; the memory is ``(O, OH, OW, N)``), which the next layer reads without a copy; the
