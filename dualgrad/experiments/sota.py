@@ -20,9 +20,9 @@ on a 2-core CPU this runs the small models of ``dualgrad.nn`` in the same shapes
 - the paper's training for these networks (``networks.PAPER_TRAINING``, as for the FC nets: plain SGD without
   momentum or weight decay, constant learning rate, batch 64, early stopping on the validation loss with
   patience 10, abort at a training loss ≥ 10 or NaN), at most ``EPOCHS`` epochs: 5 on mnist-5k and 40 on
-  the digits, 235 and 680 steps (the paper: at most 200 epochs of 780 steps). Five epochs is what the
-  committed grid could afford on a shared 2-core machine (docs/experiments/sota.md; a k = 16 step of 64
-  images takes 0.13 s for resnet and 0.19 s for vit on one core);
+  the digits, 235 and 680 steps (the paper: at most 200 epochs of 780 steps). Five epochs was the plan for
+  a shared 2-core machine (a k = 16 step of 64 images takes 0.13 s for resnet and 0.19 s for vit on one
+  idle core); docs/experiments/sota.md says which of the 36 runs finished there;
 - learning rates from ``learning_rates.default_lr``: bp's rate and one base rate per model and dataset,
   scaled to each estimator and k, both from ``dualgrad experiment lr-search --base`` started from the paper's
   tuned values (docs/experiments/sota.md).
