@@ -19,7 +19,7 @@ import numpy as np
 from ..backend import namespace
 from ..errors import MissingRuleError
 from ..registry import bind, defprimitive, implements
-from ._util import cast, innermost, normalize_axes, reject
+from ._util import cast, innermost, normalize_axes, reject, result_type
 from .selection import take_along_axis
 
 
@@ -227,7 +227,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
         avg = np.mean(a, axis=axis, keepdims=keep)
         scale = np.result_type(avg).type(np.size(a) / np.size(avg))
     else:
-        dtype = np.result_type(a, weights)
+        dtype = result_type(a, weights)
         dtype = np.result_type(dtype, np.float64) if dtype.kind in "biu" else dtype
         wgt = cast(weights, dtype)
         if np.shape(a) != np.shape(wgt):
@@ -269,7 +269,7 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
     if np.ndim(m) > 2 or (y is not None and np.ndim(y) > 2):
         raise ValueError("m and y must have at most 2 dimensions")
     if dtype is None:
-        dtype = np.result_type(m, np.float64) if y is None else np.result_type(m, y, np.float64)
+        dtype = result_type(m, np.float64) if y is None else result_type(m, y, np.float64)
     X = _at_least_2d(m, dtype)
     if not rowvar and np.ndim(m) != 1:
         X = X.T
