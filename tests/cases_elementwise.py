@@ -80,6 +80,10 @@ CASES += [
     OpCase("power", lambda x: x ** 0.5, one_shape(), positive, label="x**0.5", analytic=True),
     OpCase("power", lambda x: 2.0 ** x, one_shape(), label="2**x", analytic=True),
     OpCase("divide", lambda x: 1.0 / x, one_shape(), away_from_zero(), label="1/x", analytic=True),
+    # a list operand is NumPy's array of it
+    OpCase("power", lambda x: x ** [1.0, 2.5, 0.5], fixed((2, 3)), positive, label="x**list", analytic=True),
+    OpCase("arctan2", lambda x: np.arctan2([0.5, -1.0, 2.0], x), fixed((3,)), away_from_zero(), label="list y"),
+    OpCase("fmin", lambda x: np.fmin(x, [5.0, 6.0, 7.0]), fixed((3,)), uniform(0.0, 1.0), label="list operand"),
     OpCase("subtract", lambda x: 3.0 - x, one_shape(), label="3-x", analytic=True),
     OpCase("abs", lambda x: abs(x), one_shape(), away_from_zero(), label="builtin abs"),
     OpCase("maximum", lambda x: np.maximum(x, 0.0), one_shape(), away_from_zero(), label="relu-like"),

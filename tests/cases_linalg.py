@@ -157,6 +157,8 @@ CASES = MATMUL + [
     # solve: vector or matrix right-hand sides, batched and broadcast; tangents on A, b or both
     OpCase("solve", lambda a, b: np.linalg.solve(a, b), solve_shapes((), (), vector=True),
            sample=(well_conditioned, normal), analytic=True, label="vector-b"),
+    OpCase("solve", lambda b: np.linalg.solve([[2.0, 0.5, 0.0], [0.3, 3.0, 0.2], [0.0, 0.1, 4.0]], b), fixed((3,)),
+           analytic=True, label="list-A"),
     OpCase("solve", lambda a, b: np.linalg.solve(a, b), solve_shapes((), ()),
            sample=(well_conditioned, normal), analytic=True, label="matrix-b"),
     OpCase("solve", lambda a, b: np.linalg.solve(a, b), solve_shapes((3,), (3,)),
@@ -304,6 +306,8 @@ CASES += [
     OpCase("pinv", lambda x: np.linalg.pinv(np.swapaxes(x, -1, -2) @ x, rtol=1e-5),
            rectangular(1).filter(lambda s: s[0][-2] < s[0][-1]), sample=full_rank, label="rank-deficient"),
     # lstsq: over- and underdetermined and square systems, vector and matrix right-hand sides
+    OpCase("lstsq", lambda a: np.linalg.lstsq(a, [1.0, -2.0, 0.5, 3.0])[0], fixed((4, 2)), sample=full_rank,
+           label="list-b"),
     OpCase("lstsq", lstsq_outputs, lstsq_shapes(vector=True, tall=True), sample=(full_rank, normal),
            label="tall-vector-b"),
     OpCase("lstsq", lstsq_outputs, lstsq_shapes(vector=False, tall=True), sample=(full_rank, normal),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import namespace, to_numpy
-from ..dual import innermost  # noqa: F401  (re-exported: the rule families import it from here)
+from ..dual import Dual, innermost  # noqa: F401  (innermost re-exported: the rule families import it from here)
 from ..errors import NonDifferentiableError
 
 
@@ -19,6 +19,18 @@ def result_type(*operands):
     arrays, Duals dispatch (to their values' dtype)."""
     return np.result_type(*(x if hasattr(x, "dtype") or type(x) in (int, float, complex) else np.asarray(x)
                             for x in operands))
+
+
+def as_operand(x, xp):
+    """x as an array (a list, a tuple, a number: as NumPy reads them), a Dual left as it is (a rule meets Duals of
+    an outer derivative among its primals)."""
+    return x if isinstance(x, Dual) else xp.asarray(x)
+
+
+def sequence_as_array(x):
+    """A list or tuple operand as NumPy's array of it (one holding Duals: NumPy's object array, which ``bind``
+    turns into a Dual); anything else as it is."""
+    return np.asarray(x) if isinstance(x, (list, tuple)) else x
 
 
 def cast(x, dtype):

@@ -26,7 +26,7 @@ import numpy as np
 from ..backend import namespace
 from ..errors import MissingRuleError, NonDifferentiableError
 from ..registry import bind, defprimitive, implements
-from ._util import innermost, rank_tolerance, refuse_where
+from ._util import as_operand, innermost, rank_tolerance, refuse_where
 from .linalg import conj, conj_transpose, hermitian_from_triangle, is_complex, real_part, solve_stacked
 from .queries import plain_result
 
@@ -444,6 +444,7 @@ def pinv(a, rcond=None, hermitian=False, *, rtol=np._NoValue):
 def _lstsq_rule(primals, tangents, rcond):
     (a, b), (ta, tb) = primals, tangents
     xp = namespace(a, b)
+    a, b = as_operand(a, xp), as_operand(b, xp)
     x, residuals, rank, sv = xp.linalg.lstsq(a, b, rcond=rcond)
     if ta is None and tb is None:
         return (x, residuals, rank, sv), None

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..backend import namespace
 from ..registry import NUMPY_UFUNCS, bind, defprimitive, implements
-from ._util import add_terms, fit, innermost, lift
+from ._util import add_terms, fit, innermost, lift, sequence_as_array
 from .queries import plain_result
 
 LN2, LN10 = math.log(2.0), math.log(10.0)
@@ -65,7 +65,7 @@ def binary(name, ufunc, tangent_x, tangent_y, *, kind="elementwise", note="", co
                         complex=complex)
 
     def fn(x, y):
-        return bind(prim, x, y)
+        return bind(prim, sequence_as_array(x), sequence_as_array(y))
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Elementwise ``np.{ufunc.__name__}`` on Duals or arrays (rule table entry {name!r})."
     implements(ufunc.__name__)(fn)

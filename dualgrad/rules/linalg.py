@@ -35,6 +35,7 @@ from ..dual import Dual
 from ..registry import bind, defprimitive, implements
 from ._util import (
     add_terms,
+    as_operand,
     fit,
     innermost,
     lift,
@@ -47,11 +48,6 @@ from ._util import (
 )
 from .elementwise import multiply
 from .shape import ravel
-
-
-def _as_operand(x, xp):
-    """x as an array, a Dual of an outer derivative left as it is (a nested rule meets those as operands)."""
-    return x if isinstance(x, Dual) else xp.asarray(x)
 
 
 def is_complex(x) -> bool:
@@ -123,7 +119,7 @@ def _matmul_shape_message(sa, sb):
 def _matmul_rule(primals, tangents):
     (a, b), (ta, tb) = primals, tangents
     xp = namespace(a, b)
-    a, b = _as_operand(a, xp), _as_operand(b, xp)
+    a, b = as_operand(a, xp), as_operand(b, xp)
     try:
         out = xp.matmul(a, b)
     except ValueError as e:                            # checked only on failure: the hot path pays nothing
@@ -265,7 +261,7 @@ def _interleaved_subscripts(args):
 def _outer_rule(primals, tangents):
     (a, b), (ta, tb) = primals, tangents
     xp = namespace(a, b)
-    a, b = xp.ravel(_as_operand(a, xp)), xp.ravel(_as_operand(b, xp))
+    a, b = xp.ravel(as_operand(a, xp)), xp.ravel(as_operand(b, xp))
     out = a[:, None] * b[None, :]
     t = None
     if ta is not None:
@@ -418,6 +414,7 @@ def _solve_rule(primals, tangents):
     """x = A⁻¹b;  dx = A⁻¹(db − dA x), all k right-hand sides in one solve."""
     (a, b), (ta, tb) = primals, tangents
     xp = namespace(a, b)
+    a, b = as_operand(a, xp), as_operand(b, xp)
     x = xp.linalg.solve(a, b)
     if ta is None and tb is None:
         return x, None

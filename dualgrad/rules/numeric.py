@@ -16,7 +16,7 @@ import numpy as np
 from ..backend import namespace, special
 from ..errors import MissingRuleError
 from ..registry import bind, defprimitive, implements
-from ._util import add_terms, cast, fit, innermost, lift, normalize_axis, result_type
+from ._util import add_terms, cast, fit, innermost, lift, normalize_axis, result_type, sequence_as_array
 from .selection import plain_argument
 
 
@@ -111,7 +111,7 @@ def _spacing(distances, n):
         raise ValueError("distances must be either scalars or 1d")
     if np.size(distances) != n:
         raise ValueError("when 1d, distances must match the length of the corresponding dimension")
-    if np.result_type(distances).kind in "biu":
+    if result_type(distances).kind in "biu":
         distances = np.asarray(distances, dtype=np.float64)
     steps = np.diff(distances)
     return steps[0] if np.all(steps == steps[0]) else steps
@@ -163,6 +163,7 @@ def _gradient_edges_and_interior(f, ax, dx, edge_order, ndim):
 
 @implements(np.trapezoid, via=("getitem", "add", "multiply", "sum"), note="x and dx may be Duals")
 def trapezoid(y, x=None, dx=1.0, axis=-1):
+    y, x = sequence_as_array(y), sequence_as_array(x)
     ndim = np.ndim(y)
     if x is None:
         d = dx
@@ -232,6 +233,7 @@ _interp = defprimitive("interp", _interp_rule, family="numeric", numpy=("np.inte
 
 @implements(np.interp)
 def interp(x, xp, fp, left=None, right=None, period=None):
+    x, xp, fp = sequence_as_array(x), sequence_as_array(xp), sequence_as_array(fp)
     if np.ndim(xp) != 1 or np.ndim(fp) != 1:
         raise ValueError("interp: xp and fp must be 1-D sequences")
     if np.iscomplexobj(x) or np.iscomplexobj(xp):
