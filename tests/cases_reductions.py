@@ -42,6 +42,12 @@ CASES += [
     OpCase("logsumexp", lambda x: dg.logsumexp(x, axis=-1), one_shape(min_dims=1), label="axis -1"),
     OpCase("logsumexp", lambda x: dg.logsumexp(x, axis=(0, 1), keepdims=True), fixed((2, 3, 2)), label="keepdims"),
     OpCase("logsumexp", lambda x: dg.logsumexp(100 * x, axis=0), fixed((4, 3)), label="large values"),
+    # scipy.special.logsumexp's b= (a list, or a Dual) and return_sign=, composed from exp, sum and log
+    OpCase("log", lambda x: dg.logsumexp(x, axis=-1, b=[0.5, 2.0, 1.0]), fixed((2, 3)), label="logsumexp b"),
+    OpCase("log", lambda x, b: dg.logsumexp(x, b=b, keepdims=True), fixed((2, 3), (3,)),
+           sample=(normal, uniform(0.5, 2.0)), label="logsumexp Dual b"),
+    OpCase("log", lambda x: dg.logsumexp(x, axis=0, b=[[-1.0], [0.2]], return_sign=True), fixed((2, 3)),
+           sample=uniform(-0.5, 0.5), label="logsumexp return_sign"),
     OpCase("cumsum", lambda x: np.cumsum(x), one_shape(), label="flat", analytic=True),
     OpCase("cumsum", lambda x: np.cumsum(x, axis=-1), one_shape(min_dims=1), label="axis -1", analytic=True),
     OpCase("cumsum", lambda x: x.cumsum(axis=0), one_shape(min_dims=1), label="method axis 0", analytic=True),

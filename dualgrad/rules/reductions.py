@@ -186,12 +186,36 @@ def _logsumexp_rule(primals, tangents, axis, keepdims):
 
 _logsumexp = defprimitive("logsumexp", _logsumexp_rule, family="reductions", kind="fused",
                           numpy=("scipy.special.logsumexp (as dg.logsumexp)",),
-                          note="softmax computed once and reused for the tangent")
+                          note="softmax computed once and reused for the tangent; b= and return_sign= as SciPy's, "
+                               "composed from exp, sum and log")
 
 
-def logsumexp(x, axis=None, keepdims=False):
-    """log Σ exp(x) over ``axis``, computed stably; its tangent is Σ softmax(x)·dx."""
-    return bind(_logsumexp, x, axis=axis, keepdims=keepdims)
+def logsumexp(x, axis=None, keepdims=False, *, b=None, return_sign=False):
+    """log Σ exp(x) over ``axis``, computed stably; its tangent is Σ softmax(x)·dx.
+
+    As ``scipy.special.logsumexp``: ``b`` scales the terms (b may be a Dual), and ``return_sign=True`` returns
+    (log |s|, the sign of s) for s = Σ b·exp(x): ±1 as a plain array, s/|s| (a Dual) for complex values;
+    without it a negative s gives NaN. Those are composed from exp, sum and log: m + log |Σ b·exp(x − m)|
+    with m the largest real part of x.
+    """
+    if b is None and not return_sign:
+        return bind(_logsumexp, x, axis=axis, keepdims=keepdims)
+    if b is not None:
+        shape = np.broadcast_shapes(np.shape(x), np.shape(b))
+        x, b = np.broadcast_to(x, shape), np.broadcast_to(b, shape)
+    axes = normalize_axes(axis, np.ndim(x), "logsumexp")
+    values = innermost(x)
+    xp = namespace(values)
+    m = values.real.max(axis=axes, keepdims=True, initial=-np.inf)   # a constant shift: the sum does not depend on it
+    m = xp.where(xp.isfinite(m), m, 0)
+    terms = np.exp(x - m) if b is None else b * np.exp(x - m)
+    s = np.sum(terms, axis=axes, keepdims=True)
+    out = (np.log(np.abs(s)) if return_sign else np.log(s)) + m
+    out = out if keepdims else np.squeeze(out, axis=axes)
+    if not return_sign:
+        return out
+    sign = s / np.abs(s) if np.iscomplexobj(innermost(s)) else xp.sign(innermost(s))   # real: ±1, plain
+    return out, sign if keepdims else np.squeeze(sign, axis=axes)
 
 # ----- cumsum -----------------------------------------------------------------------------------------
 def _cumsum_rule(primals, tangents, axis):
