@@ -22,7 +22,7 @@ on a 2-core CPU this runs the small models of ``dualgrad.nn`` in the same shapes
   patience 10, abort at a training loss ≥ 10 or NaN), at most ``EPOCHS`` epochs: 5 on mnist-5k and 40 on
   the digits, 235 and 680 steps (the paper: at most 200 epochs of 780 steps). Five epochs was the plan for
   a shared 2-core machine (a k = 16 step of 64 images takes 0.13 s for resnet and 0.19 s for vit on one
-  idle core); docs/experiments/sota.md says which of the 36 runs finished there;
+  idle core); the 36 runs of the default grid take about 14 CPU-minutes (docs/experiments/sota.md);
 - learning rates from ``learning_rates.default_lr``: bp's rate and one base rate per model and dataset,
   scaled to each estimator and k, both from ``dualgrad experiment lr-search --base`` started from the paper's
   tuned values (docs/experiments/sota.md).
