@@ -84,6 +84,8 @@ def _unpack(out, k, tag, what="jvp"):
     primals, tangents = [], []
     for path, o in zip(leaf_paths(odef), o_leaves):
         o = from_objects(o)                           # np.array([d, e]) returned: NumPy's object array of Duals
+        if type(o) is np.ndarray and o.dtype == object:   # ... whose elements all came out plain: their values
+            o = np.array(o.tolist())
         if isinstance(o, Dual):
             if o.tag > tag:
                 raise EscapedPerturbationError(

@@ -121,3 +121,12 @@ def test_integer_valued_ufuncs_of_object_arrays_are_plain():
         got = ufunc(np.asarray(d))
         assert not any(isinstance(e, dg.Dual) for e in got)
         np.testing.assert_array_equal(got.astype(float), want)
+
+
+def test_an_object_array_without_duals_comes_back_as_numbers():
+    """np.min over an object array can pick a plain number in every place: the output is its value, with a
+    zero tangent, as for any output that does not depend on the inputs."""
+    out, tangent = dg.jvp(lambda a: np.min(np.array([[a[0], 0.5], [a[1], 0.5]]), axis=1),
+                          (np.array([1.0, 2.0]),), (np.ones((2, 2)),))
+    assert out.dtype == np.float64 and np.array_equal(out, [0.5, 0.5])
+    assert tangent.dtype == np.float64 and not tangent.any()
