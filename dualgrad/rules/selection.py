@@ -347,28 +347,31 @@ def put_along_axis(arr, indices, values, axis):
     _write_into("put_along_axis", arr, gather(c_arr, arr, values, dtype=result_type(arr), op="put_along_axis"))
 
 
+def _write_selected(numpy_write, target, where, values, **options):
+    """NumPy's in-place ``numpy_write(target, where, values)`` (np.put, np.place, np.putmask) on element codes,
+    whose result picks the target's own elements and the values' from both Duals (``gather``)."""
+    op = numpy_write.__name__
+    c_target, c_values = number_elements(target, values)
+    numpy_write(c_target, where, c_values, **options)
+    _write_into(op, target, gather(c_target, target, values, dtype=result_type(target), op=op))
+
+
 @implements(np.put, via=("gather",), note="in place: writes the Dual target (primal and tangent)")
 def put(a, ind, v, mode="raise"):
     plain_argument("put", ind=ind)
-    c_a, c_v = number_elements(a, v)
-    np.put(c_a, ind, c_v, mode=mode)
-    _write_into("put", a, gather(c_a, a, v, dtype=result_type(a), op="put"))
+    _write_selected(np.put, a, ind, v, mode=mode)
 
 
 @implements(np.place, via=("gather",), note="in place: writes the Dual target (primal and tangent)")
 def place(arr, mask, vals):
     plain_argument("place", mask=mask)
-    c_arr, c_vals = number_elements(arr, vals)
-    np.place(c_arr, mask, c_vals)
-    _write_into("place", arr, gather(c_arr, arr, vals, dtype=result_type(arr), op="place"))
+    _write_selected(np.place, arr, mask, vals)
 
 
 @implements(np.putmask, via=("gather",), note="in place: writes the Dual target (primal and tangent)")
 def putmask(a, mask, values):
     plain_argument("putmask", mask=mask)
-    c_a, c_values = number_elements(a, values)
-    np.putmask(c_a, mask, c_values)
-    _write_into("putmask", a, gather(c_a, a, values, dtype=result_type(a), op="putmask"))
+    _write_selected(np.putmask, a, mask, values)
 
 
 @implements(np.copyto, via=("gather",), note="in place: writes the Dual target (primal and tangent)")
