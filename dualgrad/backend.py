@@ -46,13 +46,13 @@ def get(name: str) -> ModuleType:
         raise BackendUnavailableError(
             "backend 'cupy' was requested but CuPy is not installed. Install the GPU extra with "
             "pip install 'dualgrad[gpu]' (it pulls cupy-cuda12x; pick the wheel matching your CUDA), "
-            "or use backend='numpy'.") from e
+            "or use the 'numpy' backend.") from e
     try:
         cupy.cuda.runtime.getDeviceCount()
     except Exception as e:  # CUDA driver missing or no device
         raise BackendUnavailableError(
             f"backend 'cupy' was requested; CuPy is installed but no CUDA device is usable ({e}). "
-            "Use backend='numpy' on this machine.") from e
+            "Use the 'numpy' backend on this machine.") from e
     return cupy
 
 
@@ -79,6 +79,13 @@ def to_numpy(x) -> np.ndarray:
     if cupy is not None and isinstance(x, cupy.ndarray):
         return cupy.asnumpy(x)
     return np.asarray(x)
+
+
+def move(x, xp: ModuleType):
+    """``x`` as an array of the module ``xp``: NumPy -> CuPy is one host-to-device copy, CuPy -> NumPy one
+    device-to-host copy (``to_numpy``: CuPy refuses the implicit conversion of ``np.asarray``), and an array
+    already of ``xp`` is returned as it is (no copy)."""
+    return to_numpy(x) if xp is np else xp.asarray(x)
 
 
 def special(xp: ModuleType) -> ModuleType:

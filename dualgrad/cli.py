@@ -39,7 +39,7 @@ from .argtypes import (
     positive_float,
     positive_int,
 )
-from .backend import retain_freed_memory
+from .backend import BACKENDS, retain_freed_memory
 from .experiments import fcnet, functions, sota
 
 
@@ -172,6 +172,9 @@ def _add_training_flags(p, out: str) -> None:
                    help=f"diverged when the training loss reaches this (default {d['loss_bound']}; inf: no bound)")
     p.add_argument("--seed", type=non_negative_int, default=S, help=f"(default {d['seed']})")
     p.add_argument("--threads", type=positive_int, default=S, help=f"BLAS threads (default {d['threads']})")
+    p.add_argument("--backend", choices=BACKENDS, default=S,
+                   help=f"array module of the run (default {d['backend']}); cupy trains on the GPU (pip install "
+                        "'dualgrad[gpu]' and a CUDA device; without them: exit status 2, nothing written)")
     p.add_argument("--diagnostics", dest="diagnostics_every", type=non_negative_int, default=S, metavar="N",
                    help="every N steps log cosine and norm ratio to the exact gradient (default: never)")
     p.add_argument("--out", type=directory, help=f"output directory (default {out})")
@@ -257,7 +260,7 @@ def _options(args, names, stored: dict | None) -> dict:
 #: The training flags of ``dualgrad train`` (compare has all but method).
 _TRAIN_OPTIONS = ("model", "width", "hidden_layers", "dataset", "data_dir", "grad", "method", "k", "sampler", "angle",
                   "lr", "optimizer", "momentum", "weight_decay", "lr_schedule", "batch_size", "eval_batch_size",
-                  "epochs", "patience", "min_delta", "loss_bound", "seed", "threads", "diagnostics_every")
+                  "epochs", "patience", "min_delta", "loss_bound", "seed", "threads", "backend", "diagnostics_every")
 
 EXIT_CODES = """exit status:
   0    finished (epoch budget or early stopping)
@@ -538,10 +541,10 @@ def _interrupted(args, argv: list[str], signame: str) -> None:
 def _usage_errors() -> tuple:
     """Errors in what the user asked for (exit status 2; nothing was written)."""
     from .data import CorruptDatasetError, DatasetNotFoundError
-    from .errors import InvalidArgumentError, MissingExtraError, RunDirectoryError
+    from .errors import BackendUnavailableError, InvalidArgumentError, MissingExtraError, RunDirectoryError
     from .learning_rates import LearningRateNotFound
     return (InvalidArgumentError, RunDirectoryError, DatasetNotFoundError, CorruptDatasetError, LearningRateNotFound,
-            MissingExtraError)
+            MissingExtraError, BackendUnavailableError)
 
 
 def _parallel(args, parser):

@@ -19,11 +19,13 @@ come from true forward mode; the block-local reverse rule is the same.
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 
 from .approaches import METHOD_ALIASES, aggregation_method
+from .backend import move, namespace
 from .dual import Dual
 from .errors import InvalidArgumentError
 from .estimators import AGGREGATIONS, SAMPLERS, aggregate, forward_gradient, sample_tangents
@@ -38,11 +40,12 @@ METHOD_NAMES = tuple(sorted(set(AGGREGATIONS) | set(METHOD_ALIASES)))
 
 def _cross_entropy_and_grad(logits, y):
     """Mean cross-entropy and its gradient (softmax − onehot) / B with respect to the logits."""
+    xp = namespace(logits)
     z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
+    e = xp.exp(z)
     s = e.sum(axis=1, keepdims=True)
-    rows = np.arange(len(y))
-    loss = float(np.mean(np.log(s[:, 0]) - z[rows, y]))
+    rows = xp.arange(len(y))
+    loss = float(xp.mean(xp.log(s[:, 0]) - z[rows, y]))
     grad = e / s
     grad[rows, y] -= 1
     return loss, grad / len(y)
@@ -113,11 +116,12 @@ class ActivityPerturbation(_Perturbation):
     def __call__(self, model, params, x, y, ctx: Context, rng):
         blocks = model.blocks()
         shapes = self.activity_shapes(model, blocks, params, x)
-        sizes = [math.prod(s) for s in shapes]
-        offsets = np.cumsum([0] + sizes)
+        offsets = list(itertools.accumulate([math.prod(s) for s in shapes], initial=0))
         batch = len(x)
-        V = sample_tangents(self.k, int(offsets[-1]), self.sampler, rng, self.normalize, dtype=x.dtype,
+        xp = namespace(x)
+        V = sample_tangents(self.k, offsets[-1], self.sampler, rng, self.normalize, dtype=x.dtype,
                             **self.sampler_options)                                       # (k, n)
+        V = move(V, xp)                     # drawn on the host; on a GPU one copy of k·n numbers per step
         mine = V[self.parallel.share(self.k)]                       # (k_r, n): the columns this process pushes
         k = len(mine)
         inputs, h = [], x
@@ -128,7 +132,7 @@ class ActivityPerturbation(_Perturbation):
             if isinstance(h, Dual) and h.tangent is not None:
                 h = Dual(h.primal, h.tangent + v)                    # injected on top of the propagated tangent
             else:
-                h = Dual(h.primal if isinstance(h, Dual) else h, np.broadcast_to(v, (k,) + h.shape))
+                h = Dual(h.primal if isinstance(h, Dual) else h, xp.broadcast_to(v, (k,) + h.shape))
         losses = softmax_cross_entropy(h, y, reduction="none")       # (B,), tangent (k, B)
         d = self.parallel.gather(losses.tangent / batch, self.k)    # jvps of the mean loss, per sample: (k, B)
         length = expected_length(self.sampler, V.shape[1], self.normalize, **self.sampler_options)
@@ -140,7 +144,7 @@ class ActivityPerturbation(_Perturbation):
             _, cache = block.forward_cached(x_in, params, ctx)       # same ctx: same dropout mask, BN stats once
             _, block_grads = block.backward(cache, grad_out, params)
             grads.update(block_grads)
-        return float(np.mean(losses.primal)), grads
+        return float(xp.mean(losses.primal)), grads
 
 
 SOURCES = {"exact": Exact, "bp": Exact, "weight": WeightPerturbation, "activity": ActivityPerturbation}
@@ -166,5 +170,7 @@ def num_perturbed(grad: str, model, input_shape) -> int | None:
 def num_activities(model, input_shape) -> int:
     """n of activity perturbation: the per-sample size of all block outputs (2W + 10 for the paper's FCNet)."""
     source = ActivityPerturbation()
-    x = np.zeros((1,) + tuple(input_shape), dtype=np.result_type(*model.parameters().values()))
-    return sum(math.prod(s) for s in source.activity_shapes(model, model.blocks(), model.parameters(), x))
+    params = model.parameters()
+    xp = namespace(*params.values())
+    x = xp.zeros((1,) + tuple(input_shape), dtype=np.result_type(*params.values()))
+    return sum(math.prod(s) for s in source.activity_shapes(model, model.blocks(), params, x))

@@ -106,7 +106,8 @@ class Optimizer:
 
     def load_state_dict(self, state: dict) -> None:
         self.steps = int(state["steps"])
-        self.state = {name: {k: np.array(v) for k, v in slot.items()} for name, slot in state["state"].items()}
+        self.state = {name: {k: namespace(v).array(v) for k, v in slot.items()}          # copies, on v's device
+                      for name, slot in state["state"].items()}
 
 
 class SGD(Optimizer):

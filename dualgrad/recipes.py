@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import approaches, nn
+from . import approaches, backend, nn
 from .errors import InvalidArgumentError
 from .learning_rates import default_lr
 from .parallel import SINGLE_PROCESS
@@ -67,6 +67,7 @@ def prepare_run(*, model: str = "fcnet", width: int = 256, hidden_layers: int = 
 
     cfg = TrainConfig(grad=grad, method=method, k=k, lr=1.0 if lr is None else lr, **train_options)
     check_config(cfg)
+    backend.get(cfg.backend)           # CuPy and a GPU for "cupy" (BackendUnavailableError), before the data loads
     for name, value, minimum in (("width", width, 1), ("hidden_layers", hidden_layers, 0)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
             raise InvalidArgumentError(f"{name} must be an integer >= {minimum}, got {value!r}")

@@ -64,6 +64,8 @@ RESUMABLE = frozenset({"training.epochs", "training.patience", "training.min_del
                        "training.eval_batch_size", "data.data_dir"})
 #: Recorded, never compared: the dualgrad version that wrote the configuration, where the lr came from.
 RECORDED_ONLY = frozenset({"dualgrad_version", "training.lr_source"})
+#: Settings added to config.json after its first version, with the value that a run written before had.
+ADDED_LATER = {"training.backend": "numpy"}
 
 
 # ----- configurations ---------------------------------------------------------------------------------------
@@ -84,11 +86,13 @@ _ABSENT = "(absent)"
 
 def differences(stored: dict, wanted: dict, *, partial: bool = False) -> list[tuple[str, object, object]]:
     """``(key, stored value, wanted value)`` for every dotted config key that differs and may not change on
-    resume (``RESUMABLE``, ``RECORDED_ONLY``). ``partial``: compare only the keys ``wanted`` has."""
+    resume (``RESUMABLE``, ``RECORDED_ONLY``). ``partial``: compare only the keys ``wanted`` has. A setting that
+    an older config.json lacks (``ADDED_LATER``) counts as the value such a run had."""
     a, b = flatten(stored), flatten(wanted)
     free = RESUMABLE | RECORDED_ONLY
     if a.get("training.lr_schedule", "constant") != "constant":
         free = free - {"training.epochs"}
+    a = {key: value for key, value in ADDED_LATER.items() if key in b} | a
     keys = b.keys() if partial else a.keys() | b.keys()
     return [(key, a.get(key, _ABSENT), b.get(key, _ABSENT)) for key in sorted(keys)
             if key not in free and a.get(key, _ABSENT) != b.get(key, _ABSENT)]

@@ -28,6 +28,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from . import checkpoint, rundir
+from .backend import BACKENDS, move, namespace
+from .backend import get as get_backend
 from .data import Dataset, Splits, batches
 from .errors import InvalidArgumentError, NonFiniteError
 from .estimators import check_sampler
@@ -60,6 +62,7 @@ class TrainConfig:
     seed: int = 0
     diagnostics_every: int = 0
     threads: int | None = 1           # BLAS threads during training (None: the library default); see fit
+    backend: str = "numpy"            # "numpy" | "cupy": where parameters, data and every step live; see fit
     sampler_options: dict = field(default_factory=dict)   # the sampler's own: angle (degrees), max_length, resample
 
 
@@ -86,7 +89,7 @@ def check_config(cfg: TrainConfig) -> None:
                  + (f" and < {high}" if high < math.inf else ""))
 
     for name, choices in (("grad", tuple(SOURCES)), ("method", METHOD_NAMES), ("optimizer", tuple(OPTIMIZERS)),
-                          ("lr_schedule", SCHEDULES)):
+                          ("lr_schedule", SCHEDULES), ("backend", BACKENDS)):
         if not isinstance(getattr(cfg, name), str) or getattr(cfg, name) not in choices:
             fail(name, f"one of {choices}")
     integer("k", 1)
@@ -122,14 +125,18 @@ class History:
 
 # ----- evaluation -------------------------------------------------------------------------------------------
 def evaluate(model, params, data: Dataset, batch_size: int = 1024) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy over ``data`` (inference mode: no dropout, running BN stats)."""
+    """Mean cross-entropy and accuracy over ``data`` (inference mode: no dropout, running BN stats).
+
+    The sums are kept in the data's array module (float64, in batch order) and read once at the end: on a
+    GPU one device-to-host transfer per number."""
+    xp = namespace(data.x)
     ctx = Context(training=False)
-    total_loss, correct = 0.0, 0
+    total_loss, correct = xp.zeros((), dtype=xp.float64), xp.zeros((), dtype=xp.int64)
     for x, y in batches(data, batch_size):
         logits = model.forward(x, params, ctx)
-        total_loss += float(softmax_cross_entropy(logits, y, reduction="sum"))
-        correct += int(np.sum(np.argmax(logits, axis=-1) == y))
-    return total_loss / len(data), correct / len(data)
+        total_loss += softmax_cross_entropy(logits, y, reduction="sum")
+        correct += (xp.argmax(logits, axis=-1) == y).sum()
+    return float(total_loss) / len(data), int(correct) / len(data)
 
 
 def _evaluate_all(model, params, splits: Splits, cfg: TrainConfig) -> dict:
@@ -177,8 +184,10 @@ def _snapshot(model, optimizer, state: _RunState) -> tuple[dict, dict]:
     return arrays, state.meta() | {"optimizer_steps": opt_state["steps"]}
 
 
-def _restore(committed, model, optimizer, state: _RunState) -> None:
+def _restore(committed, model, optimizer, state: _RunState, xp) -> None:
+    """Put a commit's state back; its arrays (NumPy, as saved) go to the run's array module ``xp``."""
     arrays, meta = committed
+    arrays = {n: move(a, xp) for n, a in arrays.items()}
     model.set_parameters({n[len("params/"):]: a for n, a in arrays.items() if n.startswith("params/")})
     model.set_buffers({n[len("buffers/"):]: a for n, a in arrays.items() if n.startswith("buffers/")})
     opt_state: dict = {}
@@ -255,6 +264,11 @@ def fit(model, splits: Splits, cfg: TrainConfig | None = None, *, out=None, resu
         raise InvalidArgumentError(f"tangent-parallel training splits the k tangents of weight or activity "
                                    f"perturbation over the MPI ranks; --grad {cfg.grad} has none: run it in one "
                                    "process")
+    if parallel.size > 1 and cfg.backend != "numpy":
+        raise InvalidArgumentError(f"tangent-parallel training gathers the jvps as NumPy arrays over MPI; it does "
+                                   f"not run on backend {cfg.backend!r}: use backend 'numpy' (--backend numpy) or "
+                                   "one process")
+    get_backend(cfg.backend)                 # BackendUnavailableError without CuPy or a GPU, before any file
     config = run_config(model, splits, cfg, describe)
     opened = {}
 
@@ -277,8 +291,10 @@ def _fit(model, splits, cfg, config, run, committed, progress, parallel) -> Hist
     state = _RunState(cfg)
     bar = None
     try:
+        model.to(cfg.backend)                                # parameters and buffers (CuPy: on the GPU)
+        splits = splits.to(cfg.backend)                      # the whole dataset, copied once
         if committed is not None:
-            _restore(committed, model, optimizer, state)
+            _restore(committed, model, optimizer, state, get_backend(cfg.backend))
         params = model.parameters()                          # after the restore: it replaces the arrays
         if committed is None:
             row = {"epoch": 0, **_evaluate_all(model, params, splits, cfg), "seconds": 0.0, "lr": optimizer.current_lr}
@@ -376,8 +392,9 @@ def _diagnose(model, params, x, y, ctx, grads, step, epoch) -> dict:
     """Cosine and norm ratio between the estimate and the exact gradient on this batch (the step's own
     context, so dropout masks and batch statistics are the same)."""
     _, exact = make_gradient_source("exact")(model, params, x, y, ctx, None)
-    est = np.concatenate([np.ravel(grads[n]) for n in params])
-    ref = np.concatenate([np.ravel(exact[n]) for n in params])
-    norm_est, norm_ref = float(np.linalg.norm(est)), float(np.linalg.norm(ref))
+    xp = namespace(x)
+    est = xp.concatenate([xp.ravel(grads[n]) for n in params])
+    ref = xp.concatenate([xp.ravel(exact[n]) for n in params])
+    norm_est, norm_ref = float(xp.linalg.norm(est)), float(xp.linalg.norm(ref))
     return {"step": step, "epoch": epoch, "cosine": float(est @ ref) / max(norm_est * norm_ref, 1e-300),
             "norm_ratio": norm_est / max(norm_ref, 1e-300)}

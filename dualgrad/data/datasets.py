@@ -16,9 +16,12 @@ import importlib.util
 import os
 import pathlib
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+
+from ..backend import get as get_backend
+from ..backend import move, namespace
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -45,12 +48,24 @@ class Dataset:
     def input_shape(self) -> tuple:
         return self.x.shape[1:]
 
+    def to(self, backend: str) -> Dataset:
+        """The dataset with its images and labels on the array module ``backend`` ("numpy" or "cupy"): one
+        copy each, or ``self`` when they are there already."""
+        xp = get_backend(backend)
+        if namespace(self.x) is xp and namespace(self.y) is xp:
+            return self
+        return replace(self, x=move(self.x, xp), y=move(self.y, xp))
+
 
 @dataclass
 class Splits:
     train: Dataset
     val: Dataset
     test: Dataset
+
+    def to(self, backend: str) -> Splits:
+        """The three parts on the array module ``backend`` (``Dataset.to``)."""
+        return Splits(*(part.to(backend) for part in (self.train, self.val, self.test)))
 
     def summary(self) -> str:
         return (f"{self.train.name}: {len(self.train)} train / {len(self.val)} val / {len(self.test)} test, "
@@ -64,8 +79,10 @@ def data_dir(path: str | os.PathLike | None = None) -> pathlib.Path:
 
 def batches(data: Dataset, batch_size: int, rng: np.random.Generator | None = None):
     """Mini-batches ``(x, y)``; shuffled with a fresh permutation from ``rng`` (in order without one).
-    The last batch may be smaller."""
-    order = rng.permutation(len(data)) if rng is not None else np.arange(len(data))
+    The last batch may be smaller. Data on the GPU (CuPy) is gathered there: the permutation is drawn on
+    the host by ``rng`` (so the batches are those of the NumPy run) and copied to the device once."""
+    xp = namespace(data.x)
+    order = move(rng.permutation(len(data)), xp) if rng is not None else xp.arange(len(data))
     for start in range(0, len(data), batch_size):
         idx = order[start:start + batch_size]
         yield data.x[idx], data.y[idx]

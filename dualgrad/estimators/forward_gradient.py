@@ -2,13 +2,14 @@
 aggregate them into a gradient estimate."""
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 
 import numpy as np
 
 from ..approaches import METHOD_ALIASES, aggregation_method
-from ..backend import namespace
+from ..backend import move, namespace
 from ..errors import InvalidArgumentError
 from ..parallel import SINGLE_PROCESS
 from ..pytree import flatten, unflatten
@@ -50,11 +51,11 @@ def forward_gradient(f: Callable, x, k: int = 16, sampler: str = "normal", metho
         raise InvalidArgumentError(f"forward_gradient: unknown method {method!r}; choose one of "
                                    f"{sorted(AGGREGATIONS)} or the paper's names {sorted(METHOD_ALIASES)}")
     method = aggregation_method(method, k)                  # the paper's names (dualgrad.approaches); fg: k = 1
-    sizes = [a.size for a in arrays]
-    n = sum(sizes)
+    offsets = list(itertools.accumulate([a.size for a in arrays], initial=0))
+    n = offsets[-1]
     dtype = np.result_type(*arrays)
     V = sample_tangents(k, n, sampler, rng, normalize, dtype=dtype, **sampler_options)       # (k, n)
-    offsets = np.cumsum([0] + sizes)
+    V = move(V, namespace(*arrays))         # to x's device: one host-to-device copy when x is on a GPU
     mine = V[parallel.share(k)]                                              # (k_r, n): the columns pushed here
     tangents = [mine[:, lo:hi].reshape((len(mine),) + a.shape) for a, lo, hi in zip(arrays, offsets[:-1], offsets[1:])]
     value, d = jvp(lambda *ps: f(unflatten(treedef, ps)), tuple(arrays), tuple(tangents))

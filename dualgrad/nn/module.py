@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import get as get_backend
+from ..backend import move
 from ..dual import Dual
 
 #: A NumPy or CuPy array.
@@ -161,6 +163,15 @@ class Module:
         """Cast every parameter and buffer to ``dtype`` (e.g. np.float32); returns the module."""
         self.set_parameters({n: p.astype(dtype) for n, p in self.parameters().items()})
         self.set_buffers({n: b.astype(dtype) for n, b in self.buffers().items()})
+        return self
+
+    def to(self, backend: str) -> Module:
+        """Move every parameter and buffer to the array module ``backend`` ("numpy" or "cupy"; a GPU run
+        needs CuPy and a CUDA device, else ``BackendUnavailableError``); returns the module. Arrays already
+        there are kept as they are (no copy)."""
+        xp = get_backend(backend)
+        self.set_parameters({n: move(p, xp) for n, p in self.parameters().items()})
+        self.set_buffers({n: move(b, xp) for n, b in self.buffers().items()})
         return self
 
     # ----- computation -----------------------------------------------------------------------------
