@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dualgrad import cli
+from dualgrad import backend, checkpoint, cli
 
 TINY = ["--width", "16", "--epochs", "2", "--no-progress", "--no-plot"]
 
@@ -58,6 +58,7 @@ USAGE_ERRORS = [
     ["--angle", "30"], ["--method", "fg", "--k", "4"], ["--sampler", "orthonormal", "--k", "100"],
     ["--sampler", "varying_length"], ["--model", "lenet5", "--dataset", "teacher-student"], ["--resume"],
     ["--overwrite", "--resume"], ["--dataset", "mnist", "--data-dir", "."], ["--k"], ["--width", "wide"],
+    ["--backend", "tpu"], ["--backend"],
 ]
 
 
@@ -124,6 +125,7 @@ VALUES = {   # valid and invalid values of each flag; valid ones keep a run unde
     "--batch-size": ["256", "2000", "0", "-5"], "--epochs": ["1", "2", "0", "-3", "1.5"], "--patience": ["1", "0"],
     "--min-delta": ["0", "0.1", "-1", "nan"], "--loss-bound": ["10", "inf", "0", "nan"], "--seed": ["0", "7", "-1"],
     "--threads": ["1", "0"], "--diagnostics": ["0", "3", "-1"], "--eval-batch-size": ["4096", "0"],
+    "--backend": ["numpy", "cupy", "tpu"],
 }
 
 
@@ -210,3 +212,43 @@ def test_compare_resumes_the_runs_it_has_and_starts_the_others(tmp_path, capsys)
         assert [r["epoch"] for r in rows] == [0, 1, 2], name
     assert cli.main(flags + ["--epochs", "2", "--resume", "--width", "16"]) == 2
     assert "another configuration" in capsys.readouterr().err
+
+
+# ----- --backend --------------------------------------------------------------------------------------------------
+def test_backend_numpy_given_is_the_default_bit_for_bit(tmp_path, capsys):
+    flags = ["train", "--k", "4"] + TINY
+    assert cli.main(flags + ["--out", str(tmp_path / "default")]) == 0
+    assert cli.main(flags + ["--out", str(tmp_path / "given"), "--backend", "numpy"]) == 0
+    runs = [tmp_path / name for name in ("default", "given")]
+    configs = [json.loads((run / "config.json").read_text()) for run in runs]
+    assert configs[0] == configs[1] and configs[0]["training"]["backend"] == "numpy"
+    assert json.loads((runs[0] / "summary.json").read_text())["config"]["training"]["backend"] == "numpy"
+    (a, meta_a), (b, meta_b) = (checkpoint.load(run / "checkpoint.npz") for run in runs)
+    assert a.keys() == b.keys()
+    for name in a:
+        assert a[name].dtype == b[name].dtype and (a[name] == b[name]).all(), name
+    for meta in (meta_a, meta_b):
+        del meta["seconds"]
+        for row in meta["rows"]:
+            del row["seconds"]
+    assert meta_a == meta_b
+
+
+@pytest.mark.skipif("cupy" in backend.available(), reason="this machine has CuPy and a GPU")
+@pytest.mark.parametrize("command", [["train"], ["compare", "--k", "2"]], ids=" ".join)
+def test_backend_cupy_without_a_gpu_is_a_usage_error_before_anything_is_written(tmp_path, capsys, command):
+    out = tmp_path / "run"
+    assert cli.main(command + TINY + ["--backend", "cupy", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith(f"dualgrad {command[0]}: error: backend 'cupy' was requested") and "dualgrad[gpu]" in err
+    assert not out.exists()
+
+
+def test_resume_with_another_backend_is_a_usage_error(tmp_path, capsys):
+    assert cli.main(["train", "--grad", "exact", "--out", str(tmp_path)] + TINY) == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert cli.main(["train", "--resume", str(tmp_path), "--backend", "cupy", "--epochs", "3"]) == 2
+    err = capsys.readouterr().err
+    assert '(--backend: "numpy" in config.json, "cupy" now)' in err, err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

@@ -158,7 +158,7 @@ SETTINGS = {   # valid and invalid values of every TrainConfig field
     "lr_schedule": ["constant", "step", "cosine", "linear"], "batch_size": [16, 0, -5, 2.5],
     "eval_batch_size": [64, 0], "epochs": [1, 0, -3], "patience": [1, 0], "min_delta": [0.0, -1.0, float("nan")],
     "loss_bound": [10.0, float("inf"), 0.0, float("nan")], "seed": [0, 5, -1, None],
-    "diagnostics_every": [0, 2, -1], "threads": [1, None, 0],
+    "diagnostics_every": [0, 2, -1], "threads": [1, None, 0], "backend": ["numpy", "tpu", None],
     "sampler_options": [{}, {"angle": 30}, {"angle": 400}, {"angle": float("nan")}, {"max_length": 2}, {"bogus": 1},
                         "angle=30"],
 }
@@ -177,3 +177,77 @@ def test_fit_fuzz_trains_or_raises_a_named_error_before_writing(tmp_path_factory
         assert out is None or not out.exists(), settings
         return
     assert history.status in ("finished", "diverged") and history.rows[0]["epoch"] == 0
+
+
+# ----- backends: where the run lives (the GPU half is tests/test_gpu_training.py) --------------------------------
+NO_GPU = pytest.mark.skipif("cupy" in dg.backend.available(), reason="this machine has CuPy and a GPU")
+
+
+def without_seconds(rows):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+
+
+@pytest.mark.parametrize("grad", ["exact", "weight", "activity"])
+def test_backend_numpy_given_is_the_default_bit_for_bit(digits, grad):
+    default, given_model = tiny_model(), tiny_model()
+    a = train.fit(default, digits, progress=False, **quick(grad=grad, epochs=2, k=4, lr=0.05))
+    b = train.fit(given_model, digits, progress=False, backend="numpy", **quick(grad=grad, epochs=2, k=4, lr=0.05))
+    assert without_seconds(a.rows) == without_seconds(b.rows)
+    assert a.config["training"]["backend"] == b.config["training"]["backend"] == "numpy"
+    for name, value in default.parameters().items():
+        assert type(value) is np.ndarray
+        np.testing.assert_array_equal(value, given_model.parameters()[name], err_msg=name)
+
+
+def test_unknown_backend_is_a_named_error(digits, tmp_path):
+    with pytest.raises(InvalidArgumentError, match=r"backend must be one of \('numpy', 'cupy'\), got 'tpu'"):
+        train.fit(tiny_model(), digits, progress=False, out=tmp_path / "run", backend="tpu")
+    assert not (tmp_path / "run").exists()
+
+
+@NO_GPU
+def test_backend_cupy_without_a_gpu_raises_before_anything_is_written(digits, tmp_path):
+    with pytest.raises(dg.BackendUnavailableError, match=r"pip install 'dualgrad\[gpu\]'|no CUDA device"):
+        train.fit(tiny_model(), digits, progress=False, out=tmp_path / "run", backend="cupy")
+    assert not (tmp_path / "run").exists()
+
+
+def test_tangent_parallel_training_refuses_a_gpu_backend(digits):
+    class TwoRanks:
+        size = 2
+    with pytest.raises(InvalidArgumentError, match="tangent-parallel .* does not run on backend 'cupy'"):
+        train.fit(tiny_model(), digits, progress=False, parallel=TwoRanks(), backend="cupy")
+
+
+def test_resume_on_another_backend_is_refused(digits, tmp_path):
+    train.fit(tiny_model(), digits, out=tmp_path, progress=False, **quick(epochs=1))
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["training"]["backend"] == "numpy"
+    config["training"]["backend"] = "cupy"                        # as a run on the GPU would have written it
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(ConfigMismatchError, match=r"training.backend: \"cupy\" in config.json, \"numpy\" now"):
+        train.fit(tiny_model(), digits, out=tmp_path, resume=True, progress=False, **quick(epochs=2))
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_a_run_written_before_the_backend_setting_resumes_on_numpy(digits, tmp_path):
+    full = train.fit(tiny_model(), digits, progress=False, **quick(epochs=2))
+    train.fit(tiny_model(), digits, out=tmp_path, progress=False, **quick(epochs=1))
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["training"]["backend"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    resumed = train.fit(tiny_model(), digits, out=tmp_path, resume=True, progress=False, **quick(epochs=2))
+    assert without_seconds(resumed.rows) == without_seconds(full.rows)
+
+
+def test_moving_to_numpy_keeps_numpy_arrays_as_they_are(digits):
+    model = nn.LeNet5(1, 10, image_size=8, rng=np.random.default_rng(0))
+    before = {**model.parameters(), **model.buffers()}
+    assert model.to("numpy") is model
+    assert all(a is before[n] for n, a in {**model.parameters(), **model.buffers()}.items())
+    assert digits.train.to("numpy") is digits.train
+    moved = digits.to("numpy")
+    assert all(getattr(moved, part) is getattr(digits, part) for part in ("train", "val", "test"))
+    with pytest.raises(ValueError, match="unknown backend 'tpu'"):
+        model.to("tpu")
