@@ -265,7 +265,8 @@ _TRAIN_OPTIONS = ("model", "width", "hidden_layers", "dataset", "data_dir", "gra
 EXIT_CODES = """exit status:
   0    finished (epoch budget or early stopping)
   1    runtime error (a one-line message; --debug shows the traceback)
-  2    usage error: a bad flag or value, a busy, used or mismatched --out (nothing was written)
+  2    usage error: a bad flag or value, a busy, used or mismatched --out, --backend cupy without CuPy
+       or a GPU (nothing was written)
   3    diverged (the last good epoch stays committed; summary.json says why)
   130  interrupted by SIGINT (Ctrl-C) or SIGTERM (the last epoch commit is kept; the command that
        continues the run is printed)"""
