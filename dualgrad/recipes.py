@@ -108,6 +108,8 @@ def train_run(*, out=None, resume: bool = False, overwrite: bool = False, plot: 
                 f"{cfg.grad} perturbation, {cfg.method}, k = {cfg.k}, n = {run.n}")
         if parallel.size > 1:
             what += f", the tangents split over {parallel.size} MPI ranks"
+        if cfg.backend != "numpy":
+            what += f", on the GPU ({cfg.backend})"
         print(f"{run.splits.summary()}\n{model}: {run.net.num_parameters():,} parameters; {what}; "
               f"lr {cfg.lr:.4g} ({run.describe['training']['lr_source']})")
     history = fit(run.net, run.splits, cfg, out=out, resume=resume, overwrite=overwrite, progress=progress,

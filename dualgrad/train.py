@@ -248,11 +248,12 @@ def fit(model, splits: Splits, cfg: TrainConfig | None = None, *, out=None, resu
     ``parallel=TangentParallel()`` (under ``mpiexec``): the k tangent columns of every step are split over the
     MPI ranks (``dualgrad.parallel``); rank 0 sets the run up and alone writes to ``out`` and shows progress.
 
-    ``cfg.backend="cupy"``: the run lives on the GPU (docs/training.md, "Training on a GPU"). The model's
-    parameters and buffers, the optimizer's state and the three splits move there (``Module.to``,
-    ``Splits.to``), so after the run the model holds CuPy arrays; batches, tangents and dropout masks are
-    still drawn on the host by the same Generators as a NumPy run's and copied over. Without CuPy or a CUDA
-    device: BackendUnavailableError before anything is written.
+    ``cfg.backend`` says where the run lives, whatever arrays it is given: the model's parameters and buffers,
+    the optimizer's state and the three splits move there (``Module.to``, ``Splits.to``; "numpy", the default,
+    brings CuPy arrays back to the host). With "cupy" the run lives on the GPU (docs/training.md, "Training on
+    a GPU") and the model holds CuPy arrays afterwards; batches, tangents and dropout masks are still drawn on
+    the host by the same Generators as a NumPy run's and copied over. Without CuPy or a CUDA device:
+    BackendUnavailableError before anything is written.
     """
     unknown = set(overrides) - {f.name for f in fields(TrainConfig)}
     if unknown:

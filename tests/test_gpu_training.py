@@ -181,6 +181,7 @@ def test_train_and_compare_commands_on_the_gpu(tmp_path, capsys):
     tiny = ["--width", "16", "--epochs", "1", "--no-progress", "--no-plot"]
     run = tmp_path / "train"
     assert cli.main(["train", "--k", "4", "--backend", "cupy", "--out", str(run)] + tiny) == 0
+    assert "projection, k = 4, n = 42, on the GPU (cupy)" in capsys.readouterr().out
     assert json.loads((run / "config.json").read_text())["training"]["backend"] == "cupy"
     assert cli.main(["train", "--resume", str(run), "--backend", "numpy", "--epochs", "2"]) == 2
     assert '(--backend: "cupy" in config.json, "numpy" now)' in capsys.readouterr().err
