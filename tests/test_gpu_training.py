@@ -208,4 +208,5 @@ def test_model_and_data_move_to_the_gpu_and_back(digits, cupy):
     loss_cpu, acc_cpu = train.evaluate(model, model.parameters(), digits.val)
     model.to("cupy")
     loss_gpu, acc_gpu = train.evaluate(model, model.parameters(), on_gpu.val)
-    assert type(loss_gpu) is float and loss_gpu == pytest.approx(loss_cpu, rel=RTOL) and acc_gpu == acc_cpu
+    assert type(loss_gpu) is float and loss_gpu == pytest.approx(loss_cpu, rel=RTOL), (loss_gpu, loss_cpu)
+    assert abs(acc_gpu - acc_cpu) * len(digits.val) <= 1, f"accuracy {acc_gpu} on cupy vs {acc_cpu} on numpy"
