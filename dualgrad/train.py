@@ -130,6 +130,10 @@ def evaluate(model, params, data: Dataset, batch_size: int = 1024) -> tuple[floa
     The sums are kept in the data's array module (float64, in batch order) and read once at the end: on a
     GPU one device-to-host transfer per number."""
     xp = namespace(data.x)
+    if params and namespace(*params.values()) is not xp:
+        raise InvalidArgumentError(f"evaluate: the data are {xp.__name__} arrays and the parameters "
+                                   f"{namespace(*params.values()).__name__} arrays; move one to the other's backend "
+                                   "(data.to(...), model.to(...))")
     ctx = Context(training=False)
     total_loss, correct = xp.zeros((), dtype=xp.float64), xp.zeros((), dtype=xp.int64)
     for x, y in batches(data, batch_size):

@@ -207,6 +207,8 @@ def test_model_and_data_move_to_the_gpu_and_back(digits, cupy):
     assert np.array_equal(to_numpy(on_gpu.val.x), digits.val.x) and on_gpu.val.to("cupy") is on_gpu.val
     loss_cpu, acc_cpu = train.evaluate(model, model.parameters(), digits.val)
     model.to("cupy")
+    with pytest.raises(dg.InvalidArgumentError, match="the data are numpy arrays and the parameters cupy arrays"):
+        train.evaluate(model, model.parameters(), digits.val)
     loss_gpu, acc_gpu = train.evaluate(model, model.parameters(), on_gpu.val)
     assert type(loss_gpu) is float and loss_gpu == pytest.approx(loss_cpu, rel=RTOL), (loss_gpu, loss_cpu)
     assert abs(acc_gpu - acc_cpu) * len(digits.val) <= 1, f"accuracy {acc_gpu} on cupy vs {acc_cpu} on numpy"
