@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+import dualgrad as dg
 from dualgrad import bench, cli
 
 
@@ -53,6 +54,18 @@ def test_bench_conv_child_sets_its_malloc_and_checks_the_methods(monkeypatch):
     (net, k, results, kinds), = tables
     assert (net, k) == ("lenet5", 2) and kinds["dualgrad jvp"] == "dualgrad"
     assert all(median > 0 and rounds >= 7 for median, _, rounds in results.values())
+
+
+def test_bench_on_the_gpu_is_checked_before_anything_runs(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert cli.main(["bench", "--backend", "cupy", "--suite", "step", "--json", str(out)]) == 2
+    assert "run on the CPU only" in capsys.readouterr().err
+    assert cli.main(["bench", "--backend", "tpu"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
+    if "cupy" not in dg.backend.available():
+        assert cli.main(["bench", "--backend", "cupy", "--suite", "mlp", "--json", str(out)]) == 1
+        assert "backend 'cupy' was requested" in capsys.readouterr().err
+    assert not out.exists()
 
 
 @pytest.mark.slow

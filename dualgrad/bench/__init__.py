@@ -9,6 +9,11 @@ share of the measured GEMM peak. Peers (PyTorch, JAX) are optional: absent ones 
 The conv suite runs each malloc setting of ``MALLOC`` in a fresh process of its own, so that every
 method of a table — dualgrad and the peers alike — runs under the same process-wide setting; the other
 suites run in this process (the ``dualgrad`` command keeps freed memory mapped).
+
+``backend="cupy"`` runs the mlp and conv suites on the GPU: dualgrad and the hand-written versions on
+CuPy, PyTorch and JAX on CUDA, every call timed to the device's synchronisation (``timing.gpu_sync``),
+the GEMM peak that of cuBLAS. Host malloc settings do not apply there (the conv suite runs once, in this
+process); the step and memory suites measure NumPy training and stay on the CPU.
 """
 from __future__ import annotations
 
@@ -18,11 +23,15 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from ..backend import BACKENDS, get
+from ..errors import InvalidArgumentError
 from . import conv, mlp, training
-from .peers import versions
-from .timing import gemm_peak, interleaved, machine_info
+from .peers import to_host, versions
+from .timing import gemm_peak, gpu_info, gpu_sync, interleaved, machine_info
 
 SUITES = ("mlp", "conv", "step", "memory")
+#: the suites that run on a GPU (``--backend cupy``)
+GPU_SUITES = ("mlp", "conv")
 
 #: how the conv suite's processes return freed memory: glibc's defaults (large blocks mapped fresh and
 #: unmapped when freed), or kept mapped for reuse (``backend.retain_freed_memory``'s mallopt)
@@ -31,10 +40,10 @@ MALLOC = {"default": "glibc's default malloc", "retain": "freed memory kept mapp
 
 def _check(methods, rtol=1e-3):
     """All methods computing tangents must agree with dualgrad's (relative to the largest value)."""
-    ref = np.asarray(methods["dualgrad jvp"][0]())
+    ref = to_host(methods["dualgrad jvp"][0]())
     for name, (f, kind) in methods.items():
         if kind in ("hand", "peer"):
-            got = np.asarray(f())
+            got = to_host(f())
             err = float(np.max(np.abs(got - ref)) / np.max(np.abs(ref)))
             if err > rtol:
                 raise AssertionError(f"{name} disagrees with dualgrad: relative difference {err:.1e}")
@@ -68,39 +77,64 @@ def _table(title, primal_s, results, kinds, flop, peak):
     return "\n".join(lines), rows
 
 
-def _conv_tables(nets, ks, budget, malloc, threads, peers) -> list:
-    """Time the conv groups in this process under ``malloc`` (a fresh process: see ``run``):
+def _conv_tables(nets, ks, budget, malloc, threads, peers, backend="numpy") -> list:
+    """Time the conv groups in this process under ``malloc`` (a fresh process: see ``run``; None on the GPU):
     [(net, k, results, kinds)]."""
     from threadpoolctl import threadpool_limits
 
     from ..backend import retain_freed_memory
     if malloc == "retain":
         retain_freed_memory()
+    sync = gpu_sync if backend == "cupy" else None
     tables = []
     for net in nets:
         for k in ks:
-            methods = conv.methods(net, k, peers)
+            methods = conv.methods(net, k, peers, backend)
             with threadpool_limits(threads):
                 _check(methods)
-                results = interleaved({"numpy primal forward": conv.primal(net)}
-                                      | {n: f for n, (f, _) in methods.items()}, budget)
+                results = interleaved({"numpy primal forward": conv.primal(net, backend)}
+                                      | {n: f for n, (f, _) in methods.items()}, budget, sync=sync)
             tables.append((net, k, results, {n: kind for n, (_, kind) in methods.items()}))
     return tables
 
 
+def check_backend(backend: str, suites) -> None:
+    """A usage error unless ``backend`` can run ``suites``; the GPU backend must be usable here."""
+    if backend not in BACKENDS:
+        raise InvalidArgumentError(f"bench: unknown backend {backend!r}; choose one of {BACKENDS}")
+    if backend == "cupy":
+        cpu_only = [s for s in suites if s not in GPU_SUITES]
+        if cpu_only:
+            raise InvalidArgumentError(f"bench: the suites {cpu_only} time NumPy training and run on the CPU only; "
+                                       f"with --backend cupy choose among {list(GPU_SUITES)}")
+        get("cupy")                                  # BackendUnavailableError without CuPy or a CUDA device
+
+
 def run(suites=SUITES, ks=(1, 4, 16, 64), budget: float = 1.0, print_fn=print, *, nets=tuple(conv.NETS),
-        malloc=tuple(MALLOC), threads: int | None = None, peers: bool = True) -> dict:
+        malloc=tuple(MALLOC), threads: int | None = None, peers: bool = True, backend: str = "numpy") -> dict:
     """Run the suites; returns a JSON-serialisable report (and prints the tables as it goes).
 
     ``nets``: the conv suite's networks; ``malloc``: its settings (``MALLOC``), each in a fresh spawned
-    process with ``threads`` BLAS threads; ``peers``: also time PyTorch and JAX when installed."""
-    report = {"machine": machine_info(), "peers": versions(), "groups": []}
-    peak = gemm_peak(np.float32, budget=budget)
+    process with ``threads`` BLAS threads; ``peers``: also time PyTorch and JAX when installed;
+    ``backend``: "numpy", or "cupy" for dualgrad on the GPU beside the peers on CUDA (``GPU_SUITES``)."""
+    check_backend(backend, suites)
+    gpu = backend == "cupy"
+    xp, sync = get(backend), gpu_sync if gpu else None
+    report = {"machine": machine_info(), "backend": backend, "peers": versions("gpu" if gpu else "cpu"),
+              "groups": []}
+    if gpu:
+        report["machine"]["gpu"] = gpu_info()
+    peak = gemm_peak(np.float32, size=8192 if gpu else 2048, budget=budget, xp=xp)
     report["gemm_peak_gflops_f32"] = peak
     print_fn(f"machine: {report['machine']['cpu']} x{report['machine']['cores']}; numpy {np.__version__}; "
              f"BLAS {'; '.join(report['machine']['blas'])}; OPENBLAS_CORETYPE={report['machine']['OPENBLAS_CORETYPE']}")
+    if gpu:
+        info = report["machine"]["gpu"]
+        print_fn(f"gpu: {info['gpu']} ({info['gpu_memory_gib']} GiB, {info['multiprocessors']} SMs); cupy "
+                 f"{info['cupy']}; CUDA runtime {info['cuda_runtime']}, driver {info['cuda_driver']}; float32 "
+                 "without TF32 everywhere")
     print_fn(f"peers: torch {report['peers']['torch']}; jax {report['peers']['jax']}")
-    print_fn(f"float32 GEMM peak (2048³): {peak:.1f} GFLOP/s")
+    print_fn(f"float32 GEMM peak ({'8192³, cuBLAS' if gpu else '2048³'}): {peak:.1f} GFLOP/s")
 
     def table(title, results, kinds, flop, key):
         kinds = {"numpy primal forward": "primal"} | kinds
@@ -109,16 +143,24 @@ def run(suites=SUITES, ks=(1, 4, 16, 64), budget: float = 1.0, print_fn=print, *
         report["groups"].append({"group": key, "title": title, "rows": rows})
 
     def group(title, primal_fn, methods, flop, key):
-        results = interleaved({"numpy primal forward": primal_fn} | {n: f for n, (f, _) in methods.items()}, budget)
+        results = interleaved({"numpy primal forward": primal_fn} | {n: f for n, (f, _) in methods.items()}, budget,
+                              sync=sync)
         table(title, results, {n: kind for n, (_, kind) in methods.items()}, flop, key)
 
+    where = ", on the GPU" if gpu else ""
     if "mlp" in suites:
         for k in ks:
-            methods = mlp.methods(k)
+            methods = mlp.methods(k, backend, peers)
             _check(methods)
-            group(f"MLP 784-1024-1024-10, batch 128, float32, k = {k} ({mlp.flops(k) / 1e9:.3f} GFLOP)",
-                  mlp.primal(), methods, (mlp.flops(0), mlp.flops(k)), {"suite": "mlp", "k": k})
-    if "conv" in suites:
+            group(f"MLP 784-1024-1024-10, batch 128, float32, k = {k} ({mlp.flops(k) / 1e9:.3f} GFLOP){where}",
+                  mlp.primal(backend), methods, (mlp.flops(0), mlp.flops(k)),
+                  {"suite": "mlp", "k": k} | ({"backend": backend} if gpu else {}))
+    if "conv" in suites and gpu:                     # no host malloc setting to vary: once, in this process
+        for net, k, results, kinds in _conv_tables(nets, ks, budget, None, threads, peers, backend):
+            table(f"{net}, batch 128, float32, k = {k} ({conv.flops(net, k) / 1e9:.3f} GFLOP){where}", results,
+                  kinds, (conv.flops(net, 0), conv.flops(net, k)),
+                  {"suite": "conv", "net": net, "k": k, "backend": backend})
+    elif "conv" in suites:
         for setting in malloc:
             with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as process:
                 tables = process.submit(_conv_tables, nets, [k for k in ks if k <= 16], budget, setting, threads,
@@ -162,16 +204,20 @@ def add_arguments(p) -> None:
                    help="the conv suite's malloc setting, each in a fresh process: default (glibc's), retain "
                         "(freed memory kept mapped, as the dualgrad command sets) or both (the default)")
     p.add_argument("--no-peers", dest="peers", action="store_false", help="time dualgrad and NumPy only")
+    p.add_argument("--backend", choices=BACKENDS, default="numpy",
+                   help="numpy (default), or cupy: the mlp and conv suites on the GPU, dualgrad on CuPy beside "
+                        "PyTorch and JAX on CUDA (the gpu extra; PyTorch and JAX builds with CUDA)")
     p.add_argument("--json", type=output_file, help="also write the report to this JSON file")
     p.add_argument("--plot", type=output_file, help="also write a PNG of time against k (matplotlib, the plot extra)")
 
 
 def run_command(args) -> int:
     from threadpoolctl import threadpool_limits
+    check_backend(args.backend, args.suite)          # before anything runs or is written
     with threadpool_limits(args.threads):
         report = run(args.suite, args.k, args.budget, nets=tuple(args.net),
                      malloc=tuple(MALLOC) if args.malloc == "both" else (args.malloc,), threads=args.threads,
-                     peers=args.peers)
+                     peers=args.peers, backend=args.backend)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(report, fh, indent=1, default=str)

@@ -9,17 +9,18 @@ Two networks, float32, batch 128, tangents on every weight and bias, mean softma
 The hand-written network computes each conv input's im2col columns once and reuses them for ``W·cols(x)``
 and ``dW·cols(x)``, folds k into the batch for ``W·cols(dx)``, builds the columns a chunk of samples at a
 time so that they stay in cache, and takes one argmax per pooling window for all k — the same
-decomposition as dualgrad's rules, without dispatch or checks.
+decomposition as dualgrad's rules, without dispatch or checks. With ``backend="cupy"`` dualgrad and the
+hand-written network run on CuPy arrays and the peers on CUDA (cuDNN), as in ``mlp``.
 """
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 import dualgrad as dg
-from dualgrad.rules._conv_kernels import CHUNK_BYTES
+from dualgrad.backend import get, namespace
+from dualgrad.rules._conv_kernels import chunk_bytes
 
-from .peers import jax_or_none, torch_or_none
+from .peers import jax_or_none, to_backend, torch_device, torch_or_none
 
 BATCH = 128
 NETS = {  # name: (input shape, layers); conv: (out, in, kernel, padding); fc: (in, out)
@@ -92,34 +93,36 @@ def dualgrad_loss(layers, params, x, y):
 # ----- hand-written --------------------------------------------------------------------------------------------
 def _columns(x, kk, p):
     """im2col (C·K², N·OH·OW) of x zero-padded by p (stride 1)."""
+    xp = namespace(x)
     if p:
-        x = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+        x = xp.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
     n, c, h, w = x.shape
     oh, ow = h - kk + 1, w - kk + 1
     sn, sc, sh, sw = x.strides
-    win = as_strided(x, (c, kk, kk, n, oh, ow), (sc, sh, sw, sn, sh, sw), writeable=False)
+    win = xp.lib.stride_tricks.as_strided(x, (c, kk, kk, n, oh, ow), (sc, sh, sw, sn, sh, sw))   # a read-only view
     return win.reshape(c * kk * kk, n * oh * ow), (n, oh, ow)
 
 
-def _chunk_size(sample_bytes):
-    """Samples per chunk of columns: the same cache budget as dualgrad's rule (``CHUNK_BYTES``)."""
-    return max(1, CHUNK_BYTES // sample_bytes)
+def _chunk_size(sample_bytes, xp):
+    """Samples per chunk of columns: the same budget as dualgrad's rule (``chunk_bytes``)."""
+    return max(1, chunk_bytes(xp) // sample_bytes)
 
 
 def _conv(x, dx, w, dw, b, db, p):
     """Primal and k-tangent conv, the batch in chunks of samples whose columns stay in cache."""
+    xp = namespace(x)
     o, k, kk = w.shape[0], dw.shape[0], w.shape[-1]
     n, c, h, wd = x.shape
     oh, ow = h + 2 * p - kk + 1, wd + 2 * p - kk + 1
     wm, dwm = w.reshape(o, -1), dw.reshape(k * o, -1)
-    out = np.empty((n, o, oh, ow), x.dtype)
-    t = np.empty((k, n, o, oh, ow), x.dtype)
-    step = _chunk_size(c * kk * kk * oh * ow * x.itemsize * (1 + (k if dx is not None else 0)))
+    out = xp.empty((n, o, oh, ow), x.dtype)
+    t = xp.empty((k, n, o, oh, ow), x.dtype)
+    step = _chunk_size(c * kk * kk * oh * ow * x.itemsize * (1 + (k if dx is not None else 0)), xp)
     for lo in range(0, n, step):
         hi = min(n, lo + step)
         m = hi - lo
         cols, _ = _columns(x[lo:hi], kk, p)
-        np.add((wm @ cols).reshape(o, m, oh, ow).transpose(1, 0, 2, 3), b[:, None, None], out=out[lo:hi])
+        xp.add((wm @ cols).reshape(o, m, oh, ow).transpose(1, 0, 2, 3), b[:, None, None], out=out[lo:hi])
         tc = t[:, lo:hi]
         tc[...] = (dwm @ cols).reshape(k, o, m, oh, ow).transpose(0, 2, 1, 3, 4)
         if dx is not None:
@@ -135,10 +138,12 @@ def _pool(z, dz):
     win = z.reshape(n, c, h // 2, 2, w // 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h // 2, w // 2, 4)
     arg = win.argmax(axis=-1)[..., None]                                  # one argmax for all k columns
     dwin = dz.reshape(k, n, c, h // 2, 2, w // 2, 2).transpose(0, 1, 2, 3, 5, 4, 6).reshape(k, n, c, h // 2, w // 2, 4)
-    return np.take_along_axis(win, arg, -1)[..., 0], np.take_along_axis(dwin, arg[None], -1)[..., 0]
+    xp = namespace(z)
+    return xp.take_along_axis(win, arg, -1)[..., 0], xp.take_along_axis(dwin, arg[None], -1)[..., 0]
 
 
 def hand_written(layers, params, tangents, x, y):
+    xp = namespace(x)
     h, dh = x, None
     pit, tit = iter(params), iter(tangents)
     for layer in layers:
@@ -147,7 +152,7 @@ def hand_written(layers, params, tangents, x, y):
         elif layer[0] == "fc":
             f, c, df, dc = next(pit), next(pit), next(tit), next(tit)
             z = h @ f + c
-            dz = np.matmul(h, df)
+            dz = xp.matmul(h, df)
             dz += (dh.reshape(-1, f.shape[0]) @ f).reshape(dz.shape)
             dz += dc[:, None, :]
             h, dh = z, dz
@@ -158,27 +163,29 @@ def hand_written(layers, params, tangents, x, y):
             h, dh = _pool(h, dh)
         else:
             h, dh = h.reshape(BATCH, -1), dh.reshape(dh.shape[0], BATCH, -1)
-    p = np.exp(h - h.max(1, keepdims=True))
+    p = xp.exp(h - h.max(1, keepdims=True))
     p /= p.sum(1, keepdims=True)
-    p[np.arange(BATCH), y] -= 1
+    p[xp.arange(BATCH), y] -= 1
     return dh.reshape(dh.shape[0], -1) @ (p.ravel() / BATCH)
 
 
 def _conv_primal(x, w, b, p):
     """The primal conv alone, chunked as ``_conv``."""
+    xp = namespace(x)
     o, kk = w.shape[0], w.shape[-1]
     n, c, h, wd = x.shape
     oh, ow = h + 2 * p - kk + 1, wd + 2 * p - kk + 1
-    wm, out = w.reshape(o, -1), np.empty((n, o, oh, ow), x.dtype)
-    step = _chunk_size(c * kk * kk * oh * ow * x.itemsize)
+    wm, out = w.reshape(o, -1), xp.empty((n, o, oh, ow), x.dtype)
+    step = _chunk_size(c * kk * kk * oh * ow * x.itemsize, xp)
     for lo in range(0, n, step):
         hi = min(n, lo + step)
         cols, _ = _columns(x[lo:hi], kk, p)
-        np.add((wm @ cols).reshape(o, hi - lo, oh, ow).transpose(1, 0, 2, 3), b[:, None, None], out=out[lo:hi])
+        xp.add((wm @ cols).reshape(o, hi - lo, oh, ow).transpose(1, 0, 2, 3), b[:, None, None], out=out[lo:hi])
     return out
 
 
 def numpy_primal(layers, params, x, y):
+    xp = namespace(x)
     h, it = x, iter(params)
     for layer in layers:
         if layer[0] == "conv":
@@ -186,25 +193,28 @@ def numpy_primal(layers, params, x, y):
         elif layer[0] == "fc":
             h = h @ next(it) + next(it)
         elif layer[0] == "relu":
-            h = np.maximum(h, 0)
+            h = xp.maximum(h, 0)
         elif layer[0] == "pool":
-            h = np.maximum(np.maximum(h[:, :, 0::2, 0::2], h[:, :, 0::2, 1::2]),
-                           np.maximum(h[:, :, 1::2, 0::2], h[:, :, 1::2, 1::2]))
+            h = xp.maximum(xp.maximum(h[:, :, 0::2, 0::2], h[:, :, 0::2, 1::2]),
+                           xp.maximum(h[:, :, 1::2, 0::2], h[:, :, 1::2, 1::2]))
         else:
             h = h.reshape(BATCH, -1)
     z = h - h.max(1, keepdims=True)
-    return np.mean(np.log(np.exp(z).sum(1)) - z[np.arange(BATCH), y])
+    return xp.mean(xp.log(xp.exp(z).sum(1)) - z[xp.arange(BATCH), y])
 
 
 # ----- peers ---------------------------------------------------------------------------------------------------
-def torch_methods(layers, params, tangents, x, y):
-    torch = torch_or_none()
+def torch_methods(layers, params, tangents, x, y, device="cpu"):
+    torch = torch_or_none(device)
     if torch is None:
         return {}
     from torch.func import jvp, vmap
     F = torch.nn.functional
-    tp, tt = [torch.from_numpy(p) for p in params], [torch.from_numpy(t) for t in tangents]
-    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+    def put(a):
+        return torch.from_numpy(a).to(torch_device(device))
+    tp, tt = [put(p) for p in params], [put(t) for t in tangents]
+    tx, ty = put(x), put(y)
 
     def loss(ps):
         h, it = tx, iter(ps)
@@ -222,11 +232,11 @@ def torch_methods(layers, params, tangents, x, y):
         return F.cross_entropy(h, ty)
 
     f = vmap(lambda *t: jvp(loss, (tuple(tp),), (t,))[1])
-    return {"torch.func vmap(jvp)": lambda: f(*tt).numpy()}
+    return {"torch.func vmap(jvp)": lambda: f(*tt)}
 
 
-def jax_methods(layers, params, tangents, x, y):
-    jax = jax_or_none()
+def jax_methods(layers, params, tangents, x, y, device="cpu"):
+    jax = jax_or_none(device)
     if jax is None:
         return {}
     import jax.numpy as jnp
@@ -253,22 +263,24 @@ def jax_methods(layers, params, tangents, x, y):
     def run(ps, xa, ya, ts):
         return jax.vmap(lambda t: jax.jvp(lambda q: loss(q, xa, ya), (ps,), (t,))[1])(ts)
 
-    return {"jax jit(vmap(jvp))": lambda: np.asarray(run(jp, jx, jy, jt))}
+    return {"jax jit(vmap(jvp))": lambda: run(jp, jx, jy, jt).block_until_ready()}
 
 
-def methods(net: str, k: int, peers: bool = True):
-    """{name: (callable, kind)} of the k-tangent pass of ``net``; ``peers``: with PyTorch and JAX when installed."""
-    layers, params, tangents, x, y = make_problem(net, k)
+def methods(net: str, k: int, peers: bool = True, backend: str = "numpy"):
+    """{name: (callable, kind)} of the k-tangent pass of ``net``; ``peers``: with PyTorch and JAX when installed;
+    ``backend``: where dualgrad and the hand-written network run ("cupy": on the GPU, the peers too)."""
+    problem = make_problem(net, k)
+    layers, params, tangents, x, y = to_backend(get(backend), problem)
     out = {"dualgrad jvp": (lambda: dg.jvp(lambda p: dualgrad_loss(layers, p, x, y), (params,), (tangents,))[1],
                             "dualgrad"),
            "hand-written im2col network": (lambda: hand_written(layers, params, tangents, x, y), "hand")}
     if peers:
-        for name, f in (torch_methods(layers, params, tangents, x, y) | jax_methods(layers, params, tangents, x, y)
-                        ).items():
+        device = "cpu" if backend == "numpy" else "gpu"
+        for name, f in (torch_methods(*problem, device) | jax_methods(*problem, device)).items():
             out[name] = (f, "peer")
     return out
 
 
-def primal(net: str):
-    layers, params, _, x, y = make_problem(net, 1)
+def primal(net: str, backend: str = "numpy"):
+    layers, params, _, x, y = to_backend(get(backend), make_problem(net, 1))
     return lambda: numpy_primal(layers, params, x, y)

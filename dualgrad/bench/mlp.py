@@ -13,6 +13,10 @@ to all parameters. Methods:
   ``torch.autograd.forward_ad`` passes), JAX ``jit(vmap(jvp))`` with k-first tangents and with tangents laid
   out ``(n, k, m)``.
 
+On a GPU (``backend="cupy"``) the same methods run on the device: dualgrad and the hand-written versions
+on CuPy arrays, the peers on CUDA; every method returns its result on the device (``peers.to_host`` reads
+it for the check) and the timing synchronises the device after each call.
+
 FLOPs (2 per multiply-add, elementwise work ignored): the primal costs 2B·Σ n_l m_l, each tangent
 2B·(Σ n_l m_l + Σ_{l>1} n_l m_l) (X·dW in every layer, dX·W after the first).
 """
@@ -22,7 +26,8 @@ import numpy as np
 
 import dualgrad as dg
 
-from .peers import jax_or_none, torch_or_none
+from ..backend import get, namespace
+from .peers import jax_or_none, to_backend, torch_device, torch_or_none
 
 SIZES = (784, 1024, 1024, 10)
 BATCH = 128
@@ -46,19 +51,21 @@ def make_problem(k: int, dtype=np.float32, seed: int = 0):
     return Ws, bs, X, y, dWs, dbs
 
 
-# ----- numpy --------------------------------------------------------------------------------------------------
+# ----- numpy (or CuPy: the array module of the data) --------------------------------------------------------
 def numpy_primal(Ws, bs, X, y):
+    xp = namespace(X)
     h = X
     for i, (W, b) in enumerate(zip(Ws, bs)):
         h = h @ W + b
         if i < len(Ws) - 1:
-            h = np.maximum(h, 0)
+            h = xp.maximum(h, 0)
     z = h - h.max(1, keepdims=True)
-    return np.mean(np.log(np.exp(z).sum(1)) - z[np.arange(len(y)), y])
+    return xp.mean(xp.log(xp.exp(z).sum(1)) - z[xp.arange(len(y)), y])
 
 
 def hand_fused(Ws, bs, X, y, dWcs, dbs):
     """Tangents pre-laid dWc (n, k, m); tangent activations batch-major (B, k, m); in-place masks and adds."""
+    xp = namespace(X)
     k = dbs[0].shape[0]
     h, dh = X, None
     for i, (W, b, dWc, db) in enumerate(zip(Ws, bs, dWcs, dbs)):
@@ -71,30 +78,33 @@ def hand_fused(Ws, bs, X, y, dWcs, dbs):
         dz += db
         if i < len(Ws) - 1:
             mask = z > 0
-            np.maximum(z, 0, out=z)
+            xp.maximum(z, 0, out=z)
             dz *= mask[:, None, :]
         h, dh = z, dz
-    p = np.exp(h - h.max(1, keepdims=True))
+    p = xp.exp(h - h.max(1, keepdims=True))
     p /= p.sum(1, keepdims=True)
-    loss = -np.mean(np.log(p[np.arange(len(y)), y]))
-    p[np.arange(len(y)), y] -= 1
-    return loss, np.einsum("bkj,bj->k", dh, p / len(y))
+    rows = xp.arange(len(y))
+    loss = -xp.mean(xp.log(p[rows, y]))
+    p[rows, y] -= 1
+    return loss, xp.einsum("bkj,bj->k", dh, p / len(y))
 
 
 def gemms_only(Ws, X, dWcs, k):
+    xp = namespace(X)
     jobs, h, dh = [], X, None
     for W, dWc in zip(Ws, dWcs):
         n, m = W.shape
-        jobs.append((h, W, np.empty((len(X), m), W.dtype)))
-        jobs.append((h, dWc.reshape(n, k * m), np.empty((len(X), k * m), W.dtype)))
+        jobs.append((h, W, xp.empty((len(X), m), W.dtype)))
+        jobs.append((h, dWc.reshape(n, k * m), xp.empty((len(X), k * m), W.dtype)))
         if dh is not None:
-            jobs.append((dh.reshape(-1, n), W, np.empty((len(X) * k, m), W.dtype)))
-        h = np.maximum(h @ W, 0)
-        dh = np.ones((len(X), k, m), W.dtype)
+            jobs.append((dh.reshape(-1, n), W, xp.empty((len(X) * k, m), W.dtype)))
+        h = xp.maximum(h @ W, 0)
+        dh = xp.ones((len(X), k, m), W.dtype)
 
     def run():
         for a, b, c in jobs:
-            np.matmul(a, b, out=c)
+            xp.matmul(a, b, out=c)
+        return jobs[-1][2]
     return run
 
 
@@ -113,15 +123,18 @@ def dualgrad_jvp(Ws, bs, X, y, dWs, dbs):
 
 
 # ----- peers ---------------------------------------------------------------------------------------------------
-def torch_methods(Ws, bs, X, y, dWs, dbs):
-    torch = torch_or_none()
+def torch_methods(Ws, bs, X, y, dWs, dbs, device="cpu"):
+    torch = torch_or_none(device)
     if torch is None:
         return {}
     import torch.autograd.forward_ad as fwad
     from torch.func import jvp, vmap
-    tW, tb = [torch.from_numpy(W) for W in Ws], [torch.from_numpy(b) for b in bs]
-    tX, ty = torch.from_numpy(X), torch.from_numpy(y)
-    vW, vb = [torch.from_numpy(d) for d in dWs], [torch.from_numpy(d) for d in dbs]
+
+    def put(a):
+        return torch.from_numpy(a).to(torch_device(device))
+    tW, tb = [put(W) for W in Ws], [put(b) for b in bs]
+    tX, ty = put(X), put(y)
+    vW, vb = [put(d) for d in dWs], [put(d) for d in dbs]
 
     def loss(Wl, bl):
         h = tX
@@ -143,12 +156,12 @@ def torch_methods(Ws, bs, X, y, dWs, dbs):
                 out.append(fwad.unpack_dual(loss(W, b)).tangent)
         return torch.stack(out)
 
-    return {"torch.func vmap(jvp)": lambda: tangents(vW, vb).numpy(),
-            "paper: k forward_ad passes (torch)": lambda: paper_loop().numpy()}
+    return {"torch.func vmap(jvp)": lambda: tangents(vW, vb),
+            "paper: k forward_ad passes (torch)": paper_loop}
 
 
-def jax_methods(Ws, bs, X, y, dWs, dbs):
-    jax = jax_or_none()
+def jax_methods(Ws, bs, X, y, dWs, dbs, device="cpu"):
+    jax = jax_or_none(device)
     if jax is None:
         return {}
     import jax.numpy as jnp
@@ -172,22 +185,29 @@ def jax_methods(Ws, bs, X, y, dWs, dbs):
     first, laid = make(0), make(1)
     vW, vb = [jnp.asarray(d) for d in dWs], [jnp.asarray(d) for d in dbs]
     vWc = [jnp.asarray(np.ascontiguousarray(d.transpose(1, 0, 2))) for d in dWs]
-    return {"jax jit(vmap(jvp))": lambda: np.asarray(first(jW, jb, jX, jy, vW, vb)),
-            "jax jit(vmap(jvp)), tangents (n,k,m)": lambda: np.asarray(laid(jW, jb, jX, jy, vWc, vb))}
+    return {"jax jit(vmap(jvp))": lambda: first(jW, jb, jX, jy, vW, vb).block_until_ready(),
+            "jax jit(vmap(jvp)), tangents (n,k,m)": lambda: laid(jW, jb, jX, jy, vWc, vb).block_until_ready()}
 
 
-def methods(k: int):
-    """{name: (callable returning the k loss tangents or None, kind)} for one k; kind: primal|dualgrad|floor|peer."""
-    Ws, bs, X, y, dWs, dbs = make_problem(k)
-    dWcs = [np.ascontiguousarray(d.transpose(1, 0, 2)) for d in dWs]
+def methods(k: int, backend: str = "numpy", peers: bool = True):
+    """{name: (callable returning the k loss tangents or None, kind)} for one k; kind: primal|dualgrad|floor|peer.
+    ``backend``: where dualgrad and the hand-written versions run ("cupy": on the GPU, the peers too)."""
+    problem = make_problem(k)
+    xp = get(backend)
+    Ws, bs, X, y, dWs, dbs = to_backend(xp, problem)
+    dWcs = [xp.ascontiguousarray(d.transpose(1, 0, 2)) for d in dWs]
+    name = "hand-fused NumPy" if xp is np else "hand-fused CuPy"
     out = {"dualgrad jvp": (lambda: dualgrad_jvp(Ws, bs, X, y, dWs, dbs), "dualgrad"),
-           "hand-fused NumPy, tangents (n,k,m)": (lambda: hand_fused(Ws, bs, X, y, dWcs, dbs)[1], "hand"),
+           f"{name}, tangents (n,k,m)": (lambda: hand_fused(Ws, bs, X, y, dWcs, dbs)[1], "hand"),
            "GEMMs only (the floor)": (gemms_only(Ws, X, dWcs, k), "floor")}
-    for name, f in (torch_methods(Ws, bs, X, y, dWs, dbs) | jax_methods(Ws, bs, X, y, dWs, dbs)).items():
-        out[name] = (f, "peer")
+    if peers:
+        device = "cpu" if xp is np else "gpu"
+        for name, f in (torch_methods(*problem, device) | jax_methods(*problem, device)).items():
+            out[name] = (f, "peer")
     return out
 
 
-def primal():
-    Ws, bs, X, y, _, _ = make_problem(1)
+def primal(backend: str = "numpy"):
+    xp = get(backend)
+    Ws, bs, X, y, _, _ = to_backend(xp, make_problem(1))
     return lambda: numpy_primal(Ws, bs, X, y)

@@ -10,9 +10,15 @@ import time
 import numpy as np
 
 
-def interleaved(methods: dict, budget: float = 1.0, min_rounds: int = 7, max_rounds: int = 200, seed: int = 0):
+def interleaved(methods: dict, budget: float = 1.0, min_rounds: int = 7, max_rounds: int = 200, seed: int = 0,
+                sync=None):
     """Seconds per call of every method, measured in rounds that call each method once in a random order
-    (so slow drifts of the machine hit all methods alike). Returns ``{name: (median, min, rounds)}``."""
+    (so slow drifts of the machine hit all methods alike). Returns ``{name: (median, min, rounds)}``.
+
+    ``sync``: called after every call inside the timed interval — on a GPU, where a call only queues its
+    kernels, the device synchronisation that makes the time the work's (``gpu_sync``)."""
+    if sync is not None:
+        methods = {name: (lambda f=f: (f(), sync())) for name, f in methods.items()}
     for f in methods.values():                       # warm up: caches, allocator, JIT compilation
         f()
         f()
@@ -50,10 +56,32 @@ def machine_info() -> dict:
             "blas": blas_info(), "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
 
 
-def gemm_peak(dtype=np.float32, size: int = 2048, budget: float = 0.5) -> float:
-    """Measured GFLOP/s of one square GEMM (the machine's practical peak for this BLAS and dtype)."""
+def gpu_sync():
+    """Wait for every kernel queued on the current CUDA device, by any library of this process (CuPy,
+    PyTorch and JAX share the device: ``cudaDeviceSynchronize``)."""
+    import cupy
+    cupy.cuda.runtime.deviceSynchronize()
+
+
+def gpu_info() -> dict:
+    """The CUDA device and the versions of its stack, as CuPy sees them."""
+    import cupy
+    props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
+    version = cupy.cuda.runtime.runtimeGetVersion()
+    driver = cupy.cuda.runtime.driverGetVersion()
+    return {"gpu": props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"]),
+            "gpu_memory_gib": round(props["totalGlobalMem"] / 2 ** 30, 1),
+            "multiprocessors": props["multiProcessorCount"], "cupy": cupy.__version__,
+            "cuda_runtime": f"{version // 1000}.{version % 1000 // 10}",
+            "cuda_driver": f"{driver // 1000}.{driver % 1000 // 10}"}
+
+
+def gemm_peak(dtype=np.float32, size: int = 2048, budget: float = 0.5, xp=np) -> float:
+    """Measured GFLOP/s of one square GEMM (the machine's practical peak for this BLAS and dtype); with
+    ``xp`` = CuPy, of cuBLAS on the GPU (synchronised after every product)."""
     rng = np.random.default_rng(0)
-    a, b = (rng.standard_normal((size, size)).astype(dtype) for _ in range(2))
-    c = np.empty((size, size), dtype)
-    median, best, _ = interleaved({"gemm": lambda: np.matmul(a, b, out=c)}, budget)["gemm"]
+    a, b = (xp.asarray(rng.standard_normal((size, size)).astype(dtype)) for _ in range(2))
+    c = xp.empty((size, size), dtype)
+    sync = None if xp is np else gpu_sync
+    median, best, _ = interleaved({"gemm": lambda: xp.matmul(a, b, out=c)}, budget, sync=sync)["gemm"]
     return 2.0 * size ** 3 / best / 1e9

@@ -54,6 +54,14 @@ from ..backend import kernel_workers, namespace, run_parallel
 #: chunk of output positions. 16 MiB was faster than 4, 8, 12, 24 and 32 MiB on the 4-layer conv net of
 #: docs/performance.md (6–15% off its k = 16 pass against 4 MiB; level at k = 4 and on LeNet-5).
 CHUNK_BYTES = 16 << 20
+#: the same budget on a GPU (CuPy data), where there is no cache to stay in: a chunk bounds the workspace
+#: only, and fewer, wider GEMMs cost fewer kernel launches (docs/performance.md, "On a GPU")
+GPU_CHUNK_BYTES = 256 << 20
+
+
+def chunk_bytes(xp) -> int:
+    """The chunk budget for data of the array module ``xp``: ``CHUNK_BYTES`` on NumPy, ``GPU_CHUNK_BYTES`` else."""
+    return CHUNK_BYTES if xp is np else GPU_CHUNK_BYTES
 
 #: Winograd is used for eligible convolutions (3×3, stride 1, dilation 1, one group, floating point)
 #: with at least this many input and output channels; below it, its transforms cost more than the
@@ -203,7 +211,7 @@ def conv2d_im2col(x, w, b, tx, tw, tb, stride, padding, dilation, groups):
         k, width, xp, dtype)
     base = 0 if tx is not None else min(primal_rows[0], tangent_rows[0]) if k else primal_rows[0]
     rows = 2 * width + 1 - base                                               # buffer row 0 is row `base`
-    chunks = _position_chunks(oh, ow, n, max(1, CHUNK_BYTES // (rows * np.dtype(dtype).itemsize)))
+    chunks = _position_chunks(oh, ow, n, max(1, chunk_bytes(xp) // (rows * np.dtype(dtype).itemsize)))
     src = batch_last(x, xp).reshape(g, cg, h, wd, n)                          # (G, Cg, H, W, N)
     dsrc = None if tx is None else batch_last(tx, xp).reshape(k, g, cg, h, wd, n)
     out = xp.empty((o, oh, ow, n), dtype=dtype)
@@ -352,7 +360,7 @@ def conv2d_winograd(x, w, b, tx, tw, tb, padding):
         None if tb is None else bias_column(tb), k, c, xp, dtype)
     base = min(primal_rows[0], tangent_rows[0]) if k else primal_rows[0]
     rows = 2 * c + 1 - base
-    chunks = _tile_chunks(th, tw_, n, max(1, CHUNK_BYTES // (16 * (rows + o) * np.dtype(dtype).itemsize)))
+    chunks = _tile_chunks(th, tw_, n, max(1, chunk_bytes(xp) // (16 * (rows + o) * np.dtype(dtype).itemsize)))
     src = batch_last(x, xp)                                                   # (C, H, W, N)
     dsrc = None if tx is None else batch_last(tx, xp)                         # (k, C, H, W, N)
     out = xp.empty((o, oh, ow, n), dtype=dtype)

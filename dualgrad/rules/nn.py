@@ -16,7 +16,7 @@ from numbers import Integral
 
 import numpy as np
 
-from ..backend import multiply_blocks, namespace, special
+from ..backend import multiply_blocks, namespace, special, to_numpy
 from ..dual import Dual, _primal
 from ..registry import bind, defprimitive, implements
 from ._util import add_terms, fit, lift, normalize_axes, tangent_axes
@@ -294,10 +294,13 @@ def softmax_cross_entropy(logits: Operand, labels, reduction: str = "mean") -> O
     if labels.dtype.kind not in "iu":
         raise TypeError(f"softmax_cross_entropy: labels must be integer class indices; got dtype {labels.dtype}. "
                         "Cast them with labels.astype(np.int64) (or take argmax(-1) of one-hot targets).")
-    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= shape[-1]):
-        raise ValueError(f"softmax_cross_entropy: labels must lie in [0, C) = [0, {shape[-1]}) for logits of "
-                         f"shape {shape}; got values from {int(labels.min())} to {int(labels.max())}. Check "
-                         "that the classes are on the last axis and numbered from 0.")
+    if labels.size:
+        xp = namespace(labels)                     # one read of (min, max): on a GPU, one device→host copy
+        low, high = (int(v) for v in to_numpy(xp.stack([labels.min(), labels.max()])))
+        if low < 0 or high >= shape[-1]:
+            raise ValueError(f"softmax_cross_entropy: labels must lie in [0, C) = [0, {shape[-1]}) for logits of "
+                             f"shape {shape}; got values from {low} to {high}. Check that the classes are on the "
+                             "last axis and numbered from 0.")
     return bind(_cross_entropy, logits, labels, reduction=reduction)
 
 

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The CuPy path on a GPU machine, in one go: the environment, the CuPy-parametrised and `gpu`-marked tests,
+# `dualgrad bench` on the GPU beside torch.func and JAX on CUDA, the conv rule's GPU policy, and short
+# training runs on CuPy and NumPy with the same seed. Every step has its own time limit, so a failing one
+# still leaves the others' results; everything is written under $OUT (default ./gpu_out):
+#   env.txt, tests.log, bench.log, bench_gpu.json, conv_policy.log, train.log
+# Run it from the repository root:   bash benchmarks/gpu_check.sh
+# Knobs (environment): BENCH_BUDGET (s per method, 0.3), BENCH_K ("1 4 16 64"), TEST_LIMIT, BENCH_LIMIT,
+# POLICY_LIMIT, TRAIN_LIMIT (seconds per step), STEPS (which steps, default "env tests bench policy train").
+set -u
+OUT=${OUT:-gpu_out}
+mkdir -p "$OUT"
+PY=${PYTHON:-python3}
+STEPS=${STEPS:-env tests bench policy train}
+export PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false
+step() { [[ " $STEPS " == *" $1 "* ]]; }
+t0=$SECONDS
+stamp() { echo "[gpu_check +$((SECONDS - t0))s] $*"; }
+
+# ----- install: the project's extras where a registry is reachable, else what the machine has --------------
+stamp install
+if $PY -c "import cupy, torch, jax, pytest, hypothesis, xdist" 2>/dev/null; then
+    # everything the extras name is there (a machine without a registry): install dualgrad alone
+    $PY -m pip install -q --no-deps --no-build-isolation --no-index -e . \
+        || { echo "pip could not install dualgrad: running it from the checkout"; export PYTHONPATH=$PWD; }
+else
+    $PY -m pip install -q -e ".[gpu,dev,bench]" || { echo "cannot install .[gpu,dev,bench]"; exit 1; }
+fi
+DG="$PY -m dualgrad.cli"
+
+if step env; then
+    stamp env
+    {
+        nvidia-smi
+        $PY - <<'PY'
+import importlib, platform
+print("python", platform.python_version())
+for name in ("numpy", "scipy", "cupy", "torch", "jax", "jaxlib", "pytest", "hypothesis", "xdist"):
+    try:
+        m = importlib.import_module(name)
+        print(f"{name:10s} {getattr(m, '__version__', '?')}")
+    except Exception as e:
+        print(f"{name:10s} MISSING ({e})")
+import cupy
+from dualgrad.bench.timing import gpu_info
+print("cupy/CUDA:", gpu_info())
+print("cupy config:"); cupy.show_config()
+import torch
+print("torch cuda", torch.version.cuda, "available", torch.cuda.is_available(), "cudnn", torch.backends.cudnn.version())
+from dualgrad.bench.peers import jax_or_none
+jax = jax_or_none("gpu")
+print("jax devices", jax.devices() if jax else None)
+import dualgrad as dg
+print("dualgrad backends:", dg.backend.available())
+PY
+    } > "$OUT/env.txt" 2>&1
+    tail -5 "$OUT/env.txt"
+fi
+
+if step tests; then
+    stamp tests
+    # the CuPy-parametrised tests (their ids contain "cupy") and the tests marked gpu
+    timeout "${TEST_LIMIT:-150}" $PY -m pytest -q -n "${TEST_WORKERS:-12}" -p no:cacheprovider --tb=line -rfE \
+        --timeout 120 -k "cupy or gpu" tests/test_rules.py tests/test_nn_ops.py \
+        $(ls tests/test_gpu*.py 2>/dev/null) > "$OUT/tests.log" 2>&1
+    echo "pytest rc=$?" >> "$OUT/tests.log"
+    tail -3 "$OUT/tests.log"
+fi
+
+if step bench; then
+    stamp bench
+    # shellcheck disable=SC2086
+    timeout "${BENCH_LIMIT:-150}" $DG bench --backend cupy --suite mlp conv --k ${BENCH_K:-1 4 16 64} \
+        --budget "${BENCH_BUDGET:-0.3}" --json "$OUT/bench_gpu.json" > "$OUT/bench.log" 2>&1
+    echo "bench rc=$?" >> "$OUT/bench.log"
+    tail -3 "$OUT/bench.log"
+fi
+
+if step policy; then
+    stamp policy
+    timeout "${POLICY_LIMIT:-60}" $PY benchmarks/gpu_conv_policy.py --k 16 --budget 0.2 > "$OUT/conv_policy.log" 2>&1
+    echo "policy rc=$?" >> "$OUT/conv_policy.log"
+fi
+
+if step train; then
+    stamp train
+    {
+        if $DG train --help | grep -q -- "--backend"; then
+            for backend in cupy numpy; do
+                for grad in activity weight exact; do
+                    dir=/tmp/gpu_train_${backend}_$grad
+                    rm -rf "$dir"
+                    echo "== dualgrad train --backend $backend --grad $grad"
+                    /usr/bin/time -f "%e s wall" timeout "${TRAIN_LIMIT:-60}" $DG train --backend "$backend" \
+                        --dataset digits --model fcnet --width 256 --grad "$grad" --method projection --k 16 \
+                        --epochs 3 --seed 0 --out "$dir" --no-progress 2>&1 | tail -4
+                    cat "$dir/metrics.csv" 2>/dev/null
+                done
+            done
+        else
+            echo "dualgrad train has no --backend option in this checkout"
+        fi
+    } > "$OUT/train.log" 2>&1
+    tail -3 "$OUT/train.log"
+fi
+stamp done
