@@ -3,15 +3,16 @@
 # `dualgrad bench` on the GPU beside torch.func and JAX on CUDA, the conv rule's GPU policy, and short
 # training runs on CuPy and NumPy with the same seed. Every step has its own time limit, so a failing one
 # still leaves the others' results; everything is written under $OUT (default ./gpu_out):
-#   env.txt, tests.log, bench.log, bench_gpu.json, conv_policy.log, train.log
+#   env.txt, tests.log, failures.log, profile.log, bench.log, bench_gpu.json, conv_policy.log, train.log
 # Run it from the repository root:   bash benchmarks/gpu_check.sh
-# Knobs (environment): BENCH_BUDGET (s per method, 0.3), BENCH_K ("1 4 16 64"), TEST_LIMIT, BENCH_LIMIT,
-# POLICY_LIMIT, TRAIN_LIMIT (seconds per step), STEPS (which steps, default "env tests bench policy train").
+# Knobs (environment): BENCH_BUDGET (s per method, 0.3), BENCH_K ("1 4 16 64"), BENCH_SUITES ("mlp conv"),
+# TESTS (test files), TEST_LIMIT, PROFILE_LIMIT, BENCH_LIMIT, POLICY_LIMIT, TRAIN_LIMIT (seconds per step),
+# STEPS (which steps, default all: "env tests profile bench policy train").
 set -u
 OUT=${OUT:-gpu_out}
 mkdir -p "$OUT"
 PY=${PYTHON:-python3}
-STEPS=${STEPS:-env tests bench policy train}
+STEPS=${STEPS:-env tests profile bench policy train}
 export PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false
 step() { [[ " $STEPS " == *" $1 "* ]]; }
 t0=$SECONDS
@@ -59,18 +60,45 @@ fi
 
 if step tests; then
     stamp tests
-    # the CuPy-parametrised tests (their ids contain "cupy") and the tests marked gpu
-    timeout "${TEST_LIMIT:-150}" $PY -m pytest -q -n "${TEST_WORKERS:-12}" -p no:cacheprovider --tb=line -rfE \
-        --timeout 120 -k "cupy or gpu" tests/test_rules.py tests/test_nn_ops.py \
-        $(ls tests/test_gpu*.py 2>/dev/null) > "$OUT/tests.log" 2>&1
+    # a plugin that writes every failure's first lines as it happens (a run cut by its time limit keeps them)
+    plugin_dir=$(mktemp -d)
+    cat > "$plugin_dir/stream_failures.py" <<'PY'
+import os
+def pytest_runtest_logreport(report):
+    if report.failed:
+        text = str(report.longrepr).strip().splitlines()
+        lines = [l for l in text if l.startswith("E ")][:4] or text[-4:]
+        with open(os.environ["FAILURES"], "a") as fh:
+            fh.write(f"FAILED {report.nodeid} ({report.when})\n" + "".join(f"    {l[:300]}\n" for l in lines))
+PY
+    # the CuPy-parametrised tests (their ids contain "cupy") and the tests marked gpu; TESTS narrows the files
+    # shellcheck disable=SC2046
+    FAILURES="$OUT/failures.log" PYTHONPATH="$plugin_dir:${PYTHONPATH:-}" timeout "${TEST_LIMIT:-150}" \
+        $PY -m pytest -q -n "${TEST_WORKERS:-16}" -p no:cacheprovider -p stream_failures --tb=no \
+        $($PY -c "import pytest_timeout" 2>/dev/null && echo --timeout 120) -k "cupy or gpu" ${TESTS:-tests/test_rules.py tests/test_nn_ops.py $(ls tests/test_gpu*.py)} \
+        > "$OUT/tests.log" 2>&1
     echo "pytest rc=$?" >> "$OUT/tests.log"
     tail -3 "$OUT/tests.log"
+fi
+
+if step profile; then
+    stamp profile
+    # CPU time (launching) against GPU time (kernels) of one k-tangent MLP pass: where the time goes
+    timeout "${PROFILE_LIMIT:-40}" $PY - > "$OUT/profile.log" 2>&1 <<'PY'
+from cupyx.profiler import benchmark
+from dualgrad.bench import mlp
+for k in (16, 64):
+    for name, (f, kind) in mlp.methods(k, "cupy", peers=False).items():
+        print(f"k = {k:2d}", benchmark(f, n_repeat=30, n_warmup=3, name=f"{name:38s}"), flush=True)
+    print(f"k = {k:2d}", benchmark(mlp.primal("cupy"), n_repeat=30, n_warmup=3, name=f"{'primal':38s}"), flush=True)
+PY
+    echo "profile rc=$?" >> "$OUT/profile.log"
 fi
 
 if step bench; then
     stamp bench
     # shellcheck disable=SC2086
-    timeout "${BENCH_LIMIT:-150}" $DG bench --backend cupy --suite mlp conv --k ${BENCH_K:-1 4 16 64} \
+    timeout "${BENCH_LIMIT:-150}" $DG bench --backend cupy --suite ${BENCH_SUITES:-mlp conv} --k ${BENCH_K:-1 4 16 64} \
         --budget "${BENCH_BUDGET:-0.3}" --json "$OUT/bench_gpu.json" > "$OUT/bench.log" 2>&1
     echo "bench rc=$?" >> "$OUT/bench.log"
     tail -3 "$OUT/bench.log"
@@ -91,7 +119,7 @@ if step train; then
                     dir=/tmp/gpu_train_${backend}_$grad
                     rm -rf "$dir"
                     echo "== dualgrad train --backend $backend --grad $grad"
-                    /usr/bin/time -f "%e s wall" timeout "${TRAIN_LIMIT:-60}" $DG train --backend "$backend" \
+                    timeout "${TRAIN_LIMIT:-60}" $DG train --backend "$backend" \
                         --dataset digits --model fcnet --width 256 --grad "$grad" --method projection --k 16 \
                         --epochs 3 --seed 0 --out "$dir" --no-progress 2>&1 | tail -4
                     cat "$dir/metrics.csv" 2>/dev/null
