@@ -8,8 +8,8 @@ The core is ``dual.py`` (the Dual type and NumPy dispatch), ``registry.py`` (the
 """
 from .dual import Dual  # noqa: I001  (first: the rule modules import it)
 from .errors import (
-    ArgumentTypeError, BackendUnavailableError, EscapedPerturbationError, InvalidArgumentError, JVPCheckError,
-    MissingRuleError, NonDifferentiableError, TagOrderError, TangentDtypeError, TangentShapeError,
+    ArgumentTypeError, BackendUnavailableError, BackendUnsupportedError, EscapedPerturbationError, InvalidArgumentError,
+    JVPCheckError, MissingRuleError, NonDifferentiableError, TagOrderError, TangentDtypeError, TangentShapeError,
 )
 from .registry import RULES, Primitive
 from .transforms import check_jvp, default_chunk_size, defjvp, hessian, hvp, jacfwd, jvp, primitive

@@ -13,7 +13,7 @@ from types import ModuleType
 
 import numpy as np
 
-from .errors import BackendUnavailableError
+from .errors import BackendUnavailableError, BackendUnsupportedError
 
 BACKENDS = ("numpy", "cupy")
 
@@ -32,6 +32,30 @@ def namespace(*arrays) -> ModuleType:
             if isinstance(a, cupy.ndarray):
                 return cupy
     return np
+
+
+def is_array(x) -> bool:
+    """Whether ``x`` is an array of NumPy or CuPy (a CuPy array has no ``__array_namespace__``)."""
+    cupy = sys.modules.get("cupy")
+    return isinstance(x, np.ndarray) or hasattr(x, "__array_namespace__") or (
+        cupy is not None and isinstance(x, cupy.ndarray))
+
+
+def on_one_device(operands: tuple) -> tuple:
+    """``operands`` with their NumPy arrays copied to the GPU when another operand's data lives there (a CuPy
+    array, or a Dual of one), as JAX moves host data to the device; unchanged otherwise. A list or a number
+    operand meets CuPy data this way too (``rules._util.sequence_as_array`` makes it a NumPy array first)."""
+    cupy = sys.modules.get("cupy")
+    if cupy is None:
+        return operands
+
+    def data(x):
+        while hasattr(x, "tangent") and hasattr(x, "primal"):
+            x = x.primal
+        return x
+    if not any(isinstance(data(x), cupy.ndarray) for x in operands):
+        return operands
+    return tuple(cupy.asarray(x) if type(x) is np.ndarray and x.dtype.kind != "O" else x for x in operands)
 
 
 def get(name: str) -> ModuleType:
@@ -88,13 +112,30 @@ def move(x, xp: ModuleType):
     return to_numpy(x) if xp is np else xp.asarray(x)
 
 
-def special(xp: ModuleType) -> ModuleType:
-    """The special-function module (erf, ...) matching ``xp``: scipy.special or cupyx.scipy.special."""
+def special(xp: ModuleType):
+    """The special-function module (erf, ...) matching ``xp``: scipy.special, or cupyx.scipy.special where a
+    function it lacks raises ``BackendUnsupportedError`` naming the fix."""
     if xp is np:
         import scipy.special
         return scipy.special
     import cupyx.scipy.special
-    return cupyx.scipy.special
+    return _GpuSpecial(cupyx.scipy.special)
+
+
+class _GpuSpecial:
+    """cupyx.scipy.special, with a named error for the functions of scipy.special it does not have."""
+
+    def __init__(self, module):
+        self._module = module
+
+    def __getattr__(self, name):
+        try:
+            return getattr(self._module, name)
+        except AttributeError:
+            raise BackendUnsupportedError(
+                f"scipy.special.{name} has no GPU version in cupyx.scipy.special (CuPy "
+                f"{sys.modules['cupy'].__version__}), so its rule cannot run on CuPy arrays; differentiate this "
+                "function with NumPy inputs (cupy.asnumpy(x)) instead.") from None
 
 
 def retain_freed_memory(threshold_bytes: int = 1 << 30) -> bool:

@@ -22,6 +22,10 @@ class BackendUnavailableError(ImportError):
     """An array backend (CuPy) was requested but is not installed or has no usable device."""
 
 
+class BackendUnsupportedError(NotImplementedError):
+    """The operation has no implementation for the data's array module (CuPy lacks the function or the option)."""
+
+
 class JVPCheckError(AssertionError):
     """``dg.check_jvp`` found a directional derivative that disagrees with finite differences."""
 

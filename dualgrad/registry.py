@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .backend import on_one_device
 from .dual import Dual, from_objects, link_view
 from .errors import MissingRuleError, TangentShapeError
 
@@ -105,6 +106,7 @@ def bind(prim: Primitive, *operands, **params):
         converted = tuple(map(from_objects, operands))
         if any(c is not o for c, o in zip(converted, operands)):
             return bind(prim, *converted, **params)
+    operands = on_one_device(operands)
     if tag < 0:
         return prim.rule(list(operands), [None] * len(operands), **params)[0]
     primals, tangents, k = [], [], None

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .backend import namespace, to_numpy
+from .backend import is_array, namespace, to_numpy
 from .dual import Dual, from_objects, new_tag, ufunc_key
 from .errors import (
     ArgumentTypeError,
@@ -74,7 +74,7 @@ def _seed(primals, tangents, tag, what="jvp"):
 
 def _is_value(x) -> bool:
     """An output leaf jvp can differentiate: an array, a NumPy scalar or a Python number."""
-    return isinstance(x, numbers.Number) or hasattr(x, "__array_namespace__") or isinstance(x, np.generic)
+    return isinstance(x, numbers.Number) or is_array(x) or isinstance(x, np.generic)
 
 
 def _unpack(out, k, tag, what="jvp"):

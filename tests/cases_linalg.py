@@ -264,11 +264,29 @@ def lstsq_outputs(a, b):
     return tuple(np.linalg.lstsq(a, b))
 
 
+def signed(v, axis):
+    """v with each vector along ``axis`` divided by the phase (sign) of its largest-magnitude entry. Eigen- and
+    singular vectors are unique up to that phase only, and LAPACK (NumPy) and cuSOLVER (CuPy) choose it
+    differently; the phase is locally constant, so the tangents are scaled alike."""
+    top = np.take_along_axis(v, np.expand_dims(np.argmax(np.abs(v), axis=axis), axis), axis=axis)
+    return v * np.conj(np.sign(top))
+
+
+def eigh_signed(a, UPLO="L"):
+    w, v = np.linalg.eigh(a, UPLO=UPLO)
+    return w, signed(v, -2)
+
+
+def svd_signed(a, **options):
+    u, s, vh = np.linalg.svd(a, **options)
+    return signed(u, -2), s, signed(vh, -1)
+
+
 CASES += [
-    # eigh, eigvalsh: the triangle NumPy reads carries the tangent (the other one is ignored)
-    OpCase("eigh", np.linalg.eigh, square(), sample=symmetric_distinct),
-    OpCase("eigh", np.linalg.eigh, square(2, min_side=2), sample=symmetric_distinct, label="batched"),
-    OpCase("eigh", lambda a: np.linalg.eigh(a, UPLO="U"), square(1), sample=symmetric_distinct, label="UPLO=U"),
+    # eigh, eigvalsh: the triangle NumPy reads carries the tangent (the other one is ignored); vectors signed
+    OpCase("eigh", eigh_signed, square(), sample=symmetric_distinct),
+    OpCase("eigh", eigh_signed, square(2, min_side=2), sample=symmetric_distinct, label="batched"),
+    OpCase("eigh", lambda a: eigh_signed(a, UPLO="U"), square(1), sample=symmetric_distinct, label="UPLO=U"),
     OpCase("eigvalsh", np.linalg.eigvalsh, square(1), sample=symmetric_distinct),
     OpCase("eigvalsh", lambda a: np.linalg.eigvalsh(a, "U"), square(), sample=symmetric_distinct, label="UPLO=U"),
     # eig, eigvals of matrices with real distinct eigenvalues (real outputs)
@@ -277,16 +295,16 @@ CASES += [
            label="batched"),
     OpCase("eigvals", np.linalg.eigvals, square(1), sample=real_distinct_eigenvalues, rtol=1e-5),
     # svd: reduced, values only, full where unique up to sign (|m - n| <= 1), svdvals, hermitian
-    OpCase("svd", lambda a: np.linalg.svd(a, full_matrices=False), rectangular(), sample=distinct_singular_values,
+    OpCase("svd", lambda a: svd_signed(a, full_matrices=False), rectangular(), sample=distinct_singular_values,
            label="reduced"),
-    OpCase("svd", lambda a: np.linalg.svd(a, full_matrices=False), rectangular(2), sample=distinct_singular_values,
+    OpCase("svd", lambda a: svd_signed(a, full_matrices=False), rectangular(2), sample=distinct_singular_values,
            label="reduced-batched"),
-    OpCase("svd", np.linalg.svd, rectangular(1, max_difference=1), sample=distinct_singular_values,
+    OpCase("svd", svd_signed, rectangular(1, max_difference=1), sample=distinct_singular_values,
            label="full_matrices-m-n<=1"),
     OpCase("svd", lambda a: np.linalg.svd(a, compute_uv=False), rectangular(1), sample=distinct_singular_values,
            label="values"),
     OpCase("svd", np.linalg.svdvals, rectangular(1), sample=distinct_singular_values, label="svdvals"),
-    OpCase("eigh", lambda a: np.linalg.svd(a, hermitian=True), square(1), sample=symmetric_distinct_magnitudes,
+    OpCase("eigh", lambda a: svd_signed(a, hermitian=True), square(1), sample=symmetric_distinct_magnitudes,
            label="svd-hermitian"),
     OpCase("eigvalsh", lambda a: np.linalg.svd(a, compute_uv=False, hermitian=True), square(),
            sample=symmetric_distinct_magnitudes, label="svd-hermitian-values"),

@@ -4,9 +4,13 @@ Profiles: ``ci`` (default) is derandomized, so a green run is reproducible; ``th
 more examples: ``pytest --hypothesis-profile=thorough``. ``--runslow`` also runs tests marked slow.
 """
 import os
+import sys
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+if os.environ.get("DUALGRAD_FAKE_CUPY"):          # the NumPy stand-in for CuPy (tests/fakecupy/README.md)
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "fakecupy"))
 
 settings.register_profile("ci", derandomize=True, max_examples=12, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

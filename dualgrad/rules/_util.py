@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import namespace, to_numpy
+from ..backend import is_array, namespace, to_numpy
 from ..dual import Dual, innermost  # noqa: F401  (innermost re-exported: the rule families import it from here)
 from ..errors import NonDifferentiableError
 
@@ -22,15 +22,23 @@ def result_type(*operands):
 
 
 def as_operand(x, xp):
-    """x as an array (a list, a tuple, a number: as NumPy reads them), a Dual left as it is (a rule meets Duals of
-    an outer derivative among its primals)."""
-    return x if isinstance(x, Dual) else xp.asarray(x)
+    """x as an array (a list, a tuple, a number: as NumPy reads them), an array or a Dual left as it is (a rule
+    meets Duals of an outer derivative among its primals; ``xp`` is then NumPy, whatever the arrays' module)."""
+    return x if isinstance(x, Dual) or is_array(x) else xp.asarray(x)
 
 
 def sequence_as_array(x):
     """A list or tuple operand as NumPy's array of it (one holding Duals: NumPy's object array, which ``bind``
     turns into a Dual); anything else as it is."""
     return np.asarray(x) if isinstance(x, (list, tuple)) else x
+
+
+def select(condition, a, b):
+    """``np.where(condition, a, b)``, also for a Python or NumPy bool condition (a scalar operand's test), which
+    CuPy's ``where`` does not take: then simply a or b."""
+    if isinstance(condition, (bool, np.bool_)):
+        return a if condition else b
+    return np.where(condition, a, b)
 
 
 def cast(x, dtype):

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..backend import namespace
 from ..registry import NUMPY_UFUNCS, bind, defprimitive, implements
-from ._util import add_terms, fit, innermost, lift, sequence_as_array
+from ._util import add_terms, fit, innermost, lift, select, sequence_as_array
 from .queries import plain_result
 
 LN2, LN10 = math.log(2.0), math.log(10.0)
@@ -90,12 +90,12 @@ def _power_dx(t, x, y, out):
     """t · y x^(y−1), and 0 where y = 0 (the derivative of the constant x⁰ = 1, also at x = 0)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = y * x ** (y - 1)
-    return t * np.where(y == 0, 0, slope)
+    return t * select(y == 0, 0, slope)
 
 
 def _power_dy(t, x, y, out):
     """t · x^y log x, and 0 where x = 0 (x^y is 0 for every y > 0 there)."""
-    return t * (out * np.log(np.where(x == 0, 1, x)))
+    return t * (out * np.log(select(x == 0, 1, x)))
 
 
 def _abs_tangent(t, x, y):

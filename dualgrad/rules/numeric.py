@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from ..backend import namespace, special
-from ..errors import MissingRuleError
+from ..errors import BackendUnsupportedError, MissingRuleError
 from ..registry import bind, defprimitive, implements
 from ._util import add_terms, cast, fit, innermost, lift, normalize_axis, result_type, sequence_as_array
 from .selection import plain_argument
@@ -532,21 +532,25 @@ def kron(a, b):
 
 
 # ----- ranges with Dual endpoints ------------------------------------------------------------------------
-def _range_weights(num, endpoint, dtype):
+def _range_weights(num, endpoint, dtype, xp):
     """w = linspace(0, 1, num, endpoint): the position of each sample between start (0) and stop (1)."""
-    return np.linspace(0.0, 1.0, num, endpoint=endpoint).astype(dtype)
+    return xp.linspace(0.0, 1.0, num, endpoint=endpoint).astype(dtype)
 
 
 def _range_rule(numpy_fn, derivatives):
     """A range rule: out = numpy_fn(start, stop, ...); derivatives(w, out, start, stop) -> (∂/∂start, ∂/∂stop)."""
     def rule(primals, tangents, num, endpoint, dtype, axis):
         (start, stop), (t_start, t_stop) = primals, tangents
+        xp = namespace(start, stop)
+        if xp is not np and not hasattr(xp, numpy_fn.__name__):
+            raise BackendUnsupportedError(f"np.{numpy_fn.__name__} has no CuPy version; differentiate it with NumPy "
+                                          "endpoints (cupy.asnumpy), or build the samples from np.linspace.")
         out = numpy_fn(start, stop, num, endpoint=endpoint, dtype=dtype, axis=axis)
         if t_start is None and t_stop is None:
             return out, None
         shape = np.broadcast_shapes(np.shape(start), np.shape(stop))
         ax = normalize_axis(axis, len(shape) + 1, numpy_fn.__name__)
-        w = np.reshape(_range_weights(num, endpoint, np.result_type(out)), (num,) + (1,) * len(shape))
+        w = _range_weights(num, endpoint, np.result_type(out), xp).reshape((num,) + (1,) * len(shape))
         moved = np.moveaxis(out, ax, 0)                               # (num, *shape)
         d_start, d_stop = derivatives(w, moved, start, stop)
         t = add_terms(None if t_start is None else _lifted(t_start, shape) * d_start,

@@ -231,7 +231,9 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
         raise TypeError("partition on a Dual does not support order= (structured arrays)")
     plain_argument("partition", kth=kth)
     a, axis = _flattened(a, axis)
-    return take_along_axis(a, np.argpartition(innermost(a), kth, axis=axis, kind=kind), axis)
+    values = innermost(a)
+    options = {"kind": kind} if namespace(values) is np else {}      # CuPy's argpartition has one kind only
+    return take_along_axis(a, np.argpartition(values, kth, axis=axis, **options), axis)
 
 
 @implements(np.unique, via=("take",),

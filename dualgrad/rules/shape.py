@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from ..backend import namespace
+from ..backend import is_array, namespace
 from ..dual import Dual
 from ..registry import bind, defprimitive, implements
 from ._util import innermost, lift, normalize_axes, normalize_axis, reject
@@ -176,7 +176,7 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
 
 # ----- indexing -----------------------------------------------------------------------------------
 def _is_array_index(ix) -> bool:
-    return isinstance(ix, (list, np.ndarray)) or (hasattr(ix, "__array_namespace__") and not isinstance(ix, bool))
+    return isinstance(ix, list) or (is_array(ix) and not isinstance(ix, bool))
 
 
 def _is_bool_index(ix) -> bool:

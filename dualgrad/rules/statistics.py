@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from ..backend import namespace
-from ..errors import MissingRuleError
+from ..errors import BackendUnsupportedError, MissingRuleError
 from ..registry import bind, defprimitive, implements
 from ._util import cast, innermost, normalize_axes, reject, result_type
 from .selection import take_along_axis
@@ -35,9 +35,23 @@ def _plain_q(op, q):
 
 
 # ----- quantiles: one rule for median, percentile, quantile and the nan- forms ---------------------
+#: the interpolation methods CuPy's quantile functions have (NumPy has nine more)
+GPU_QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
 def _quantile_rule(primals, tangents, numpy_fn, q, axis, keepdims, options):
     """``numpy_fn(a, *q, axis, keepdims, **options)``; its tangent interpolates the sorted tangents."""
     (a,), (t,) = primals, tangents
+    xp = namespace(innermost(a))
+    if xp is not np:
+        if options.get("method", "linear") not in GPU_QUANTILE_METHODS:
+            raise BackendUnsupportedError(
+                f"{numpy_fn.__name__}(method={options['method']!r}) has no CuPy version (CuPy has the methods "
+                f"{GPU_QUANTILE_METHODS}); pick one of those, or differentiate with NumPy inputs (cupy.asnumpy).")
+        if any(np.ndim(v) > 1 for v in q):
+            raise BackendUnsupportedError(f"{numpy_fn.__name__}: CuPy takes q of at most one dimension; pass "
+                                          "q.ravel() and reshape the result, or use NumPy inputs (cupy.asnumpy).")
+        q = tuple(xp.asarray(v) for v in q)                # CuPy takes q as a device array
     out = numpy_fn(a, *q, axis=axis, keepdims=keepdims, **options)
     if t is None:
         return out, None
@@ -48,15 +62,15 @@ def _quantile_rule(primals, tangents, numpy_fn, q, axis, keepdims, options):
     r = math.prod(shape[d] for d in rest)
     k = t.shape[0]
     # the values as (r, n) rows to reduce; their ranks in sorted order, NaN where the value is NaN
-    values = np.transpose(innermost(a), rest + list(axes)).reshape(r, n)
-    order = np.argsort(values, axis=-1)
-    ranks = np.where(np.isnan(np.take_along_axis(values, order, axis=-1)), np.nan, np.arange(n, dtype=np.float64))
+    values = xp.transpose(innermost(a), rest + list(axes)).reshape(r, n)
+    order = xp.argsort(values, axis=-1)
+    ranks = xp.where(xp.isnan(xp.take_along_axis(values, order, axis=-1)), np.nan, xp.arange(n, dtype=np.float64))
     with warnings.catch_warnings():               # an all-NaN row: NumPy has warned for the value already
         warnings.simplefilter("ignore", RuntimeWarning)
-        position = np.asarray(numpy_fn(ranks, *q, axis=-1, **options), dtype=np.float64).reshape(-1, r).T
-    low = np.floor(np.nan_to_num(position)).astype(np.intp)                       # (r, Q)
+        position = xp.asarray(numpy_fn(ranks, *q, axis=-1, **options), dtype=np.float64).reshape(-1, r).T
+    low = xp.floor(xp.nan_to_num(position)).astype(np.intp)                       # (r, Q)
     frac = (position - low).astype(t.dtype)                                          # NaN in rows without answer
-    high = np.minimum(low + 1, n - 1)
+    high = xp.minimum(low + 1, n - 1)
     ts = take_along_axis(t.transpose([0] + [d + 1 for d in rest] + [d + 1 for d in axes]).reshape(k, r, n),
                          order[None], axis=-1)                                      # sorted tangents (k, r, n)
     dout = take_along_axis(ts, low[None], axis=-1) * (1 - frac) + take_along_axis(ts, high[None], axis=-1) * frac
@@ -281,7 +295,7 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
             Y = Y.T
         X = np.concatenate((X, Y), axis=0)
     ddof = (0 if bias else 1) if ddof is None else ddof
-    w = _cov_weights(fweights, aweights, np.shape(X)[1])
+    w = _cov_weights(fweights, aweights, np.shape(X)[1], namespace(innermost(X)))
     avg, w_sum = average(X, axis=1, weights=w, returned=True)
     w_sum = w_sum[0]
     if w is None:
@@ -308,13 +322,14 @@ def _same_dtype(result, like):
     return cast(result, np.result_type(like))
 
 
-def _cov_weights(fweights, aweights, n):
-    """The product of the frequency and analytic weights (None when neither is given), checked as NumPy does."""
+def _cov_weights(fweights, aweights, n, xp):
+    """The product of the frequency and analytic weights (None when neither is given), checked as NumPy does;
+    plain weights as arrays of ``xp``, the data's module (a list of weights goes to the GPU with CuPy data)."""
     w = None
     if fweights is not None:
         if hasattr(fweights, "tangent"):
             raise TypeError("cov: fweights are integer counts and cannot be Duals")
-        fweights = np.asarray(fweights, dtype=float)
+        fweights = xp.asarray(fweights, dtype=float)
         if not np.all(fweights == np.around(fweights)):
             raise TypeError("fweights must be integer")
         if fweights.ndim > 1:
@@ -329,7 +344,7 @@ def _cov_weights(fweights, aweights, n):
             raise MissingRuleError("cov: complex aweights have no rule (NumPy would discard their imaginary part); "
                                    "pass real weights")
         if not hasattr(aweights, "tangent"):
-            aweights = np.asarray(aweights, dtype=float)
+            aweights = xp.asarray(aweights, dtype=float)
         if np.ndim(aweights) > 1:
             raise RuntimeError("cannot handle multidimensional aweights")
         if np.shape(aweights)[0] != n:

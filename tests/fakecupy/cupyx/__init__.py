@@ -1,0 +1,1 @@
+"""cupyx of the NumPy stand-in for CuPy (tests only)."""
