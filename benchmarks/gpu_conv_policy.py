@@ -1,5 +1,5 @@
 """The conv rule's two choices on a GPU, measured: the chunk budget (``_conv_kernels.GPU_CHUNK_BYTES``) and
-whether Winograd F(2×2, 3×3) pays there (``WINOGRAD_MIN_CHANNELS``; on the CPU it does from 16 channels).
+whether Winograd F(2×2, 3×3) pays there (``winograd_eligible``; on the CPU it does from 16 channels).
 
     python benchmarks/gpu_conv_policy.py [--k 16] [--budget 0.3] [--json out.json]
 
@@ -32,15 +32,19 @@ def main(argv=None) -> int:
     for net, k in itertools.product(conv.NETS, args.k):
         f = conv.methods(net, k, peers=False, backend="cupy")["dualgrad jvp"][0]
         variants = {}
+        eligible = kernels.winograd_eligible
         for mib, winograd in itertools.product(CHUNKS_MIB, (True, False)):
             def call(mib=mib, winograd=winograd):
-                saved = kernels.GPU_CHUNK_BYTES, kernels.WINOGRAD_MIN_CHANNELS
+                saved = kernels.GPU_CHUNK_BYTES
                 kernels.GPU_CHUNK_BYTES = mib << 20
-                kernels.WINOGRAD_MIN_CHANNELS = saved[1] if winograd else 1 << 30
+                kernels.winograd_eligible = (lambda x, w, s, d, g: tuple(w.shape[2:]) == (3, 3) and tuple(s) == (1, 1)
+                                             and tuple(d) == (1, 1) and g == 1
+                                             and min(w.shape[:2]) >= kernels.WINOGRAD_MIN_CHANNELS) if winograd \
+                    else (lambda *a: False)
                 try:
                     return f()
                 finally:
-                    kernels.GPU_CHUNK_BYTES, kernels.WINOGRAD_MIN_CHANNELS = saved
+                    kernels.GPU_CHUNK_BYTES, kernels.winograd_eligible = saved, eligible
             variants[f"chunks {mib} MiB, winograd {'on' if winograd else 'off'}"] = call
         results = interleaved(variants, args.budget, sync=gpu_sync)
         print(f"\n{net}, k = {k}, dualgrad jvp on CuPy (median ms, min ms)")

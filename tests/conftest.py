@@ -1,7 +1,8 @@
 """Test configuration: hypothesis profiles and the available array backends.
 
 Profiles: ``ci`` (default) is derandomized, so a green run is reproducible; ``thorough`` draws many
-more examples: ``pytest --hypothesis-profile=thorough``. ``--runslow`` also runs tests marked slow.
+more examples: ``pytest --hypothesis-profile=thorough``; ``gpu`` draws 4 (benchmarks/gpu_check.sh, where
+device time is short). ``--runslow`` also runs tests marked slow.
 """
 import os
 import sys
@@ -15,6 +16,8 @@ if os.environ.get("DUALGRAD_FAKE_CUPY"):          # the NumPy stand-in for CuPy 
 settings.register_profile("ci", derandomize=True, max_examples=12, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("thorough", max_examples=400, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("gpu", derandomize=True, max_examples=4, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("dev", max_examples=30, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

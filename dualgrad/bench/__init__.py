@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -36,6 +37,11 @@ GPU_SUITES = ("mlp", "conv")
 #: how the conv suite's processes return freed memory: glibc's defaults (large blocks mapped fresh and
 #: unmapped when freed), or kept mapped for reuse (``backend.retain_freed_memory``'s mallopt)
 MALLOC = {"default": "glibc's default malloc", "retain": "freed memory kept mapped (mallopt)"}
+
+
+def primal_name(backend: str) -> str:
+    """The row of the primal forward pass (no tangents), the denominator of the "x primal" column."""
+    return "numpy primal forward" if backend == "numpy" else f"{backend} primal forward"
 
 
 def _check(methods, rtol=1e-3):
@@ -92,7 +98,7 @@ def _conv_tables(nets, ks, budget, malloc, threads, peers, backend="numpy") -> l
             methods = conv.methods(net, k, peers, backend)
             with threadpool_limits(threads):
                 _check(methods)
-                results = interleaved({"numpy primal forward": conv.primal(net, backend)}
+                results = interleaved({primal_name(backend): conv.primal(net, backend)}
                                       | {n: f for n, (f, _) in methods.items()}, budget, sync=sync)
             tables.append((net, k, results, {n: kind for n, (_, kind) in methods.items()}))
     return tables
@@ -111,8 +117,10 @@ def check_backend(backend: str, suites) -> None:
 
 
 def run(suites=SUITES, ks=(1, 4, 16, 64), budget: float = 1.0, print_fn=print, *, nets=tuple(conv.NETS),
-        malloc=tuple(MALLOC), threads: int | None = None, peers: bool = True, backend: str = "numpy") -> dict:
-    """Run the suites; returns a JSON-serialisable report (and prints the tables as it goes).
+        malloc=tuple(MALLOC), threads: int | None = None, peers: bool = True, backend: str = "numpy",
+        on_table=None) -> dict:
+    """Run the suites; returns a JSON-serialisable report (and prints the tables as it goes; ``on_table(report)``
+    is called after each one, with ``report["finished"]`` False until the last).
 
     ``nets``: the conv suite's networks; ``malloc``: its settings (``MALLOC``), each in a fresh spawned
     process with ``threads`` BLAS threads; ``peers``: also time PyTorch and JAX when installed;
@@ -121,7 +129,7 @@ def run(suites=SUITES, ks=(1, 4, 16, 64), budget: float = 1.0, print_fn=print, *
     gpu = backend == "cupy"
     xp, sync = get(backend), gpu_sync if gpu else None
     report = {"machine": machine_info(), "backend": backend, "peers": versions("gpu" if gpu else "cpu"),
-              "groups": []}
+              "groups": [], "finished": False}
     if gpu:
         report["machine"]["gpu"] = gpu_info()
     peak = gemm_peak(np.float32, size=8192 if gpu else 2048, budget=budget, xp=xp)
@@ -137,13 +145,15 @@ def run(suites=SUITES, ks=(1, 4, 16, 64), budget: float = 1.0, print_fn=print, *
     print_fn(f"float32 GEMM peak ({'8192³, cuBLAS' if gpu else '2048³'}): {peak:.1f} GFLOP/s")
 
     def table(title, results, kinds, flop, key):
-        kinds = {"numpy primal forward": "primal"} | kinds
-        text, rows = _table(title, results["numpy primal forward"][0], results, kinds, flop, peak)
+        kinds = {primal_name(backend): "primal"} | kinds
+        text, rows = _table(title, results[primal_name(backend)][0], results, kinds, flop, peak)
         print_fn(text)
         report["groups"].append({"group": key, "title": title, "rows": rows})
+        if on_table is not None:
+            on_table(report)
 
     def group(title, primal_fn, methods, flop, key):
-        results = interleaved({"numpy primal forward": primal_fn} | {n: f for n, (f, _) in methods.items()}, budget,
+        results = interleaved({primal_name(backend): primal_fn} | {n: f for n, (f, _) in methods.items()}, budget,
                               sync=sync)
         table(title, results, {n: kind for n, (_, kind) in methods.items()}, flop, key)
 
@@ -181,6 +191,7 @@ def run(suites=SUITES, ks=(1, 4, 16, 64), budget: float = 1.0, print_fn=print, *
         for r in rows:
             print_fn(f"{r['hidden_layers']:13d} " + " ".join(f"{r[n]:28.1f}" for n in names))
         report["memory"] = rows
+    report["finished"] = True
     return report
 
 
@@ -214,13 +225,19 @@ def add_arguments(p) -> None:
 def run_command(args) -> int:
     from threadpoolctl import threadpool_limits
     check_backend(args.backend, args.suite)          # before anything runs or is written
+    def save(report):                                 # after every table: an interrupted run keeps its tables
+        if args.json:
+            partial = f"{args.json}.partial"
+            with open(partial, "w") as fh:
+                json.dump(report, fh, indent=1, default=str)
+            os.replace(partial, args.json)
+
     with threadpool_limits(args.threads):
         report = run(args.suite, args.k, args.budget, nets=tuple(args.net),
                      malloc=tuple(MALLOC) if args.malloc == "both" else (args.malloc,), threads=args.threads,
-                     peers=args.peers, backend=args.backend)
+                     peers=args.peers, backend=args.backend, on_table=save)
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(report, fh, indent=1, default=str)
+        save(report)
         print(f"wrote {args.json}")
     if args.plot:
         from .plot import plot_report

@@ -4,7 +4,8 @@ dualgrad never depends on them (``pip install ".[bench]"`` installs them).
 ``device`` is where the peers run: ``"cpu"`` beside dualgrad on NumPy, ``"gpu"`` beside dualgrad on CuPy
 (torch on ``cuda``, JAX on its ``cuda`` platform). On the GPU every peer computes in true float32, as
 CuPy's GEMMs do by default: TF32 tensor-core arithmetic is switched off in PyTorch (matmul and cuDNN) and
-JAX runs its matrix products at ``"highest"`` precision, so that the tables compare the same arithmetic.
+JAX runs its matrix products at ``"highest"`` precision, so that the tables compare the same arithmetic, through
+cuBLAS like the others (``--xla_gpu_enable_triton_gemm=false``).
 """
 from __future__ import annotations
 
@@ -37,13 +38,17 @@ def jax_or_none(device: str = "cpu"):
     one device only (the bench command's processes each do)."""
     if device == "gpu":
         os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")    # share the GPU with CuPy and torch
+        flags = os.environ.get("XLA_FLAGS", "")
+        if "xla_gpu_enable_triton_gemm" not in flags:      # GEMMs through cuBLAS, as CuPy's and torch's: XLA's
+            os.environ["XLA_FLAGS"] = f"{flags} --xla_gpu_enable_triton_gemm=false".strip()   # Triton autotuning
+            # of GEMM tiles costs tens of seconds per compilation on a fresh machine
     try:
         import jax
         jax.config.update("jax_platforms", "cuda" if device == "gpu" else "cpu")
         if device == "gpu":
             jax.config.update("jax_default_matmul_precision", "highest")
         jax.devices()
-    except (ImportError, RuntimeError):
+    except Exception:              # not installed, or no backend for the platform (JAX raises several kinds)
         return None
     return jax
 

@@ -55,8 +55,9 @@ from ..backend import kernel_workers, namespace, run_parallel
 #: docs/performance.md (6–15% off its k = 16 pass against 4 MiB; level at k = 4 and on LeNet-5).
 CHUNK_BYTES = 16 << 20
 #: the same budget on a GPU (CuPy data), where there is no cache to stay in: a chunk bounds the workspace
-#: only, and fewer, wider GEMMs cost fewer kernel launches (docs/performance.md, "On a GPU")
-GPU_CHUNK_BYTES = 256 << 20
+#: only, and fewer, wider GEMMs cost fewer kernel launches. On an H200 the 4-layer net's k = 16 pass took
+#: 384 ms with 16 MiB chunks, 83 with 64 MiB, 40 with 256 MiB and 30 with 1 GiB (docs/performance.md, "On a GPU")
+GPU_CHUNK_BYTES = 1 << 30
 
 
 def chunk_bytes(xp) -> int:
@@ -262,10 +263,12 @@ def _in_parallel(run, chunks, xp):
 # ----- Winograd F(2×2, 3×3) ------------------------------------------------------------------------
 def winograd_eligible(x, w, stride, dilation, groups) -> bool:
     """Whether ``conv2d_winograd`` applies and pays: a 3×3 kernel, stride 1, dilation 1, one group,
-    floating-point data and at least ``WINOGRAD_MIN_CHANNELS`` input and output channels."""
+    floating-point data, at least ``WINOGRAD_MIN_CHANNELS`` input and output channels, and NumPy data. On a
+    GPU its transforms (many small elementwise kernels) cost more than the multiplications they save: the
+    4-layer net's k = 16 pass took 2.5× as long with it on an H200 (docs/performance.md, "On a GPU")."""
     return (tuple(w.shape[2:]) == (3, 3) and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1)
             and groups == 1 and min(w.shape[0], w.shape[1]) >= WINOGRAD_MIN_CHANNELS
-            and np.result_type(x.dtype, w.dtype).kind == "f")
+            and np.result_type(x.dtype, w.dtype).kind == "f" and namespace(x, w) is np)
 
 
 def _filter_transform(g, xp):

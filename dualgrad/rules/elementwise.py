@@ -311,7 +311,7 @@ implements("divmod")(lambda x, y: _with_plain(_divmod, (0,), x, y))
 def _clip_rule(primals, tangents):
     (x, lo, hi), (tx, tlo, thi) = primals, tangents
     out = np.clip(x, lo, hi)
-    xp, rank = namespace(out), np.ndim(out)
+    xp, rank = namespace(innermost(out)), np.ndim(out)
     below = x < lo if lo is not None else False
     above = x > hi if hi is not None else False
     t = None
@@ -345,7 +345,7 @@ def _where_rule(primals, tangents):
     out = np.where(cond, x, y)
     if tx is None and ty is None:
         return out, None
-    xp, rank = namespace(out), np.ndim(out)
+    xp, rank = namespace(innermost(out)), np.ndim(out)
     zero = xp.zeros((), dtype=out.dtype)
     t = xp.where(cond, zero if tx is None else lift(tx, rank), zero if ty is None else lift(ty, rank))
     return out, fit(t, out.shape)

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from ..backend import namespace, special
+from ..backend import is_array, namespace, special
 from ..errors import BackendUnsupportedError, MissingRuleError
 from ..registry import bind, defprimitive, implements
 from ._util import add_terms, cast, fit, innermost, lift, normalize_axis, result_type, sequence_as_array
@@ -185,6 +185,7 @@ def _interp_rule(primals, tangents):
     outside, the tangent of left/right (default fp[0]/fp[-1])."""
     (x, xp, fp, left, right), (tx, txp, tfp, tleft, tright) = primals, tangents
     xv, xpv = innermost(x), innermost(xp)
+    data = namespace(xv, xpv)                  # the arrays' module (NumPy's functions below dispatch on it)
     below, above = xv < xpv[0], xv > xpv[-1]
     out = np.interp(x, xp, fp)                 # left/right put in below (NumPy does not dispatch on them)
     if left is not None:
@@ -211,13 +212,13 @@ def _interp_rule(primals, tangents):
         w = (x - at(xp, j)) / h
         s = (at(fp, j1) - at(fp, j)) / h
     else:                                      # one knot: x == xp[0] inside, the value fp[0]
-        w, s = np.zeros(shape, dtype), np.zeros(shape, dtype)
+        w, s = data.zeros(shape, dtype), data.zeros(shape, dtype)
     d_fp = None if tfp is None else tangent_at(tfp, j) * (1 - w) + tangent_at(tfp, j1) * w
     d_xp = None if txp is None else -s * (tangent_at(txp, j) * (1 - w) + tangent_at(txp, j1) * w)
     inside = add_terms(None if tx is None else lift(tx, len(shape)) * s, add_terms(d_fp, d_xp))
-    edge_low = tangent_at(tfp, np.zeros(shape, np.intp)) if left is None else _block(tleft, k, shape)
-    edge_high = tangent_at(tfp, np.full(shape, n - 1)) if right is None else _block(tright, k, shape)
-    zero = np.zeros((k,) + shape, dtype)
+    edge_low = tangent_at(tfp, data.zeros(shape, np.intp)) if left is None else _block(tleft, k, shape)
+    edge_high = tangent_at(tfp, data.full(shape, n - 1)) if right is None else _block(tright, k, shape)
+    zero = data.zeros((k,) + shape, dtype)
     inside, edge_low, edge_high = (zero if t is None else fit(t, shape) for t in (inside, edge_low, edge_high))
     return out, np.where(below, edge_low, np.where(above, edge_high, inside))
 
@@ -288,8 +289,8 @@ def correlate(a, v, mode="valid"):
 # ----- polynomials (coefficients highest power first, as np.polyval reads them) -----------------------
 @implements(np.polyval, via=("multiply", "add"), note="Horner's scheme, as NumPy evaluates it")
 def polyval(p, x):
-    p = p if _is_dual(p) else np.asarray(p)
-    y = np.zeros_like(innermost(x) if _is_dual(x) else np.asarray(x))
+    p = p if _is_dual(p) or is_array(p) else np.asarray(p)
+    y = np.zeros_like(innermost(x) if _is_dual(x) or is_array(x) else np.asarray(x))
     for coefficient in p:
         y = y * x + coefficient
     return y
@@ -298,11 +299,12 @@ def polyval(p, x):
 def _padded(a1, a2):
     """The two coefficient vectors with leading zeros so that they have one length."""
     a1, a2 = np.atleast_1d(a1), np.atleast_1d(a2)
+    data = namespace(innermost(a1), innermost(a2))
     grow = np.size(a2) - np.size(a1)
     if grow > 0:
-        a1 = np.concatenate((np.zeros(grow, np.result_type(a1)), a1))
+        a1 = np.concatenate((data.zeros(grow, np.result_type(a1)), a1))
     elif grow < 0:
-        a2 = np.concatenate((np.zeros(-grow, np.result_type(a2)), a2))
+        a2 = np.concatenate((data.zeros(-grow, np.result_type(a2)), a2))
     return a1, a2
 
 
@@ -402,7 +404,7 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
 
 def _plus_zero(x):
     """``np.asarray(x) + 0.0`` (a float copy) for an array-like, ``x + 0.0`` for a Dual."""
-    return (x if _is_dual(x) else np.asarray(x)) + 0.0
+    return (x if _is_dual(x) or is_array(x) else np.asarray(x)) + 0.0
 
 
 @implements(np.polydiv, via=("divide", "multiply", "subtract", "concatenate"))
@@ -541,7 +543,7 @@ def _range_rule(numpy_fn, derivatives):
     """A range rule: out = numpy_fn(start, stop, ...); derivatives(w, out, start, stop) -> (∂/∂start, ∂/∂stop)."""
     def rule(primals, tangents, num, endpoint, dtype, axis):
         (start, stop), (t_start, t_stop) = primals, tangents
-        xp = namespace(start, stop)
+        xp = namespace(innermost(start), innermost(stop))
         if xp is not np and not hasattr(xp, numpy_fn.__name__):
             raise BackendUnsupportedError(f"np.{numpy_fn.__name__} has no CuPy version; differentiate it with NumPy "
                                           "endpoints (cupy.asnumpy), or build the samples from np.linspace.")

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..backend import namespace
+from ..backend import is_array, namespace, to_numpy
 from ..errors import MissingRuleError
 from ..registry import bind, defprimitive, implements
 from ._util import innermost, normalize_axes, normalize_axis, result_type
@@ -40,17 +40,28 @@ def number_elements(*operands) -> list:
     return out
 
 
-def plain_argument(op: str, **arguments):
-    """Refuse Duals where NumPy expects indices, conditions or counts (they have no derivative to carry)."""
+def plain_argument(op: str, **arguments) -> list:
+    """Refuse Duals where NumPy expects indices, conditions or counts (they have no derivative to carry); returns
+    the arguments in order, GPU arrays among them copied to the host, where the positions are computed."""
     for name, value in arguments.items():
         if _is_dual(value) or (isinstance(value, (list, tuple)) and any(_is_dual(v) for v in value)):
             raise TypeError(f"{op}: {name} cannot be a Dual; it is an index, condition or count. Pass a plain "
                             f"array (for a Dual d: d > 0 is one, d.primal its value).")
+    return [_on_host(value) for value in arguments.values()]
+
+
+def _on_host(value):
+    """An index argument with its CuPy arrays as NumPy arrays (one device→host copy each)."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(_on_host(v) for v in value)
+    return to_numpy(value) if is_array(value) and not isinstance(value, np.ndarray) else value
 
 
 # ----- the rule: gather ---------------------------------------------------------------------------
 def _flat(x, dtype, xp):
-    """x as a 1-D block in ``dtype``: a Dual stays a Dual, a number or array becomes an array."""
+    """x as a 1-D block in ``dtype``: a Dual stays a Dual, an array keeps its module, a number becomes an array."""
+    if is_array(x):
+        return x.astype(dtype, copy=False).reshape(-1)
     if not _is_dual(x):
         return xp.asarray(x, dtype=dtype).reshape(-1)
     x = x.reshape(-1)
@@ -58,18 +69,18 @@ def _flat(x, dtype, xp):
 
 
 def _gather_rule(primals, tangents, positions, dtype):
-    xp = namespace(*primals)
-    flat = positions.reshape(-1)
-    joined = xp.concatenate([xp.zeros(1, dtype=dtype)] + [_flat(p, dtype, xp) for p in primals])
+    xp, data = namespace(*primals), namespace(*map(innermost, primals))    # data: the arrays' own module
+    flat = data.asarray(positions.reshape(-1))                                 # on the data's device
+    joined = xp.concatenate([data.zeros(1, dtype=dtype)] + [_flat(p, dtype, xp) for p in primals])
     out = joined[flat].reshape(positions.shape)
     present = [t for t in tangents if t is not None]
     if not present:
         return out, None
     k = present[0].shape[0]
-    blocks = [xp.zeros((k, 1), dtype=dtype)]                                       # the filled-in zero
+    blocks = [data.zeros((k, 1), dtype=dtype)]                                     # the filled-in zero
     for p, t in zip(primals, tangents):
         if t is None:
-            blocks.append(xp.zeros((k, int(np.size(p))), dtype=dtype))
+            blocks.append(data.zeros((k, int(np.size(p))), dtype=dtype))
         else:
             t = t.reshape(k, -1)
             blocks.append(t if t.dtype == dtype else t.astype(dtype))
@@ -98,14 +109,14 @@ def gather(positions, *operands, dtype=None, op: str = "gather"):
 # ----- positions given by the caller --------------------------------------------------------------
 @implements(np.insert)
 def insert(arr, obj, values, axis=None):
-    plain_argument("insert", obj=obj)
+    (obj,) = plain_argument("insert", obj=obj)
     c_arr, c_values = number_elements(arr, values)
     return gather(np.insert(c_arr, obj, c_values, axis=axis), arr, values, dtype=result_type(arr), op="insert")
 
 
 @implements(np.delete)
 def delete(arr, obj, axis=None):
-    plain_argument("delete", obj=obj)
+    (obj,) = plain_argument("delete", obj=obj)
     (c_arr,) = number_elements(arr)
     return gather(np.delete(c_arr, obj, axis=axis), arr, op="delete")
 
@@ -127,7 +138,7 @@ def diagflat(v, k=0):
 
 @implements(np.select)
 def select(condlist, choicelist, default=0):
-    plain_argument("select", condlist=condlist)
+    (condlist,) = plain_argument("select", condlist=condlist)
     *c_choices, c_default = number_elements(*choicelist, default)
     return gather(np.select(condlist, c_choices, default=c_default), *choicelist, default,
                   dtype=result_type(*choicelist, default), op="select")
@@ -135,7 +146,7 @@ def select(condlist, choicelist, default=0):
 
 @implements(np.choose)
 def choose(a, choices, out=None, mode="raise"):
-    plain_argument("choose", a=a)
+    (a,) = plain_argument("choose", a=a)
     if out is not None:
         raise TypeError("choose on Duals does not support out=; use the returned value")
     c_choices = number_elements(*choices)
@@ -144,7 +155,7 @@ def choose(a, choices, out=None, mode="raise"):
 
 @implements(np.compress)
 def compress(condition, a, axis=None, out=None):
-    plain_argument("compress", condition=condition)
+    (condition,) = plain_argument("compress", condition=condition)
     if out is not None:
         raise TypeError("compress on Duals does not support out=; use the returned value")
     (c,) = number_elements(a)
@@ -153,7 +164,7 @@ def compress(condition, a, axis=None, out=None):
 
 @implements(np.extract)
 def extract(condition, arr):
-    plain_argument("extract", condition=condition)
+    (condition,) = plain_argument("extract", condition=condition)
     (c,) = number_elements(arr)
     return gather(np.extract(condition, c), arr, op="extract")
 
@@ -166,7 +177,7 @@ def resize(a, new_shape):
 
 @implements(np.take_along_axis)
 def take_along_axis(arr, indices, axis=-1):
-    plain_argument("take_along_axis", indices=indices)
+    (indices,) = plain_argument("take_along_axis", indices=indices)
     (c,) = number_elements(arr)
     return gather(np.take_along_axis(c, indices, axis=axis), arr, op="take_along_axis")
 
@@ -178,7 +189,7 @@ def piecewise(x, condlist, funclist, *args, **kw):
     The functions receive Duals and may return Duals or numbers; a trailing extra function covers the
     elements no condition selects, as in NumPy.
     """
-    plain_argument("piecewise", condlist=condlist)
+    (condlist,) = plain_argument("piecewise", condlist=condlist)
     ndim = np.ndim(x)
     if np.isscalar(condlist) or (not isinstance(condlist[0], (list, np.ndarray)) and ndim != 0):
         condlist = [condlist]
@@ -229,7 +240,7 @@ def sort_complex(a):
 def partition(a, kth, axis=-1, kind="introselect", order=None):
     if order is not None:
         raise TypeError("partition on a Dual does not support order= (structured arrays)")
-    plain_argument("partition", kth=kth)
+    (kth,) = plain_argument("partition", kth=kth)
     a, axis = _flattened(a, axis)
     values = innermost(a)
     options = {"kind": kind} if namespace(values) is np else {}      # CuPy's argpartition has one kind only
@@ -343,7 +354,7 @@ def _write_into(op, target, result):
 
 @implements(np.put_along_axis, via=("gather",), note="in place: writes the Dual target (primal and tangent)")
 def put_along_axis(arr, indices, values, axis):
-    plain_argument("put_along_axis", indices=indices)
+    (indices,) = plain_argument("put_along_axis", indices=indices)
     c_arr, c_values = number_elements(arr, values)
     np.put_along_axis(c_arr, indices, c_values, axis)
     _write_into("put_along_axis", arr, gather(c_arr, arr, values, dtype=result_type(arr), op="put_along_axis"))
@@ -360,25 +371,25 @@ def _write_selected(numpy_write, target, where, values, **options):
 
 @implements(np.put, via=("gather",), note="in place: writes the Dual target (primal and tangent)")
 def put(a, ind, v, mode="raise"):
-    plain_argument("put", ind=ind)
+    (ind,) = plain_argument("put", ind=ind)
     _write_selected(np.put, a, ind, v, mode=mode)
 
 
 @implements(np.place, via=("gather",), note="in place: writes the Dual target (primal and tangent)")
 def place(arr, mask, vals):
-    plain_argument("place", mask=mask)
+    (mask,) = plain_argument("place", mask=mask)
     _write_selected(np.place, arr, mask, vals)
 
 
 @implements(np.putmask, via=("gather",), note="in place: writes the Dual target (primal and tangent)")
 def putmask(a, mask, values):
-    plain_argument("putmask", mask=mask)
+    (mask,) = plain_argument("putmask", mask=mask)
     _write_selected(np.putmask, a, mask, values)
 
 
 @implements(np.copyto, via=("gather",), note="in place: writes the Dual target (primal and tangent)")
 def copyto(dst, src, casting="same_kind", where=True):
-    plain_argument("copyto", where=where)
+    (where,) = plain_argument("copyto", where=where)
     dtype = result_type(dst)
     if not np.can_cast(result_type(src), dtype, casting=casting):
         raise TypeError(f"Cannot cast array data from {result_type(src)!r} to {dtype!r} according to the rule "

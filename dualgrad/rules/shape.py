@@ -243,12 +243,14 @@ def take(a, indices, axis=None, out=None, mode="raise"):
 
 
 def _take_tangent(t, x, out, indices, axis):
+    xp = namespace(t)
     if axis is None:
-        return namespace(t).take(t.reshape(t.shape[0], -1), indices, axis=1)
-    return namespace(t).take(t, indices, axis=normalize_axis(axis, x.ndim, "take") + 1)
+        return xp.take(t.reshape(t.shape[0], -1), xp.asarray(indices), axis=1)
+    return xp.take(t, xp.asarray(indices), axis=normalize_axis(axis, x.ndim, "take") + 1)
 
 
-_take = linear("take", lambda x, indices, axis: namespace(x).take(x, indices, axis=axis), _take_tangent,
+_take = linear("take", lambda x, indices, axis: namespace(x).take(x, namespace(x).asarray(indices), axis=axis),
+               _take_tangent,
                numpy=("np.take", "Dual.take"))
 
 
@@ -395,7 +397,8 @@ def array(obj, dtype=None, *, copy: bool = True):
     elif isinstance(obj, (list, tuple)) and _holds_dual(obj):
         out = stack([array(o, copy=False) for o in obj])
     else:
-        return np.array(obj, dtype=dtype) if copy else np.asarray(obj, dtype=dtype)
+        xp = namespace(*_arrays_in(obj))       # a list of CuPy arrays stays on the GPU
+        return xp.array(obj, dtype=dtype) if copy else xp.asarray(obj, dtype=dtype)
     if dtype is None or np.dtype(dtype) == out.dtype:
         return out
     _joined_dtype("array", [out], dtype)
@@ -405,6 +408,13 @@ def array(obj, dtype=None, *, copy: bool = True):
 def asarray(obj, dtype=None):
     """``dg.array`` without a copy: a Dual comes back as it is, a sequence holding Duals is stacked."""
     return array(obj, dtype, copy=False)
+
+
+def _arrays_in(obj) -> list:
+    """The arrays in a nested list or tuple (or obj itself)."""
+    if isinstance(obj, (list, tuple)):
+        return [a for o in obj for a in _arrays_in(o)]
+    return [obj] if is_array(obj) else []
 
 
 def _holds_dual(obj) -> bool:

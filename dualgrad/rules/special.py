@@ -28,7 +28,7 @@ import numpy as np
 from ..backend import namespace, special
 from ..errors import MissingRuleError
 from ..registry import bind, defprimitive, implements
-from ._util import add_terms, fit, innermost, lift
+from ._util import add_terms, fit, innermost, lift, select
 from .queries import PLAIN_RESULTS
 
 SQRT_PI = math.sqrt(math.pi)
@@ -257,7 +257,7 @@ exp1 = unary("exp1", lambda sp, x, y: -np.exp(-x) / x, complex=True)
 def _expn_slope(sp, n, x, out):
     """E_n' = −E_{n−1} for n >= 1; E_0(x) = e^{−x}/x, so E_0' = −e^{−x}(1 + x)/x²."""
     first = n == 0
-    return np.where(first, -np.exp(-x) * (1 + x) / (x * x), -sp.expn(np.where(first, 1, n) - 1, x))
+    return select(first, -np.exp(-x) * (1 + x) / (x * x), -sp.expn(select(first, 1, n) - 1, x))
 
 
 expn = in_last("expn", _expn_slope, constants=("n",))

@@ -139,6 +139,8 @@ class ndarray:
 
 def _binary(name):
     def op(self, other):
+        if _foreign(other):
+            return NotImplemented                 # as CuPy: the other library's reflected operator decides
         return _wrap(getattr(self._a, name)(_unwrap(other)))
     op.__name__ = name
     return op
@@ -200,7 +202,8 @@ def _wrap(x):
     if isinstance(x, _np.generic):
         return _wrap(_np.asarray(x))
     if isinstance(x, tuple):
-        return tuple(_wrap(v) for v in x)
+        values = [_wrap(v) for v in x]
+        return type(x)(*values) if hasattr(x, "_fields") else tuple(values)
     if isinstance(x, list):
         return [_wrap(v) for v in x]
     return x

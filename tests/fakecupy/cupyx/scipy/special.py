@@ -1,7 +1,6 @@
 """cupyx.scipy.special of the NumPy stand-in: scipy.special's ufuncs on fake arrays."""
-import scipy.special as _sp
-
 import cupy as _cupy
+import scipy.special as _sp
 
 #: scipy.special functions that cupyx.scipy.special (CuPy 14.2) does not have, as a GPU run found them
 MISSING = {"airy", "betaincc", "betainccinv", "dawsn", "erfi", "fresnel", "hyp0f1", "hyp1f1", "hyp2f1", "iv", "ive",
