@@ -73,7 +73,7 @@ def pytest_runtest_logreport(report):
 PY
     # the CuPy-parametrised tests (their ids contain "cupy") and the tests marked gpu; TESTS narrows the files
     # shellcheck disable=SC2046
-    FAILURES="$OUT/failures.log" PYTHONPATH="$plugin_dir:${PYTHONPATH:-}" timeout "${TEST_LIMIT:-150}" \
+    HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-gpu} FAILURES="$OUT/failures.log" PYTHONPATH="$plugin_dir:${PYTHONPATH:-}" timeout "${TEST_LIMIT:-150}" \
         $PY -m pytest -q -n "${TEST_WORKERS:-16}" -p no:cacheprovider -p stream_failures --tb=no \
         $($PY -c "import pytest_timeout" 2>/dev/null && echo --timeout 120) -k "cupy or gpu" ${TESTS:-tests/test_rules.py tests/test_nn_ops.py $(ls tests/test_gpu*.py)} \
         > "$OUT/tests.log" 2>&1
@@ -97,6 +97,13 @@ fi
 
 if step bench; then
     stamp bench
+    # XLA autotunes every compilation on a fresh machine (tens of seconds each); off, it takes cuBLAS's own
+    # heuristics, as CuPy and PyTorch do. Only where this XLA knows the flag (an unknown one aborts it).
+    if [ -z "${XLA_FLAGS:-}" ] && XLA_FLAGS=--xla_gpu_autotune_level=0 timeout 60 $PY -c \
+            "import jax; jax.config.update('jax_platforms', 'cuda'); jax.devices()" > /dev/null 2>&1; then
+        export XLA_FLAGS=--xla_gpu_autotune_level=0
+    fi
+    echo "XLA_FLAGS=${XLA_FLAGS:-}"
     # shellcheck disable=SC2086
     timeout "${BENCH_LIMIT:-150}" $DG bench --backend cupy --suite ${BENCH_SUITES:-mlp conv} --k ${BENCH_K:-1 4 16 64} \
         --budget "${BENCH_BUDGET:-0.3}" --json "$OUT/bench_gpu.json" > "$OUT/bench.log" 2>&1
@@ -112,22 +119,17 @@ fi
 
 if step train; then
     stamp train
+    # the same seed on both backends: the same batches and tangents, so the curves agree to rounding
     {
-        if $DG train --help | grep -q -- "--backend"; then
-            for backend in cupy numpy; do
-                for grad in activity weight exact; do
-                    dir=/tmp/gpu_train_${backend}_$grad
-                    rm -rf "$dir"
-                    echo "== dualgrad train --backend $backend --grad $grad"
-                    timeout "${TRAIN_LIMIT:-60}" $DG train --backend "$backend" \
-                        --dataset digits --model fcnet --width 256 --grad "$grad" --method projection --k 16 \
-                        --epochs 3 --seed 0 --out "$dir" --no-progress 2>&1 | tail -4
-                    cat "$dir/metrics.csv" 2>/dev/null
-                done
-            done
-        else
-            echo "dualgrad train has no --backend option in this checkout"
-        fi
+        for run in ${TRAIN_RUNS:-cupy:activity numpy:activity cupy:weight numpy:weight}; do
+            backend=${run%%:*} grad=${run##*:} dir=/tmp/gpu_train_${backend}_${grad}
+            rm -rf "$dir"
+            echo "== dualgrad train --backend $backend --grad $grad (+$((SECONDS - t0))s)"
+            timeout "${TRAIN_LIMIT:-25}" $DG train --backend "$backend" --dataset digits --model fcnet --width 256 \
+                --grad "$grad" --method projection --k 16 --epochs "${TRAIN_EPOCHS:-3}" --seed 0 --out "$dir" \
+                --no-progress --no-plot 2>&1 | tail -3
+            cat "$dir/metrics.csv" 2>/dev/null
+        done
     } > "$OUT/train.log" 2>&1
     tail -3 "$OUT/train.log"
 fi

@@ -4,8 +4,7 @@ dualgrad never depends on them (``pip install ".[bench]"`` installs them).
 ``device`` is where the peers run: ``"cpu"`` beside dualgrad on NumPy, ``"gpu"`` beside dualgrad on CuPy
 (torch on ``cuda``, JAX on its ``cuda`` platform). On the GPU every peer computes in true float32, as
 CuPy's GEMMs do by default: TF32 tensor-core arithmetic is switched off in PyTorch (matmul and cuDNN) and
-JAX runs its matrix products at ``"highest"`` precision, so that the tables compare the same arithmetic, through
-cuBLAS like the others (``--xla_gpu_enable_triton_gemm=false``).
+JAX runs its matrix products at ``"highest"`` precision, so that the tables compare the same arithmetic.
 """
 from __future__ import annotations
 
@@ -38,10 +37,6 @@ def jax_or_none(device: str = "cpu"):
     one device only (the bench command's processes each do)."""
     if device == "gpu":
         os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")    # share the GPU with CuPy and torch
-        flags = os.environ.get("XLA_FLAGS", "")
-        if "xla_gpu_enable_triton_gemm" not in flags:      # GEMMs through cuBLAS, as CuPy's and torch's: XLA's
-            os.environ["XLA_FLAGS"] = f"{flags} --xla_gpu_enable_triton_gemm=false".strip()   # Triton autotuning
-            # of GEMM tiles costs tens of seconds per compilation on a fresh machine
     try:
         import jax
         jax.config.update("jax_platforms", "cuda" if device == "gpu" else "cpu")
@@ -83,5 +78,6 @@ def versions(device: str = "cpu") -> dict:
         out["torch"] = f"{torch.__version__} (CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()})"
     else:
         out["torch"] = f"{torch.__version__} ({torch.get_num_threads()} threads)"
-    out["jax"] = f"{jax.__version__} ({jax.devices()[0].platform})" if jax else "not installed (skipped)"
+    flags = f"; XLA_FLAGS={os.environ['XLA_FLAGS']}" if jax and os.environ.get("XLA_FLAGS") else ""
+    out["jax"] = f"{jax.__version__} ({jax.devices()[0].platform}{flags})" if jax else "not installed (skipped)"
     return out
