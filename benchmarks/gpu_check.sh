@@ -99,7 +99,7 @@ if step bench; then
     stamp bench
     # XLA autotunes every compilation on a fresh machine (tens of seconds each); off, it takes cuBLAS's own
     # heuristics, as CuPy and PyTorch do. Only where this XLA knows the flag (an unknown one aborts it).
-    if [ -z "${XLA_FLAGS:-}" ] && XLA_FLAGS=--xla_gpu_autotune_level=0 timeout 60 $PY -c \
+    if [ -z "${XLA_FLAGS:-}" ] && XLA_FLAGS=--xla_gpu_autotune_level=0 timeout 30 $PY -c \
             "import jax; jax.config.update('jax_platforms', 'cuda'); jax.devices()" > /dev/null 2>&1; then
         export XLA_FLAGS=--xla_gpu_autotune_level=0
     fi
