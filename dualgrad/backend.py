@@ -35,7 +35,8 @@ def namespace(*arrays) -> ModuleType:
 
 
 def is_array(x) -> bool:
-    """Whether ``x`` is an array of NumPy or CuPy (a CuPy array has no ``__array_namespace__``)."""
+    """Whether ``x`` is an array of NumPy (a NumPy scalar too) or CuPy (a CuPy array has no
+    ``__array_namespace__``)."""
     cupy = sys.modules.get("cupy")
     return isinstance(x, np.ndarray) or hasattr(x, "__array_namespace__") or (
         cupy is not None and isinstance(x, cupy.ndarray))
@@ -132,10 +133,11 @@ class _GpuSpecial:
         try:
             return getattr(self._module, name)
         except AttributeError:
+            version = getattr(sys.modules.get("cupy"), "__version__", "?")
             raise BackendUnsupportedError(
-                f"scipy.special.{name} has no GPU version in cupyx.scipy.special (CuPy "
-                f"{sys.modules['cupy'].__version__}), so its rule cannot run on CuPy arrays; differentiate this "
-                "function with NumPy inputs (cupy.asnumpy(x)) instead.") from None
+                f"scipy.special.{name} has no GPU version in cupyx.scipy.special (CuPy {version}), so its rule "
+                "cannot run on CuPy arrays; differentiate this function with NumPy inputs (cupy.asnumpy(x)) "
+                "instead.") from None
 
 
 def retain_freed_memory(threshold_bytes: int = 1 << 30) -> bool:

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
+import dualgrad as dg
 from dualgrad import backend
+from dualgrad.rules._util import select
 
 
 def _blas_threads():
@@ -67,3 +69,28 @@ def test_multiply_blocks_equals_the_product_and_keeps_the_layout(monkeypatch, k)
         got = backend.multiply_blocks(t, factor)
     np.testing.assert_array_equal(got, t * factor)
     assert got.dtype == np.float64 and got.strides == t.strides
+
+
+# ----- the host/device boundary (the CuPy path itself: tests/test_fakecupy.py and, on a GPU, the cupy tests) -----
+def test_is_array_tells_arrays_from_numbers_lists_and_scalars():
+    assert backend.is_array(np.zeros(3)) and backend.is_array(np.zeros(())) and backend.is_array(np.float64(2.0))
+    assert not any(backend.is_array(x) for x in (1.0, 3, [1.0, 2.0], (1,), None))
+
+
+def test_on_one_device_leaves_numpy_operands_alone_without_cupy_data():
+    operands = (np.ones(2), [1.0, 2.0], 3.0)
+    assert backend.on_one_device(operands) is operands
+
+
+def test_a_special_function_cupy_lacks_is_a_named_error_that_names_it():
+    import types
+    gpu_special = backend._GpuSpecial(types.SimpleNamespace(erf=np.tanh))
+    assert gpu_special.erf is np.tanh
+    with pytest.raises(dg.BackendUnsupportedError, match=r"scipy.special.airy has no GPU version.*NumPy inputs"):
+        _ = gpu_special.airy
+
+
+def test_select_takes_a_scalar_condition_as_cupy_where_does_not():
+    a, b = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    assert select(True, a, b) is a and select(np.bool_(False), a, b) is b
+    np.testing.assert_array_equal(select(np.array([True, False]), a, b), [1.0, 4.0])
