@@ -386,7 +386,6 @@ def _pinv_tangent(a, p, da, full_rank):
     return dp
 
 
-
 def _max_or_zero(x, axis):
     """``x.max(axis, keepdims=True, initial=0)`` for x ≥ 0 (0 over an empty axis), as CuPy's max has no initial."""
     axes = (axis,) if isinstance(axis, int) else axis
@@ -394,6 +393,7 @@ def _max_or_zero(x, axis):
         return x.max(axis=axis, keepdims=True)
     return namespace(x).zeros(tuple(1 if d in [a % x.ndim for a in axes] else n for d, n in enumerate(x.shape)),
                               dtype=x.dtype)
+
 
 def _rank_kept(a, da, cutoff, op, fix):
     """Whether A (..., m, n) has full rank, as pinv sees it (no singular value at or below cutoff·σ_max).

@@ -35,7 +35,7 @@ def _plain_q(op, q):
 
 
 # ----- quantiles: one rule for median, percentile, quantile and the nan- forms ---------------------
-#: the interpolation methods CuPy's quantile functions have (NumPy has nine more)
+#: the interpolation methods CuPy's quantile functions have (NumPy has eight more)
 GPU_QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
