@@ -295,8 +295,8 @@ def softmax_cross_entropy(logits: Operand, labels, reduction: str = "mean") -> O
         raise TypeError(f"softmax_cross_entropy: labels must be integer class indices; got dtype {labels.dtype}. "
                         "Cast them with labels.astype(np.int64) (or take argmax(-1) of one-hot targets).")
     if labels.size:
-        xp = namespace(labels)                     # one read of (min, max): on a GPU, one device→host copy
-        low, high = (int(v) for v in to_numpy(xp.stack([labels.min(), labels.max()])))
+        values = to_numpy(labels)                  # on a GPU one device→host copy of the B labels, no kernel
+        low, high = int(values.min()), int(values.max())
         if low < 0 or high >= shape[-1]:
             raise ValueError(f"softmax_cross_entropy: labels must lie in [0, C) = [0, {shape[-1]}) for logits of "
                              f"shape {shape}; got values from {low} to {high}. Check that the classes are on the "
