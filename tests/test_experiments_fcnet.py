@@ -143,3 +143,15 @@ def test_the_committed_mnist_5k_results_ran_at_the_committed_default_learning_ra
         config = approaches.configuration(r["approach"], int(r["k"]) if r["k"] else None)
         lr, source = default_lr("fcnet", "mnist-5k", *config, 2 * int(r["width"]) + 10)
         assert (float(r["lr"]), r["lr_source"]) == (lr, source)
+
+
+def test_the_committed_digits_scale_rule_results_ran_at_the_committed_default_learning_rates():
+    """docs/experiments/data/fcnet_digits_scale_rule.csv (fcnet.md §3.3): both widths, three seeds, every run at the
+    rate and source that lrs/base.csv gives today."""
+    rows = read(pathlib.Path(__file__).parents[1] / "docs" / "experiments" / "data" / "fcnet_digits_scale_rule.csv")
+    assert len(rows) == 2 * 8 * 3 and {r["width"] for r in rows} == {"256", "1024"}
+    for r in rows:
+        config = approaches.configuration(r["approach"], int(r["k"]) if r["k"] else None)
+        lr, source = default_lr("fcnet", "digits", *config, 2 * int(r["width"]) + 10)
+        assert (float(r["lr"]), r["lr_source"]) == (lr, source)
+
