@@ -49,7 +49,9 @@ def plot_report(report: dict, path) -> pathlib.Path:
         handles |= dict(zip(*reversed(ax.get_legend_handles_labels())))
     fig.legend(list(handles.values()), list(handles), loc="outside right upper", fontsize=7)
     machine = report["machine"]
-    fig.suptitle(f"{machine['cpu']} ×{machine['cores']}, {'; '.join(machine['blas'][:1])}", fontsize=8)
+    where = (f"{machine['gpu']['gpu']}, CuPy {machine['gpu']['cupy']}" if "gpu" in machine
+             else f"{machine['cpu']} ×{machine['cores']}, {'; '.join(machine['blas'][:1])}")
+    fig.suptitle(where, fontsize=8)
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
