@@ -20,7 +20,7 @@ import dualgrad as dg
 from dualgrad.backend import get, namespace
 from dualgrad.rules._conv_kernels import chunk_bytes
 
-from .peers import jax_or_none, to_backend, torch_device, torch_or_none
+from .peers import device_for, jax_or_none, to_backend, torch_device, torch_or_none
 
 BATCH = 128
 NETS = {  # name: (input shape, layers); conv: (out, in, kernel, padding); fc: (in, out)
@@ -275,7 +275,7 @@ def methods(net: str, k: int, peers: bool = True, backend: str = "numpy"):
                             "dualgrad"),
            "hand-written im2col network": (lambda: hand_written(layers, params, tangents, x, y), "hand")}
     if peers:
-        device = "cpu" if backend == "numpy" else "gpu"
+        device = device_for(backend)
         for name, f in (torch_methods(*problem, device) | jax_methods(*problem, device)).items():
             out[name] = (f, "peer")
     return out

@@ -27,7 +27,7 @@ import numpy as np
 import dualgrad as dg
 
 from ..backend import get, namespace
-from .peers import jax_or_none, to_backend, torch_device, torch_or_none
+from .peers import device_for, jax_or_none, to_backend, torch_device, torch_or_none
 
 SIZES = (784, 1024, 1024, 10)
 BATCH = 128
@@ -203,7 +203,7 @@ def methods(k: int, backend: str = "numpy", peers: bool = True):
            f"{name}, tangents (n,k,m)": (lambda: hand_fused(Ws, bs, X, y, dWcs, dbs)[1], "hand"),
            "GEMMs only (the floor)": (gemms_only(Ws, X, dWcs, k), "floor")}
     if peers:
-        device = "cpu" if xp is np else "gpu"
+        device = device_for(backend)
         for name, f in (torch_methods(*problem, device) | jax_methods(*problem, device)).items():
             out[name] = (f, "peer")
     return out

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import os
 
-DEVICES = ("cpu", "gpu")
+from ..backend import move
+
+
+def device_for(backend: str) -> str:
+    """Where the peers run beside dualgrad on ``backend``: "cpu" for NumPy, "gpu" for CuPy."""
+    return "cpu" if backend == "numpy" else "gpu"
 
 
 def torch_or_none(device: str = "cpu"):
@@ -65,7 +70,7 @@ def to_backend(xp, values) -> list:
     def put(v):
         if isinstance(v, list):
             return [put(a) for a in v]
-        return xp.asarray(v) if hasattr(v, "dtype") else v
+        return move(v, xp) if hasattr(v, "dtype") else v
     return [put(v) for v in values]
 
 

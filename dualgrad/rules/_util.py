@@ -41,6 +41,14 @@ def select(condition, a, b):
     return np.where(condition, a, b)
 
 
+def max_or(x, axes: tuple, empty: float):
+    """``x.max(axes, keepdims=True)``, and ``empty`` over an empty axis: NumPy's ``initial=empty`` for values that
+    are all ≥ ``empty`` (CuPy's max has no ``initial``). ``axes``: non-negative ints."""
+    if all(x.shape[a] for a in axes):
+        return x.max(axis=axes, keepdims=True)
+    return namespace(x).full(tuple(1 if d in axes else n for d, n in enumerate(x.shape)), empty, dtype=x.dtype)
+
+
 def cast(x, dtype):
     """``x`` (a Dual, array or number) in ``dtype``, as NumPy stores a value assigned into an array of that dtype."""
     dtype = np.dtype(dtype)

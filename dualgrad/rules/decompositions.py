@@ -26,7 +26,7 @@ import numpy as np
 from ..backend import namespace
 from ..errors import MissingRuleError, NonDifferentiableError
 from ..registry import bind, defprimitive, implements
-from ._util import as_operand, innermost, rank_tolerance, refuse_where
+from ._util import as_operand, innermost, max_or, rank_tolerance, refuse_where
 from .linalg import conj, conj_transpose, hermitian_from_triangle, is_complex, real_part, solve_stacked
 from .queries import plain_result
 
@@ -386,15 +386,6 @@ def _pinv_tangent(a, p, da, full_rank):
     return dp
 
 
-def _max_or_zero(x, axis):
-    """``x.max(axis, keepdims=True, initial=0)`` for x ≥ 0 (0 over an empty axis), as CuPy's max has no initial."""
-    axes = (axis,) if isinstance(axis, int) else axis
-    if all(x.shape[a] for a in axes):
-        return x.max(axis=axis, keepdims=True)
-    return namespace(x).zeros(tuple(1 if d in [a % x.ndim for a in axes] else n for d, n in enumerate(x.shape)),
-                              dtype=x.dtype)
-
-
 def _rank_kept(a, da, cutoff, op, fix):
     """Whether A (..., m, n) has full rank, as pinv sees it (no singular value at or below cutoff·σ_max).
 
@@ -406,7 +397,7 @@ def _rank_kept(a, da, cutoff, op, fix):
     m, n = values.shape[-2:]
     u, s, vh = xp.linalg.svd(values, full_matrices=True)
     r = s.shape[-1]
-    cut = s <= cutoff * _max_or_zero(s, -1)                                           # (..., r)
+    cut = s <= cutoff * max_or(s, (s.ndim - 1,), 0.0)                                 # (..., r)
     if not bool(cut.any()):
         return True
     extra = xp.ones(cut.shape[:-1] + (max(m, n) - r,), dtype=bool)
@@ -414,7 +405,8 @@ def _rank_kept(a, da, cutoff, op, fix):
     leak = (conj_transpose(u) @ d_values @ conj_transpose(vh)) * (rows[..., :, None] & cols[..., None, :])
     size = xp.sqrt(xp.sum(xp.abs(d_values) ** 2, axis=(-2, -1)))                       # (k, ...)
     tol = np.finfo(values.real.dtype).eps ** 0.5        # rounding leaves ~ε·σ_max/σ_r of |dA|, a rank change O(1)
-    refuse_where((_max_or_zero(xp.abs(leak), (-2, -1))[..., 0, 0] > tol * size).any(axis=0), op,
+    largest = max_or(xp.abs(leak), (leak.ndim - 2, leak.ndim - 1), 0.0)[..., 0, 0]      # (k, ...)
+    refuse_where((largest > tol * size).any(axis=0), op,
                  f"a singular value is at or below the cutoff {cutoff:.3g}·σ_max and the tangent changes the rank "
                  "(the pseudo-inverse jumps where it does)", fix)
     return False

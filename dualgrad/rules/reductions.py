@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backend import namespace
 from ..registry import bind, defprimitive, implements
-from ._util import innermost, normalize_axes, reject, tangent_axes
+from ._util import innermost, max_or, normalize_axes, reject, tangent_axes
 
 
 def _count(shape, axes):
@@ -206,9 +206,7 @@ def logsumexp(x, axis=None, keepdims=False, *, b=None, return_sign=False):
     axes = normalize_axes(axis, np.ndim(x), "logsumexp")
     values = innermost(x)
     xp = namespace(values)
-    m = (values.real.max(axis=axes, keepdims=True) if all(values.shape[a] for a in axes)   # a constant shift: the
-         else xp.full(tuple(1 if d in axes else n for d, n in enumerate(values.shape)), -np.inf,
-                      dtype=values.real.dtype))                                         # sum ignores it
+    m = max_or(values.real, axes, -np.inf)      # a constant shift: the sum does not depend on it
     m = xp.where(xp.isfinite(m), m, 0)
     terms = np.exp(x - m) if b is None else b * np.exp(x - m)
     s = np.sum(terms, axis=axes, keepdims=True)
