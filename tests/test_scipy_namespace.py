@@ -17,7 +17,7 @@ def test_submodules_are_imported_on_first_use():
     for name in dualgrad.scipy.SUBMODULES:
         assert getattr(dualgrad.scipy, name).__name__ == f"dualgrad.scipy.{name}"
     with pytest.raises(AttributeError, match="it provides"):
-        dualgrad.scipy.optimize
+        dualgrad.scipy.optimize  # noqa: B018
 
 
 def test_ufuncs_are_scipys_own():
@@ -26,9 +26,9 @@ def test_ufuncs_are_scipys_own():
 
 def test_python_functions_without_counterpart_are_named():
     with pytest.raises(AttributeError, match="scipy.special.comb is a Python function"):
-        special.comb
+        special.comb  # noqa: B018
     with pytest.raises(AttributeError, match="has no attribute 'nonsense'"):
-        special.nonsense
+        special.nonsense  # noqa: B018
 
 
 @pytest.mark.parametrize("axis", AXES)

@@ -16,7 +16,7 @@ import numpy as np
 from ..backend import is_array, namespace, special
 from ..errors import BackendUnsupportedError, MissingRuleError
 from ..registry import bind, defprimitive, implements
-from ._util import add_terms, cast, fit, innermost, lift, normalize_axis, result_type, sequence_as_array
+from ._util import add_terms, cast, fit, innermost, lift, nested, normalize_axis, result_type, sequence_as_array
 from .selection import plain_argument
 
 
@@ -284,6 +284,46 @@ def convolve(a, v, mode="full"):
 @implements(np.correlate)
 def correlate(a, v, mode="valid"):
     return bind(_correlate, a, v, mode=mode)
+
+
+def _scipy_full_convolution(a, v, axes, method):
+    """SciPy's full convolution of plain arrays: over every axis with ``scipy.signal.convolve`` (method "auto" or
+    "direct"), or over ``axes`` with ``fftconvolve`` / ``oaconvolve`` (method "fft" / "oa"; the other axes
+    broadcast, as SciPy's ``axes=`` does)."""
+    if namespace(a, v) is not np:
+        raise BackendUnsupportedError("dualgrad.scipy.signal's convolutions call SciPy, which takes NumPy arrays only; "
+                                      "move the data with cupy.asnumpy, or use dg.conv2d on the GPU.")
+    import scipy.signal as signal  # only here: importing dualgrad need not load scipy.signal
+    if method == "oa":
+        return signal.oaconvolve(a, v, "full", axes=list(axes))
+    if method == "fft":
+        return signal.fftconvolve(a, v, "full", axes=list(axes))
+    return signal.convolve(a, v, "full", method)
+
+
+def convolve_nd(a, v, axes: tuple, method: str):
+    """The full N-d convolution (a ⋆ v)[n] = Σ_m a[m]·v[n − m] over ``axes`` (SciPy's values; see
+    ``_scipy_full_convolution`` for ``method``), on Duals or plain arrays. ``axes`` must be every axis for
+    "auto" and "direct"; ``dualgrad.scipy.signal`` builds SciPy's modes from it."""
+    return bind(_convolve_nd, a, v, axes=tuple(axes), method=method)
+
+
+def _convolve_nd_rule(primals, tangents, axes, method):
+    """Bilinear: d(a ⋆ v) = da ⋆ v + a ⋆ dv. The k columns of a tangent block (k, *shape) are convolved in one call
+    with the other operand given a leading unit axis: an axis convolved as well (k·1 → k outputs) for "auto" and
+    "direct", a broadcast axis for "fft" and "oa" (no transform along it)."""
+    (a, v), (ta, tv) = primals, tangents
+    out = convolve_nd(a, v, axes, method) if nested(primals) else _scipy_full_convolution(a, v, axes, method)
+    block_axes = tuple(range(len(axes) + 1)) if method in ("auto", "direct") else tuple(ax + 1 for ax in axes)
+    t = None if ta is None else convolve_nd(ta, np.expand_dims(v, 0), block_axes, method)
+    if tv is not None:
+        t = add_terms(t, convolve_nd(np.expand_dims(a, 0), tv, block_axes, method))
+    return out, t
+
+
+_convolve_nd = defprimitive("convolve_nd", _convolve_nd_rule, family="numeric", kind="linear", complex=True,
+                            note="scipy.signal's N-d convolution (dualgrad.scipy.signal): bilinear, the k tangent "
+                                 "columns in one SciPy call")
 
 
 # ----- polynomials (coefficients highest power first, as np.polyval reads them) -----------------------
