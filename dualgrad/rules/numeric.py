@@ -1,10 +1,12 @@
-"""Numerics on samples: differences, gradients, integrals, interpolation, convolution, polynomials, ranges.
+"""Numerics on samples: differences, gradients, integrals, ODE solutions, interpolation, convolution, polynomials,
+ranges.
 
 Most functions here are compositions of rules, written step by step as NumPy computes them so that the
 values agree to the last bit and the tangent is the chain of the steps' tangents. Rules of their own:
 ``linspace`` and ``geomspace`` (affine and geometric in the endpoints), ``interp`` (piecewise linear in
-x, xp and fp), ``convolve``/``correlate`` (bilinear), ``sinc`` (exact derivatives at 0) and ``unwrap``
-(the value plus a piecewise constant).
+x, xp and fp), ``convolve``/``correlate`` and SciPy's N-d ``convolve_nd`` (bilinear), ``odeint`` (SciPy's ODE
+solution with forward sensitivities), ``sinc`` (exact derivatives at 0) and ``unwrap`` (the value plus a
+piecewise constant). ``dualgrad.scipy.signal`` and ``dualgrad.scipy.integrate`` give these two SciPy's signatures.
 """
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ import warnings
 
 import numpy as np
 
+from .. import transforms
 from ..backend import is_array, namespace, special
 from ..errors import BackendUnsupportedError, MissingRuleError
+from ..pytree import flatten, unflatten
 from ..registry import bind, defprimitive, implements
 from ._util import add_terms, cast, fit, innermost, lift, nested, normalize_axis, result_type, sequence_as_array
 from .selection import plain_argument
@@ -253,6 +257,116 @@ def interp(x, xp, fp, left=None, right=None, period=None):
         xp = np.concatenate((xp[-1:] - period, xp, xp[0:1] + period))
         fp = np.concatenate((fp[-1:], fp, fp[0:1]))
     return bind(_interp, x, xp, fp, left, right)
+
+
+# ----- ODE solutions: scipy.integrate.odeint with forward sensitivities --------------------------------------
+def _leaves_with_tangents(value) -> bool:
+    return any(hasattr(leaf, "tangent") for leaf in flatten(value)[0])
+
+
+def _refuse_captured(value):
+    """func's value must be plain (or of this derivative's tag, which jvp strips): anything else comes from a Dual that
+    func closes over, whose tangent odeint cannot follow."""
+    if _leaves_with_tangents(value):
+        raise MissingRuleError("odeint: func returned a Dual that y0, t and args do not explain: func closes over a "
+                               "value that carries a tangent. Pass that value through args= (odeint follows the "
+                               "tangents of y0, t and args only).")
+    return value
+
+
+def _ordered(func, tfirst: bool):
+    """``func`` called as (y, t, *args) whatever its own order (``tfirst``: func(t, y, *args))."""
+    return (lambda y, t, *args: func(t, y, *args)) if tfirst else func
+
+
+def plain_rhs(func, tfirst: bool):
+    """``func`` as SciPy's odeint calls it, (y, t, *args), refusing a Dual result (see ``_refuse_captured``)."""
+    ordered = _ordered(func, tfirst)
+    return lambda y, t, *args: _refuse_captured(ordered(y, t, *args))
+
+
+def _as_vector(value):
+    """func's value (an array, a number, or a list of them, as SciPy's odeint takes it) as a 1-D float array."""
+    return np.concatenate([np.ravel(np.asarray(leaf, dtype=np.float64)) for leaf in flatten(value)[0]])
+
+
+def _as_columns(tangent, k):
+    """The tangent tree of func's value as one block (k, n) (the leaves' columns side by side)."""
+    return np.concatenate([np.reshape(np.asarray(leaf, dtype=np.float64), (k, -1)) for leaf in flatten(tangent)[0]],
+                          axis=1)
+
+
+def _odeint_rule(primals, tangents, func, treedef, options, infodict):
+    """Forward sensitivities. For a tangent column j, Y_j = ∂y/∂(direction j) solves the variational equation
+    dY_j/dt = J_y f(y, t, args)·Y_j + J_args f(y, t, args)·d args_j, from Y_j(t0) = dy0_j − f(y0, t0)·dt0_j (moving
+    the start time moves the whole trajectory), and an output time t_i adds f(y(t_i), t_i)·dt_i_j. SciPy's odeint
+    integrates y and its k columns Y as one state of n(k + 1) components; one dg.jvp of func per right-hand side
+    gives f and all k products J·Y at once. The primal is SciPy's own solution of the plain system."""
+    import scipy.integrate
+
+    if nested(primals, tangents):
+        raise MissingRuleError("odeint: y0, t or args carry the tangents of two nested derivatives (a jvp inside a "
+                               "jvp, jacfwd of jacfwd, hessian); odeint's forward sensitivities are first-order "
+                               "only. Differentiate once with dg.jvp or dg.jacfwd.")
+    (y0, t, *leaves), (ty0, tt, *tleaves) = primals, tangents
+    rhs, ordered = plain_rhs(func, options["tfirst"]), _ordered(func, options["tfirst"])
+    args = tuple(unflatten(treedef, leaves))
+    solver_options = {key: value for key, value in options.items() if key != "tfirst"}
+    out = scipy.integrate.odeint(rhs, y0, t, args=args, **solver_options)
+    if options["full_output"]:
+        out, info = out
+        infodict.update(info)
+    if all(tangent is None for tangent in tangents):
+        return out, None
+    k = next(tangent.shape[0] for tangent in tangents if tangent is not None)
+    n = np.size(y0)
+    moving = [i for i, tangent in enumerate(tleaves) if tangent is not None]     # args that carry tangents
+
+    def f_and_jvp(y, s, dy):                  # f(y, s, args) (n,) and [J_y f·dy + J_args f·d args] (k, n)
+        def f(y_, *moved):
+            current = list(leaves)
+            for i, value in zip(moving, moved):
+                current[i] = value
+            return ordered(y_, s, *unflatten(treedef, current))
+        value, tangent = transforms.jvp(f, (y, *(leaves[i] for i in moving)), (dy, *(tleaves[i] for i in moving)))
+        return _as_vector(_refuse_captured(value)), _as_columns(_refuse_captured(tangent), k)
+
+    def augmented(z, s):                      # z = [y (n), Y (k, n) row by row]
+        value, tangent = f_and_jvp(z[:n], s, np.reshape(z[n:], (k, n)))
+        return np.concatenate([value, np.ravel(tangent)])
+
+    y0 = np.reshape(np.asarray(y0, dtype=np.float64), (n,))
+    start = np.zeros((k, n)) if ty0 is None else np.reshape(ty0, (k, n))
+    if tt is not None:                        # Y(t0) = dy0 − f(y0, t0)·dt0
+        start = start - tt[:, :1] * _as_vector(rhs(y0, t[0], *args))
+    for key in ("rtol", "atol"):              # per-component tolerances apply to a component's tangents too
+        if np.ndim(solver_options.get(key)):
+            solver_options[key] = np.tile(np.ravel(solver_options[key]), k + 1)
+    solved = scipy.integrate.odeint(augmented, np.concatenate([y0, np.ravel(start)]), t, **solver_options)
+    if options["full_output"]:
+        solved, info = solved
+        infodict.clear()
+        infodict.update(info)
+    tangent = np.transpose(np.reshape(solved[:, n:], (len(t), k, n)), (1, 0, 2))     # (k, len(t), n)
+    if tt is not None:                        # + f(y(t_i), t_i)·dt_i
+        rates = np.stack([_as_vector(rhs(y, s, *args)) for y, s in zip(solved[:, :n], t)])
+        tangent = tangent + tt[:, :, None] * rates
+    return out, tangent
+
+
+_odeint = defprimitive("odeint", _odeint_rule, family="numeric",
+                       note="scipy.integrate.odeint (dualgrad.scipy.integrate): forward sensitivities of y0, t and "
+                            "args, exact up to the solver's tolerance; first order only")
+
+
+def odeint(func, y0, t, args: tuple, options: dict):
+    """SciPy's odeint of ``func`` from y0 over t with the tangents of y0, t and the leaves of ``args`` (pytrees of
+    arrays, Duals, numbers) followed; ``options``: SciPy's solver options and ``tfirst``. Returns the solution
+    (len(t), n), and with ``options["full_output"]`` the pair (solution, infodict of the augmented solve)."""
+    leaves, treedef = flatten(tuple(args))
+    infodict: dict = {}
+    out = bind(_odeint, y0, t, *leaves, func=func, treedef=treedef, options=options, infodict=infodict)
+    return (out, infodict) if options["full_output"] else out
 
 
 # ----- convolution -----------------------------------------------------------------------------------
