@@ -3,6 +3,8 @@ import warnings
 
 import numpy as np
 
+from dualgrad.scipy import integrate, signal
+
 from .harness import OpCase, broadcast_shapes, distinct, fixed, normal, one_shape, uniform
 
 
@@ -139,4 +141,33 @@ CASES += [
     case("eigvals", lambda p: np.roots(p), fixed((4,)), "np.roots", analytic=False),
     case("eigvals", lambda p: np.roots(p * np.array([1, 1, 1, 0], p.dtype)), fixed((4,)), "np.roots, a root at 0",
          analytic=False),
+]
+CASES += [
+    # complex step only with method "direct": an FFT's rounding of the real parts swamps a 1e-30 imaginary part
+    case("convolve_nd", lambda a, v: signal.convolve(a, v, "same", method="direct"), fixed((4, 3), (2, 2)),
+         "scipy.signal.convolve"),
+    case("convolve_nd", lambda a, v: signal.fftconvolve(a, v, "valid"), fixed((5, 4), (2, 3)),
+         "scipy.signal.fftconvolve", analytic=False),
+    case("convolve_nd", lambda a, v: signal.oaconvolve(a, v, axes=1), fixed((2, 9), (1, 3)),
+         "scipy.signal.oaconvolve axes", analytic=False),
+    case("convolve_nd", lambda a, v, c: signal.correlate2d(a, v, "same", boundary="symm") + signal.convolve2d(
+        a, v, fillvalue=c)[1:4, 1:5], fixed((3, 4), (2, 3), ()), "scipy.signal.correlate2d, convolve2d fillvalue",
+         analytic=False),
+]
+
+
+def _ode(y, t, a):
+    return -a * y + np.sin(t) * np.cos(y[::-1])
+
+
+#: tight tolerances: the tangents are exact derivatives of the ODE solution up to the solver's tolerance, and the
+#: nested test takes differences of them
+_ODE_TOLERANCES = {"rtol": 1e-13, "atol": 1e-13}
+
+CASES += [
+    case("odeint", lambda y0, a: integrate.odeint(_ode, y0, np.linspace(0.0, 1.5, 4), args=(a,), **_ODE_TOLERANCES),
+         fixed((2,), ()), "scipy.integrate.odeint", analytic=False, complex_inputs=False, columns_rtol=1e-9),
+    case("odeint", lambda y0, t: integrate.odeint(_ode, y0, t, args=(0.7,), **_ODE_TOLERANCES), fixed((2,), (3,)),
+         "scipy.integrate.odeint times", sample=(normal, increasing), analytic=False, complex_inputs=False,
+         columns_rtol=1e-9),
 ]

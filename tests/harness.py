@@ -96,6 +96,8 @@ class OpCase:
     float32_rtol: float = 2e-3
     differentiable: tuple | None = field(default=None)   # indices of inputs that may carry tangents
     complex_inputs: bool = True        # the complex check of test_rules applies (False: a real-only argument)
+    columns_rtol: float = 1e-12        # k columns against k single-column runs (odeint: one error control for all
+    #                                    k columns, so they agree to the solver's tolerance only)
 
     @property
     def id(self):

@@ -260,14 +260,10 @@ def interp(x, xp, fp, left=None, right=None, period=None):
 
 
 # ----- ODE solutions: scipy.integrate.odeint with forward sensitivities --------------------------------------
-def _leaves_with_tangents(value) -> bool:
-    return any(hasattr(leaf, "tangent") for leaf in flatten(value)[0])
-
-
 def _refuse_captured(value):
-    """func's value must be plain (or of this derivative's tag, which jvp strips): anything else comes from a Dual that
-    func closes over, whose tangent odeint cannot follow."""
-    if _leaves_with_tangents(value):
+    """What SciPy's solver receives must be plain: a Dual there comes from one that func closes over, whose tangent
+    odeint cannot follow."""
+    if any(hasattr(leaf, "tangent") for leaf in flatten(value)[0]):
         raise MissingRuleError("odeint: func returned a Dual that y0, t and args do not explain: func closes over a "
                                "value that carries a tangent. Pass that value through args= (odeint follows the "
                                "tangents of y0, t and args only).")
@@ -286,83 +282,87 @@ def plain_rhs(func, tfirst: bool):
 
 
 def _as_vector(value):
-    """func's value (an array, a number, or a list of them, as SciPy's odeint takes it) as a 1-D float array."""
-    return np.concatenate([np.ravel(np.asarray(leaf, dtype=np.float64)) for leaf in flatten(value)[0]])
+    """func's value (an array, a number, or a list of them, as SciPy's odeint takes it) as one float vector (n,)."""
+    return cast(np.concatenate([np.ravel(leaf) for leaf in flatten(value)[0]]), np.float64)
 
 
-def _as_columns(tangent, k):
-    """The tangent tree of func's value as one block (k, n) (the leaves' columns side by side)."""
-    return np.concatenate([np.reshape(np.asarray(leaf, dtype=np.float64), (k, -1)) for leaf in flatten(tangent)[0]],
-                          axis=1)
+def _as_columns(tangent, k: int):
+    """The tangent tree of func's value as one block (k, n): the leaves' columns side by side."""
+    return cast(np.concatenate([np.reshape(leaf, (k, -1)) for leaf in flatten(tangent)[0]], axis=1), np.float64)
+
+
+def _solve(func, y0, t, leaves, treedef, options, infodict):
+    """odeint of func(y, t, *args) (args: ``unflatten(treedef, leaves)``): SciPy's own on plain values; through
+    ``bind`` again when y0, t or args are Duals of an outer derivative (their rule then differentiates this solve)."""
+    if nested([y0, t], leaves):
+        solution = odeint(func, y0, t, tuple(unflatten(treedef, leaves)), options)
+        return solution[0] if options["full_output"] else solution
+    import scipy.integrate
+
+    solver_options = {key: value for key, value in options.items() if key != "tfirst"}
+    solution = scipy.integrate.odeint(plain_rhs(func, options["tfirst"]), y0, t,
+                                      args=tuple(unflatten(treedef, leaves)), **solver_options)
+    if options["full_output"]:
+        solution, info = solution
+        infodict.clear()
+        infodict.update(info)
+    return solution
 
 
 def _odeint_rule(primals, tangents, func, treedef, options, infodict):
     """Forward sensitivities. For a tangent column j, Y_j = ∂y/∂(direction j) solves the variational equation
     dY_j/dt = J_y f(y, t, args)·Y_j + J_args f(y, t, args)·d args_j, from Y_j(t0) = dy0_j − f(y0, t0)·dt0_j (moving
-    the start time moves the whole trajectory), and an output time t_i adds f(y(t_i), t_i)·dt_i_j. SciPy's odeint
-    integrates y and its k columns Y as one state of n(k + 1) components; one dg.jvp of func per right-hand side
-    gives f and all k products J·Y at once. The primal is SciPy's own solution of the plain system."""
-    import scipy.integrate
-
-    if nested(primals, tangents):
-        raise MissingRuleError("odeint: y0, t or args carry the tangents of two nested derivatives (a jvp inside a "
-                               "jvp, jacfwd of jacfwd, hessian); odeint's forward sensitivities are first-order "
-                               "only. Differentiate once with dg.jvp or dg.jacfwd.")
+    the start time moves the whole trajectory), and an output time t_i adds f(y(t_i), t_i)·dt_i_j. odeint solves y
+    and its k columns Y as one state of n(k + 1) components; one dg.jvp of func per right-hand side gives f and all
+    k products J·Y at once. The primal is odeint's own solution of the plain system. Written with dispatching
+    functions, so a solve on Duals of an outer derivative is one more augmentation (any order nests)."""
     (y0, t, *leaves), (ty0, tt, *tleaves) = primals, tangents
-    rhs, ordered = plain_rhs(func, options["tfirst"]), _ordered(func, options["tfirst"])
-    args = tuple(unflatten(treedef, leaves))
-    solver_options = {key: value for key, value in options.items() if key != "tfirst"}
-    out = scipy.integrate.odeint(rhs, y0, t, args=args, **solver_options)
-    if options["full_output"]:
-        out, info = out
-        infodict.update(info)
+    out = _solve(func, y0, t, leaves, treedef, options, infodict)
     if all(tangent is None for tangent in tangents):
         return out, None
+    ordered = _ordered(func, options["tfirst"])
+    args = tuple(unflatten(treedef, leaves))
     k = next(tangent.shape[0] for tangent in tangents if tangent is not None)
-    n = np.size(y0)
-    moving = [i for i, tangent in enumerate(tleaves) if tangent is not None]     # args that carry tangents
+    n, m = int(np.prod(np.shape(y0))), np.shape(t)[0]
+    moving = [i for i, tangent in enumerate(tleaves) if tangent is not None]    # the args that carry tangents
 
-    def f_and_jvp(y, s, dy):                  # f(y, s, args) (n,) and [J_y f·dy + J_args f·d args] (k, n)
-        def f(y_, *moved):
-            current = list(leaves)
+    def augmented(z, s, *values):             # z = [y (n), Y (k, n) row by row]; values: args' leaves, d args
+        current, directions = list(values[:len(leaves)]), values[len(leaves):]
+
+        def f(y, *moved):
             for i, value in zip(moving, moved):
                 current[i] = value
-            return ordered(y_, s, *unflatten(treedef, current))
-        value, tangent = transforms.jvp(f, (y, *(leaves[i] for i in moving)), (dy, *(tleaves[i] for i in moving)))
-        return _as_vector(_refuse_captured(value)), _as_columns(_refuse_captured(tangent), k)
+            return ordered(y, s, *unflatten(treedef, current))
+        value, tangent = transforms.jvp(f, (z[:n], *(current[i] for i in moving)),
+                                        (np.reshape(z[n:], (k, n)), *directions))
+        return np.concatenate([_as_vector(value), np.ravel(_as_columns(tangent, k))])
 
-    def augmented(z, s):                      # z = [y (n), Y (k, n) row by row]
-        value, tangent = f_and_jvp(z[:n], s, np.reshape(z[n:], (k, n)))
-        return np.concatenate([value, np.ravel(tangent)])
-
-    y0 = np.reshape(np.asarray(y0, dtype=np.float64), (n,))
     start = np.zeros((k, n)) if ty0 is None else np.reshape(ty0, (k, n))
     if tt is not None:                        # Y(t0) = dy0 − f(y0, t0)·dt0
-        start = start - tt[:, :1] * _as_vector(rhs(y0, t[0], *args))
+        start = start - tt[:, :1] * _as_vector(ordered(y0, t[0], *args))
+    z0 = np.concatenate([cast(np.reshape(y0, (n,)), np.float64), np.ravel(start)])
+    augmented_options = dict(options, tfirst=False)
     for key in ("rtol", "atol"):              # per-component tolerances apply to a component's tangents too
-        if np.ndim(solver_options.get(key)):
-            solver_options[key] = np.tile(np.ravel(solver_options[key]), k + 1)
-    solved = scipy.integrate.odeint(augmented, np.concatenate([y0, np.ravel(start)]), t, **solver_options)
-    if options["full_output"]:
-        solved, info = solved
-        infodict.clear()
-        infodict.update(info)
-    tangent = np.transpose(np.reshape(solved[:, n:], (len(t), k, n)), (1, 0, 2))     # (k, len(t), n)
+        if np.ndim(options[key]):
+            augmented_options[key] = np.tile(np.ravel(options[key]), k + 1)
+    values = leaves + [tleaves[i] for i in moving]
+    solved = _solve(augmented, z0, t, values, flatten(tuple(values))[1], augmented_options, infodict)
+    tangent = np.transpose(np.reshape(solved[:, n:], (m, k, n)), (1, 0, 2))           # (k, len(t), n)
     if tt is not None:                        # + f(y(t_i), t_i)·dt_i
-        rates = np.stack([_as_vector(rhs(y, s, *args)) for y, s in zip(solved[:, :n], t)])
+        rates = np.stack([_as_vector(ordered(solved[i, :n], t[i], *args)) for i in range(m)])
         tangent = tangent + tt[:, :, None] * rates
     return out, tangent
 
 
 _odeint = defprimitive("odeint", _odeint_rule, family="numeric",
                        note="scipy.integrate.odeint (dualgrad.scipy.integrate): forward sensitivities of y0, t and "
-                            "args, exact up to the solver's tolerance; first order only")
+                            "args, exact up to the solver's tolerance; nests by augmenting again")
 
 
 def odeint(func, y0, t, args: tuple, options: dict):
     """SciPy's odeint of ``func`` from y0 over t with the tangents of y0, t and the leaves of ``args`` (pytrees of
-    arrays, Duals, numbers) followed; ``options``: SciPy's solver options and ``tfirst``. Returns the solution
-    (len(t), n), and with ``options["full_output"]`` the pair (solution, infodict of the augmented solve)."""
+    arrays, Duals, numbers) followed; ``options``: SciPy's solver options, ``full_output`` and ``tfirst``. Returns
+    the solution (len(t), n), and with ``options["full_output"]`` the pair (solution, infodict of the last solve)."""
     leaves, treedef = flatten(tuple(args))
     infodict: dict = {}
     out = bind(_odeint, y0, t, *leaves, func=func, treedef=treedef, options=options, infodict=infodict)
@@ -412,6 +412,8 @@ def _scipy_full_convolution(a, v, axes, method):
         return signal.oaconvolve(a, v, "full", axes=list(axes))
     if method == "fft":
         return signal.fftconvolve(a, v, "full", axes=list(axes))
+    if method == "direct" and a.ndim == 2:          # SciPy's 2-D routine: several times faster than its N-d one
+        return signal.convolve2d(a, v, "full")
     return signal.convolve(a, v, "full", method)
 
 
@@ -423,15 +425,20 @@ def convolve_nd(a, v, axes: tuple, method: str):
 
 
 def _convolve_nd_rule(primals, tangents, axes, method):
-    """Bilinear: d(a ⋆ v) = da ⋆ v + a ⋆ dv. The k columns of a tangent block (k, *shape) are convolved in one call
-    with the other operand given a leading unit axis: an axis convolved as well (k·1 → k outputs) for "auto" and
-    "direct", a broadcast axis for "fft" and "oa" (no transform along it)."""
+    """Bilinear: d(a ⋆ v) = da ⋆ v + a ⋆ dv. For "fft" and "oa" the k columns of a tangent block (k, *shape) are
+    convolved in one call, against the other operand with a leading unit axis that broadcasts (no transform along
+    it); for "auto" and "direct" column by column (SciPy's direct N-d routine is far slower on one more axis)."""
     (a, v), (ta, tv) = primals, tangents
     out = convolve_nd(a, v, axes, method) if nested(primals) else _scipy_full_convolution(a, v, axes, method)
-    block_axes = tuple(range(len(axes) + 1)) if method in ("auto", "direct") else tuple(ax + 1 for ax in axes)
-    t = None if ta is None else convolve_nd(ta, np.expand_dims(v, 0), block_axes, method)
+    if method in ("fft", "oa"):
+        block_axes = tuple(ax + 1 for ax in axes)
+        t = None if ta is None else convolve_nd(ta, np.expand_dims(v, 0), block_axes, method)
+        if tv is not None:
+            t = add_terms(t, convolve_nd(np.expand_dims(a, 0), tv, block_axes, method))
+        return out, t
+    t = None if ta is None else np.stack([convolve_nd(ta[i], v, axes, method) for i in range(ta.shape[0])])
     if tv is not None:
-        t = add_terms(t, convolve_nd(np.expand_dims(a, 0), tv, block_axes, method))
+        t = add_terms(t, np.stack([convolve_nd(a, tv[i], axes, method) for i in range(tv.shape[0])]))
     return out, t
 
 

@@ -24,12 +24,14 @@ whose tangent columns are the forward sensitivities:
 * Value: the primal of a Dual result is SciPy's odeint of the plain problem, bit for bit; the augmented system is
   solved in a second call. Cost: one plain solve plus one solve of n(k + 1) components whose right-hand side is a
   jvp of func with k columns (LSODA's Jacobian of the augmented system is formed by differences internally).
+* Nested derivatives (``dg.hessian``, a jvp of a jvp, jacfwd of jacfwd) work to any order: on Duals of an outer
+  derivative the augmented system is itself solved on Duals, i.e. augmented once more (n(k + 1)(k' + 1)
+  components for an outer derivative of k' columns), each level exact up to the solver's tolerance.
 * ``full_output=1`` returns (y, infodict) as SciPy; with tangents the infodict describes the augmented solve.
 * Options that cannot carry over to the augmented system raise ``ValueError`` when a Dual is involved: ``Dfun``
   (and ``col_deriv``), and banded Jacobians (``ml``, ``mu``). All other options are passed to SciPy as given.
-* Not supported: nested derivatives (a Dual of an outer derivative among y0, t, args: ``hessian``, a jvp of a
-  jvp) raise ``dg.MissingRuleError``; so does a func that closes over a Dual instead of taking it through args
-  (its tangent could not be followed). Complex values raise as well (LSODA is real).
+* Not supported: a func that closes over a Dual instead of taking it through args raises ``dg.MissingRuleError``
+  (its tangent could not be followed); so do complex values (LSODA is real).
 
 **trapezoid(y, x=None, dx=1.0, axis=-1)**, **cumulative_trapezoid(y, x=None, dx=1.0, axis=-1, initial=None)** and
 **simpson(y, x=None, *, dx=1.0, axis=-1)** are SciPy's formulas written with NumPy operations that dualgrad

@@ -8,12 +8,11 @@ Either operand may be a Dual (or both), real or complex, of any order of derivat
 
 **Tangent.** Convolution is bilinear: d(in1 ⋆ in2) = d in1 ⋆ in2 + in1 ⋆ d in2, for complex operands too (no
 conjugate). Correlation is ``convolve(in1, conj(reversed in2))``, so its tangent is
-``correlate(d in1, in2) + correlate(in1, d in2)`` (the conjugate falls on d in2). Both terms are computed by SciPy
-itself in one call each for all k tangent columns: the k columns become one more axis, convolved with a unit axis of
-the other operand ("auto"/"direct") or broadcast against it ("fft"/"oa", no transform along it). Cost: SciPy's
-call on the primals plus one call on a k-times larger operand per Dual operand (about 2k + 1 convolutions' work
-when both are Duals); ``method`` is used for the tangents too. The rule nests: a second derivative convolves
-tangents of tangents (d²/ds dt of ``convolve(x + s·u, w + t·v)`` is ``convolve(u, v)``).
+``correlate(d in1, in2) + correlate(in1, d in2)`` (the conjugate falls on d in2). SciPy computes both terms, with
+the same ``method``: for "fft"/"oa" in one call each for all k tangent columns (the columns form one more axis,
+broadcast against a unit axis of the other operand, with no transform along it), for "auto"/"direct" one call per
+column. Cost: about 2k + 1 convolutions when both operands are Duals, k + 1 when one is. The rule nests: a second
+derivative convolves tangents of tangents (d²/ds dt of ``convolve(x + s·u, w + t·v)`` is ``convolve(u, v)``).
 
 **Modes**, exactly as SciPy: each function computes the full convolution and cuts it.
 
