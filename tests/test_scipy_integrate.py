@@ -128,6 +128,8 @@ def test_odeint_refusals():
         integrate.odeint(decay, dual_y0, t, args=(1.0, 0.0), Dfun=lambda y, t, a, b: -a * np.eye(1))
     with pytest.raises(ValueError, match="does not take ml, mu"):
         integrate.odeint(decay, dual_y0, t, args=(1.0, 0.0), ml=0, mu=0)
+    with pytest.raises(TypeError, match="must be in a tuple"):
+        integrate.odeint(decay, dual_y0, t, args=[1.0, 0.0])
     with pytest.raises(ValueError, match="one-dimensional"):
         integrate.odeint(decay, dg.Dual(np.ones((1, 1)), np.ones((1, 1, 1))), t, args=(1.0, 0.0))
 

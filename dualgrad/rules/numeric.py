@@ -297,6 +297,9 @@ def _solve(func, y0, t, leaves, treedef, options, infodict):
     if nested([y0, t], leaves):
         solution = odeint(func, y0, t, tuple(unflatten(treedef, leaves)), options)
         return solution[0] if options["full_output"] else solution
+    if namespace(y0, t, *leaves) is not np:
+        raise BackendUnsupportedError("odeint: SciPy's solver takes NumPy arrays only; move y0, t and args to the host "
+                                      "with cupy.asnumpy.")
     import scipy.integrate
 
     solver_options = {key: value for key, value in options.items() if key != "tfirst"}

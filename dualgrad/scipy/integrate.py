@@ -29,9 +29,11 @@ whose tangent columns are the forward sensitivities:
   components for an outer derivative of k' columns), each level exact up to the solver's tolerance.
 * ``full_output=1`` returns (y, infodict) as SciPy; with tangents the infodict describes the augmented solve.
 * Options that cannot carry over to the augmented system raise ``ValueError`` when a Dual is involved: ``Dfun``
-  (and ``col_deriv``), and banded Jacobians (``ml``, ``mu``). All other options are passed to SciPy as given.
+  and banded Jacobians (``ml``, ``mu``); ``col_deriv`` has no effect without ``Dfun``, as in SciPy. All other
+  options are passed to SciPy as given.
 * Not supported: a func that closes over a Dual instead of taking it through args raises ``dg.MissingRuleError``
-  (its tangent could not be followed); so do complex values (LSODA is real).
+  (its tangent could not be followed); so do complex values (LSODA is real). Data on a GPU (CuPy) raises
+  ``dg.BackendUnsupportedError``: SciPy's solver takes NumPy arrays.
 
 **trapezoid(y, x=None, dx=1.0, axis=-1)**, **cumulative_trapezoid(y, x=None, dx=1.0, axis=-1, initial=None)** and
 **simpson(y, x=None, *, dx=1.0, axis=-1)** are SciPy's formulas written with NumPy operations that dualgrad
@@ -66,7 +68,9 @@ def odeint(func, y0, t, args=(), Dfun=None, col_deriv=0, full_output=0, ml=None,
     import scipy.integrate
 
     y0, t = sequence_as_array(y0), sequence_as_array(t)
-    args = args if isinstance(args, tuple) else (args,)
+    if not isinstance(args, tuple):
+        raise TypeError(f"odeint: extra arguments must be in a tuple, as SciPy's (args=(a,) for one argument); got "
+                        f"a {type(args).__name__}")
     if not any(hasattr(leaf, "tangent") for leaf in flatten((y0, t, args))[0]):
         return scipy.integrate.odeint(numeric.plain_rhs(func, tfirst), y0, t, args=args, Dfun=Dfun,
                                       col_deriv=col_deriv, full_output=full_output, ml=ml, mu=mu, rtol=rtol,
