@@ -58,11 +58,11 @@ _BOUNDARIES = {"fill": None, "pad": None, "wrap": "wrap", "circular": "wrap", "s
 
 # ----- shared steps ----------------------------------------------------------------------------------------------
 def _operands(op, in1, in2):
-    """in1, in2 as arrays or Duals (lists as NumPy reads them), and whether they are scalars (to be multiplied)."""
+    """in1, in2 as arrays or Duals (lists as NumPy reads them), checked to be of one rank as SciPy requires."""
     in1, in2 = sequence_as_array(in1), sequence_as_array(in2)
     in1 = in1 if hasattr(in1, "shape") else np.asarray(in1)
     in2 = in2 if hasattr(in2, "shape") else np.asarray(in2)
-    if np.ndim(in1) != np.ndim(in2) and not (np.ndim(in1) == np.ndim(in2) == 0):
+    if np.ndim(in1) != np.ndim(in2):
         raise ValueError(f"{op}: in1 and in2 should have the same dimensionality (got shapes {np.shape(in1)} and "
                          f"{np.shape(in2)})")
     return in1, in2
