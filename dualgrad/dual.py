@@ -142,10 +142,7 @@ class Dual:
                 tangent = None if self.tangent is None else self.tangent[(slice(None), *index)].copy()
                 out[index] = Dual._unchecked(self.primal[index].copy(), tangent, self.tag)
             return out
-        scipy = (" SciPy's Python functions (scipy.stats, scipy.linalg, scipy.special.logsumexp, ...) convert their "
-                 "inputs so: write the computation with NumPy functions and scipy.special ufuncs, or use dg's "
-                 "counterparts (dg.logsumexp, dg.softmax, dg.polygamma, dg.multigammaln)."
-                 if caller.startswith("scipy") else "")
+        scipy = _scipy_counterpart(caller) if caller.startswith("scipy") else ""
         raise TypeError(
             f"converting a Dual to a plain {'' if dtype is None else f'{np.dtype(dtype)} '}array"
             f"{f' (in {caller})' if caller else ''} would drop its tangent; use .primal for the value. A NumPy "
@@ -379,6 +376,18 @@ def _ufunc_handler(ufunc):
     if not isinstance(key, str):
         return _numpy_ufuncs.get(key), f"the ufunc {ufunc.__name__}"
     return _numpy_ufuncs.get(key), key if "." in key else f"numpy.{key}"
+
+
+def _scipy_counterpart(caller: str) -> str:
+    """What to use instead of the SciPy Python function ``caller`` (``scipy.<subpackage>. ...``)."""
+    from .scipy import SUBMODULES  # dualgrad.scipy imports this module: import on use
+
+    subpackage = caller.split(".")[1].lstrip("_")
+    if subpackage in SUBMODULES:
+        return (f" SciPy's Python functions convert their inputs so; dualgrad.scipy.{subpackage} has the "
+                f"counterparts of scipy.{subpackage}'s, with SciPy's names and signatures (docs/scipy.md).")
+    return (" SciPy's Python functions convert their inputs so: write the computation with NumPy functions and "
+            "scipy.special's ufuncs, or use dualgrad.scipy's counterparts (docs/scipy.md).")
 
 
 def _converting_library_function(frame) -> str:

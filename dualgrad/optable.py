@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import dualgrad as dg
+import dualgrad.scipy
 from dualgrad.dual import ufunc_key
 from dualgrad.registry import COMPOSITES, NUMPY_FUNCTIONS, NUMPY_UFUNCS
 from dualgrad.rules.queries import PLAIN_RESULTS
@@ -220,8 +221,10 @@ def render() -> str:
         "`scipy.special.logsumexp`, `softmax`, `polygamma` and "
         "`multigammaln`, `scipy.linalg` (`expm`, `sqrtm`, `solve_sylvester`, ...), `scipy.signal.convolve`, "
         "`scipy.integrate.trapezoid` and `odeint`, `scipy.optimize.rosen`. The error names the function. "
-        "Write the computation with NumPy functions and scipy.special's ufuncs (those are dispatched: listed "
-        "below) and `np.linalg`, or use `dg.logsumexp`, `dg.softmax`, `dg.polygamma`, `dg.multigammaln`.",
+        "`dualgrad.scipy` has counterparts with SciPy's names and signatures, written with dualgrad's rules "
+        f"(docs/scipy.md): {', '.join(f'`dualgrad.scipy.{m}`' for m in dualgrad.scipy.SUBMODULES)}. "
+        "Elsewhere write the computation with NumPy functions and scipy.special's ufuncs (those are "
+        "dispatched: listed below) and `np.linalg`.",
     ]
     for name, prefix, listed in sections:
         lines += _namespace_section(name, prefix, listed)

@@ -98,6 +98,13 @@ BINARY = [  # (name, samplers, differentiable inputs, analytic, label)
     ("gammaincinv", (uniform(0.5, 3.0), uniform(0.05, 0.95)), (1,), False, "in y"),
     ("gammainccinv", (uniform(0.5, 3.0), uniform(0.05, 0.95)), (1,), False, "in y"),
     ("hyp0f1", (uniform(0.5, 3.0), normal), (1,), False, "in z"),
+    ("stdtr", (uniform(0.5, 8.0), scaled), (1,), False, "in t"),
+    ("stdtrit", (uniform(0.5, 8.0), uniform(0.05, 0.95)), (1,), False, "in p"),
+    ("chdtr", (uniform(0.5, 6.0), uniform(0.2, 6.0)), (1,), False, "in x"),
+    ("chdtrc", (uniform(0.5, 6.0), uniform(0.2, 6.0)), (1,), False, "in x"),
+    ("chdtri", (uniform(0.5, 6.0), uniform(0.05, 0.95)), (1,), False, "in p"),
+    ("pdtr", (uniform(0.0, 8.0), uniform(0.2, 6.0)), None, False, "k floored"),
+    ("pdtrc", (uniform(0.0, 8.0), uniform(0.2, 6.0)), None, False, "k floored"),
 ]
 
 
@@ -124,6 +131,14 @@ CASES += [
            (uniform(-1.0, 2.0), uniform(-1.0, 2.0), uniform(2.5, 4.0), uniform(-0.8, 0.8)), label="in z",
            differentiable=(3,)),
     OpCase("special.radian", sp.radian, broadcast_shapes(3), (scaled, scaled, scaled)),
+    OpCase("special.gdtr", sp.gdtr, broadcast_shapes(3), (uniform(0.5, 2.0), uniform(0.5, 3.0), uniform(0.2, 4.0)),
+           label="in a and x", differentiable=(0, 2)),
+    OpCase("special.gdtrc", sp.gdtrc, broadcast_shapes(3), (uniform(0.5, 2.0), uniform(0.5, 3.0), uniform(0.2, 4.0)),
+           label="in a and x", differentiable=(0, 2)),
+    OpCase("special.bdtr", lambda k, p: sp.bdtr(k, 9, p), broadcast_shapes(2), (uniform(0.0, 9.0), uniform(0.05, 0.95)),
+           label="k floored, in p"),
+    OpCase("special.bdtrc", lambda k, p: sp.bdtrc(k, 9, p), broadcast_shapes(2),
+           (uniform(0.0, 9.0), uniform(0.05, 0.95)), label="k floored, in p"),
     # integer orders as Python floats: SciPy computes an int order with float32 x in float64
     OpCase("special.expn", lambda x: sp.expn(0.0, x), one_shape(), positive, label="order 0"),
     OpCase("special.expn", lambda x: sp.expn(3.0, x), one_shape(), positive, label="order 3"),

@@ -249,6 +249,57 @@ def multigammaln(a, d):
     return total + d * (d - 1) * 0.25 * math.log(math.pi)
 
 
+
+# ----- distribution functions: derivative in the quantile (probability), the distribution's parameters constant ---
+# A degree of freedom or a count appears inside the incomplete gamma/beta parameters, where SciPy has no closed
+# form; counts (k, n of the binomial and Poisson functions) are floored by SciPy: piecewise constant, slope 0.
+def _t_density(sp, df, t):
+    """The density of Student's t with df degrees of freedom at t."""
+    return np.exp(sp.gammaln(0.5 * (df + 1)) - sp.gammaln(0.5 * df) - 0.5 * np.log(df * math.pi)
+                  - 0.5 * (df + 1) * np.log1p(t * t / df))
+
+
+def _zero(sp, *operands):
+    """The slope of a floored count: zero, broadcast to the output."""
+    return 0 * operands[-1]
+
+
+stdtr = in_last("stdtr", lambda sp, df, t, out: _t_density(sp, df, t), constants=("df",),
+                note="Student's t CDF; slope the t density; df constant")
+stdtrit = in_last("stdtrit", lambda sp, df, p, out: 1 / _t_density(sp, df, out), constants=("df",),
+                  note="t = stdtr⁻¹(df, p): slope 1/density; df constant")
+chdtr = in_last("chdtr", lambda sp, v, x, out: 0.5 * _gammainc_x(sp, 0.5 * v, 0.5 * x, out), constants=("v",),
+                note="χ² CDF P(v/2, x/2); slope the χ² density; v constant")
+chdtrc = in_last("chdtrc", lambda sp, v, x, out: -0.5 * _gammainc_x(sp, 0.5 * v, 0.5 * x, out), constants=("v",),
+                 note="χ² survival function; v constant")
+chdtri = in_last("chdtri", lambda sp, v, p, out: -2 / _gammainc_x(sp, 0.5 * v, 0.5 * out, p), constants=("v",),
+                 note="x = chdtrc⁻¹(v, p): slope −1/density; v constant")
+gdtr = nary("gdtr", lambda sp, a, b, x, out: x * _gammainc_x(sp, b, a * x, out), None,
+            lambda sp, a, b, x, out: a * _gammainc_x(sp, b, a * x, out), args=("a", "b", "x"),
+            note="gamma CDF P(b, a·x): derivative in the rate a and in x; none in the shape b")
+gdtrc = nary("gdtrc", lambda sp, a, b, x, out: -x * _gammainc_x(sp, b, a * x, out), None,
+             lambda sp, a, b, x, out: -a * _gammainc_x(sp, b, a * x, out), args=("a", "b", "x"),
+             note="gamma survival function Q(b, a·x); none in the shape b")
+pdtr = nary("pdtr", _zero, lambda sp, k, m, out: -_gammainc_x(sp, np.floor(k) + 1, m, out), args=("k", "m"),
+            note="Poisson CDF Q(⌊k⌋ + 1, m): slope −(Poisson pmf at ⌊k⌋) in m; k floored: slope 0")
+pdtrc = nary("pdtrc", _zero, lambda sp, k, m, out: _gammainc_x(sp, np.floor(k) + 1, m, out), args=("k", "m"),
+             note="Poisson survival function P(⌊k⌋ + 1, m); k floored: slope 0")
+
+
+def _bdtr_p(sp, k, n, p, out):
+    """∂_p bdtr(k, n, p) = −(n − ⌊k⌋) C(n, ⌊k⌋) p^⌊k⌋ (1 − p)^(n−⌊k⌋−1): −(the Beta density of I_{1−p}(n − k, k + 1));
+    0 where ⌊k⌋ ≥ n (the CDF is 1 there)."""
+    k = np.floor(k)
+    inside = k < n
+    a = select(inside, n - k, 1.0)
+    return select(inside, -_betainc_x(sp, a, k + 1, 1 - p, out), 0 * p)
+
+
+bdtr = nary("bdtr", _zero, None, _bdtr_p, args=("k", "n", "p"),
+            note="binomial CDF I_{1−p}(n − ⌊k⌋, ⌊k⌋ + 1): derivative in p; k floored (slope 0); none in n")
+bdtrc = nary("bdtrc", _zero, None, lambda sp, k, n, p, out: -_bdtr_p(sp, k, n, p, out), args=("k", "n", "p"),
+             note="binomial survival function; derivative in p; k floored (slope 0); none in n")
+
 # ----- exponential integrals and relatives ------------------------------------------------------------------
 expi = unary("expi", lambda sp, x, y: np.exp(x) / x, complex=True)
 exp1 = unary("exp1", lambda sp, x, y: -np.exp(-x) / x, complex=True)
