@@ -125,7 +125,7 @@ def test_a_conversion_inside_numpy_or_scipy_names_the_function_that_made_it():
     says where, and for SciPy names what to use instead."""
     import scipy.optimize
     d = dg.Dual(np.array([1.3, 0.7]), np.ones((1, 2)))
-    with pytest.raises(TypeError, match=r"\(in scipy\.optimize\..*rosen\) would drop its tangent.*dg\.logsumexp"):
+    with pytest.raises(TypeError, match=r"\(in scipy\.optimize\..*rosen\) would drop its tangent.*dualgrad\.scipy"):
         scipy.optimize.rosen(d)
     with pytest.raises(TypeError, match=r"\(in numpy\..*mean\) would drop its tangent") as raised:
         np.mean([d, d])
