@@ -61,3 +61,12 @@ def test_the_other_counterparts_are_dualgrads():
     np.testing.assert_allclose(special.logsumexp(x), sp.logsumexp(x))
     np.testing.assert_allclose(special.polygamma(1, x), sp.polygamma(1, x))
     np.testing.assert_allclose(special.multigammaln(x + 2, 2), sp.multigammaln(x + 2, 2))
+
+
+def test_scipys_own_functions_refuse_a_dual_and_name_the_counterpart():
+    import scipy.stats
+    x = dg.Dual(np.array([0.1, 0.2]), np.ones((1, 2)))
+    with pytest.raises(TypeError, match=r"in scipy\.stats.*dualgrad\.scipy\.stats has the counterparts"):
+        scipy.stats.norm.pdf(x)
+    with pytest.raises(TypeError, match=r"dualgrad\.scipy\.special has the counterparts"):
+        sp.logsumexp(x)
