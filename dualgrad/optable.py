@@ -14,7 +14,9 @@ A test checks that the committed page equals this output, so the page cannot dri
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import inspect
 import types
 from dataclasses import dataclass
 
@@ -226,10 +228,35 @@ def render() -> str:
         "Elsewhere write the computation with NumPy functions and scipy.special's ufuncs (those are "
         "dispatched: listed below) and `np.linalg`.",
     ]
+    lines += _scipy_section()
     for name, prefix, listed in sections:
         lines += _namespace_section(name, prefix, listed)
     lines += _rule_table()
     return "\n".join(lines) + "\n"
+
+
+def _summary(obj) -> str:
+    """A function's first docstring paragraph, or a distribution object's public methods."""
+    if inspect.isfunction(obj):
+        return " ".join((obj.__doc__ or "").strip().split("\n\n")[0].split())    # the first paragraph
+    fields = {f.name for f in dataclasses.fields(obj)} if dataclasses.is_dataclass(obj) else set()
+    methods = [m for m in dir(obj) if not m.startswith("_") and m not in fields and callable(getattr(obj, m))]
+    return "methods " + ", ".join(f"`{m}`" for m in methods)
+
+
+def _scipy_section() -> list[str]:
+    """The counterparts of SciPy's Python functions in ``dualgrad.scipy``, from each submodule's ``__all__``."""
+    lines = ["", "## SciPy's Python functions: `dualgrad.scipy`", "",
+             "These SciPy functions convert their arguments with `np.asarray` and so refuse a Dual; "
+             "`dualgrad.scipy` has counterparts with SciPy's names, signatures and values, written with "
+             "dualgrad's rules (docs/scipy.md: conventions and where derivatives stop).", "",
+             "| SciPy | dualgrad | summary |", "|---|---|---|"]
+    for sub in dualgrad.scipy.SUBMODULES:
+        module = importlib.import_module(f"dualgrad.scipy.{sub}")
+        for name in module.__all__:
+            lines.append(f"| `scipy.{sub}.{name}` | `dualgrad.scipy.{sub}.{name}` | "
+                         f"{_cell(_summary(getattr(module, name)))} |")
+    return lines
 
 
 def _rule_table():
