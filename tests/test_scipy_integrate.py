@@ -174,6 +174,18 @@ def test_sample_rule_tangents_match_finite_differences(seed, rule, sample, spaci
         dg.check_jvp(lambda y, x: getattr(integrate, rule)(y, x=x, axis=axis), (y, x), k=k, rng=rng)
 
 
+@pytest.mark.parametrize("rule", RULES)
+def test_sample_rule_k_columns_equal_k_single_column_runs(rule):
+    rng = np.random.default_rng(6)
+    y, x = rng.normal(size=(3, 6)), np.sort(rng.uniform(0, 3, 6))
+    ty, tx = rng.normal(size=(7, 3, 6)), rng.normal(size=(7, 6)) * 0.1
+    f = lambda y, x: getattr(integrate, rule)(y, x=x)  # noqa: E731
+    _, block = dg.jvp(f, (y, x), (ty, tx))
+    for i in range(7):
+        np.testing.assert_allclose(block[i], dg.jvp(f, (y, x), (ty[i:i + 1], tx[i:i + 1]))[1][0], rtol=1e-13,
+                                   atol=1e-13)
+
+
 def test_trapezoid_broadcasts_x_and_simpson_nests():
     rng = np.random.default_rng(5)
     y, x = rng.normal(size=(3, 5)), np.sort(rng.uniform(0, 2, (1, 5)), axis=1)
