@@ -246,3 +246,13 @@ def test_dirichlet_matches_scipy_and_finite_differences():
     dg.check_jvp(stats.dirichlet.entropy, (alpha,))
     with pytest.raises(ValueError, match="normal simplex"):
         stats.dirichlet.logpdf(x * 1.1, alpha)
+
+
+def test_lists_and_numbers_are_read_as_scipy_reads_them():
+    np.testing.assert_allclose(stats.norm.pdf([0.1, 0.2], [0, 1], 2), ss.norm.pdf([0.1, 0.2], [0, 1], 2))
+    np.testing.assert_allclose(stats.poisson.pmf([1, 2], [2.0, 3.0]), ss.poisson.pmf([1, 2], [2.0, 3.0]))
+    np.testing.assert_allclose(stats.multivariate_normal.logpdf([0.1, 0.2], [0, 0], [[1, 0], [0, 1]]),
+                               ss.multivariate_normal.logpdf([0.1, 0.2], [0, 0], [[1, 0], [0, 1]]))
+    np.testing.assert_allclose(stats.dirichlet.logpdf([0.2, 0.8], [1.5, 2.0]),
+                               ss.dirichlet.logpdf([0.2, 0.8], [1.5, 2.0]))
+    np.testing.assert_allclose(stats.dirichlet.entropy([1.5, 2.0]), ss.dirichlet.entropy([1.5, 2.0]))

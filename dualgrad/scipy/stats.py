@@ -55,6 +55,11 @@ def _scalar_out(out):
     return out[()] if isinstance(out, np.ndarray) and out.ndim == 0 else out
 
 
+def _operand(value):
+    """A Dual as it is; anything else (a number, a list) as the array SciPy would make of it."""
+    return value if isinstance(value, Dual) else np.asarray(value)
+
+
 def _valid(checks):
     """The elementwise AND of the plain parameter checks (True when there are none)."""
     ok = np.bool_(True)
@@ -113,8 +118,8 @@ class Continuous:
         missing = [s for s in self.shapes if s not in values]
         if missing:
             raise TypeError(f"{self.name}.{method}() missing required argument(s): {', '.join(missing)}")
-        shapes = tuple(values[s] for s in self.shapes)
-        loc, scale = values.get("loc", 0.0), values.get("scale", 1.0)
+        shapes = tuple(_operand(values[s]) for s in self.shapes)
+        x, loc, scale = _operand(x), _operand(values.get("loc", 0.0)), _operand(values.get("scale", 1.0))
         valid = _valid([innermost(scale) > 0, self.argcheck(*map(innermost, shapes))])
         return x, shapes, loc, scale, valid
 
@@ -286,7 +291,8 @@ class Discrete:
         missing = [s for s in self.shapes if s not in values]
         if missing:
             raise TypeError(f"{self.name}.{method}() missing required argument(s): {', '.join(missing)}")
-        shapes = tuple(innermost(values[s]) if s in self.counts else values[s] for s in self.shapes)
+        shapes = tuple(np.asarray(innermost(values[s])) if s in self.counts else _operand(values[s])
+                       for s in self.shapes)
         k = np.asarray(innermost(x)) - np.asarray(innermost(values.get("loc", 0)))   # integer-valued: plain
         return k, shapes, self.argcheck(*map(innermost, shapes))
 
@@ -391,6 +397,8 @@ class MultivariateNormal:
     """
 
     def _parts(self, x, mean, cov, allow_singular):
+        x, cov = _operand(x), _operand(cov)
+        mean = None if mean is None else _operand(mean)
         xp = np.asarray(innermost(x))
         dim = _dimension(mean, cov)
         if mean is None:
@@ -435,6 +443,7 @@ class MultivariateNormal:
         return _squeeze(np.exp(self.logpdf(x, mean, cov, allow_singular)))
 
     def entropy(self, mean=None, cov=1):
+        cov = _operand(cov)
         dim = _dimension(mean, cov)
         cov = _as_covariance(cov, dim)
         spectrum = np.linalg.eigvalsh(innermost(cov))
@@ -474,6 +483,7 @@ class Dirichlet:
 
     @staticmethod
     def _check(x, alpha):
+        x = _operand(x)
         a, xp = np.asarray(innermost(alpha)), np.asarray(innermost(x))
         if a.ndim != 1 or (a <= 0).any():
             raise ValueError("Parameter vector 'alpha' must be one dimensional and its entries positive")
@@ -491,6 +501,7 @@ class Dirichlet:
         return x
 
     def logpdf(self, x, alpha):
+        alpha = _operand(alpha)
         x = self._check(x, alpha)
         extra = (None,) * (np.ndim(innermost(x)) - 1)
         a = alpha[(slice(None), *extra)] if extra else alpha
@@ -500,6 +511,7 @@ class Dirichlet:
         return _scalar_out(np.exp(self.logpdf(x, alpha)))
 
     def entropy(self, alpha):
+        alpha = _operand(alpha)
         a0, k = np.sum(alpha), np.shape(innermost(alpha))[0]
         return _scalar_out(self._log_norm(alpha) + (a0 - k) * sc.psi(a0) - np.sum((alpha - 1) * sc.psi(alpha)))
 
