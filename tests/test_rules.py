@@ -26,8 +26,8 @@ from dualgrad.pytree import flatten
 
 from .harness import BACKEND_IDS, BACKENDS, assert_close, central_difference, complex_step, outputs
 
-FAMILIES = ["elementwise", "reductions", "shape", "selection", "statistics", "numeric", "linalg", "nn", "conv",
-            "special", "fft"]
+FAMILIES = ["elementwise", "reductions", "shape", "selection", "statistics", "numeric", "linalg", "scipy_linalg",
+            "nn", "conv", "special", "fft"]
 CASES = [case for fam in FAMILIES for case in importlib.import_module(f"tests.cases_{fam}").CASES]
 
 

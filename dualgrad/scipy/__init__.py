@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 
 #: The counterparts of SciPy's subpackages that dualgrad provides.
-SUBMODULES = ("integrate", "signal", "special", "stats")
+SUBMODULES = ("integrate", "linalg", "signal", "special", "stats")
 
 
 def __getattr__(name: str):
