@@ -47,15 +47,13 @@ def band_shapes(l_and_u, vector=False):
         lambda n: ((sum(l_and_u) + 1, n), (n,) if vector else (n, 2)))
 
 
-TRIANGULAR = [dict(), dict(lower=True), dict(trans=1), dict(trans="T", lower=True), dict(trans=2),
-              dict(trans="C", lower=True, unit_diagonal=True), dict(unit_diagonal=True)]
+TRIANGULAR = [dict(), dict(trans="T", lower=True), dict(trans=2), dict(trans="C", lower=True, unit_diagonal=True)]
 
 CASES = [
     OpCase("sqrtm", lambda a: spla.sqrtm(a), square(), sample=right_half_plane),
     OpCase("sqrtm", lambda a: spla.sqrtm(a), square(1), sample=right_half_plane, label="batched"),
-    OpCase("sqrtm", lambda a: spla.sqrtm(a @ a), fixed((3, 3)), sample=right_half_plane, label="of-a-square"),
     OpCase("expm", lambda a: spla.expm(a), square(), analytic=True),
-    OpCase("expm", lambda a: spla.expm(a), square(1), analytic=True, label="batched"),
+    OpCase("expm", lambda a: spla.expm(a), fixed((2, 3, 3)), analytic=True, label="batched"),
     OpCase("expm", lambda a: spla.expm(3 * a), fixed((4, 4)), analytic=True, label="large-norm"),
     OpCase("solve_sylvester", lambda a, b, q: spla.solve_sylvester(a, b, q), sylvester_shapes,
            sample=(right_half_plane, right_half_plane, normal)),
@@ -78,5 +76,5 @@ CASES = [
            sample=(well_conditioned, normal), analytic=True, label="batched"),
     *[OpCase("solve_banded", lambda ab, b, lu=lu: spla.solve_banded(lu, ab, b), band_shapes(lu, vector),
              sample=(banded(lu), normal), analytic=True, label=f"l_and_u={lu}-{'vector' if vector else 'matrix'}")
-      for lu in [(1, 1), (2, 1), (0, 2), (0, 0)] for vector in (False, True)],
+      for lu, vector in [((1, 1), False), ((2, 1), True), ((0, 2), False), ((0, 0), True)]],
 ]

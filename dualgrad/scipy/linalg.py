@@ -87,9 +87,10 @@ def _scipy(name: str, *arrays):
     """scipy.linalg.<name> for NumPy data; for CuPy data cupyx.scipy.linalg.<name>, or a named error."""
     if namespace(*arrays) is np:
         return getattr(_sl, name)
-    cupyx_linalg = importlib.import_module("cupyx.scipy.linalg")
-    if hasattr(cupyx_linalg, name):
-        return getattr(cupyx_linalg, name)
+    try:
+        return getattr(importlib.import_module("cupyx.scipy.linalg"), name)
+    except (ImportError, AttributeError):
+        pass
     version = getattr(sys.modules.get("cupy"), "__version__", "?")
     raise BackendUnsupportedError(
         f"scipy.linalg.{name} has no GPU version in cupyx.scipy.linalg (CuPy {version}), so dualgrad.scipy.linalg."
