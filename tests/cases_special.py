@@ -166,3 +166,47 @@ CASES += [
     # scipy.special functions that are compositions of NumPy ufuncs
     OpCase("logaddexp", sp.softplus, one_shape(), scaled, label="scipy.special.softplus"),
 ]
+
+
+# ----- orthogonal polynomials: derivative in x, the degree (and α, β, p, q) constant -------------------------------
+def integer_degrees(rng, shape):
+    """Degrees 0 to 6 (float values: SciPy's float loops; its integer loops are covered by the cases below)."""
+    return rng.integers(0, 7, shape)
+
+
+real_degrees = uniform(0.2, 4.8)     # not integers: SciPy evaluates through hypergeometric functions
+inside = uniform(-0.95, 0.95)        # a non-integer degree is singular at x = −1
+POLYNOMIALS = [  # (name, samplers of the parameters after the degree and of x)
+    ("eval_legendre", (inside,)),
+    ("eval_sh_legendre", (uniform(0.03, 0.97),)),
+    ("eval_chebyt", (inside,)),
+    ("eval_chebyu", (inside,)),
+    ("eval_chebyc", (uniform(-1.9, 1.9),)),
+    ("eval_chebys", (uniform(-1.9, 1.9),)),
+    ("eval_sh_chebyt", (uniform(0.03, 0.97),)),
+    ("eval_sh_chebyu", (uniform(0.03, 0.97),)),
+    ("eval_gegenbauer", (uniform(0.2, 2.5), inside)),
+    ("eval_jacobi", (uniform(-0.5, 2.0), uniform(-0.5, 2.0), inside)),
+    ("eval_sh_jacobi", (uniform(1.6, 3.0), uniform(0.5, 1.5), uniform(0.03, 0.97))),   # p − q > −1, q > 0
+    ("eval_genlaguerre", (uniform(-0.5, 2.0), uniform(0.0, 5.0))),
+    ("eval_laguerre", (uniform(0.0, 5.0),)),
+]
+CASES += [OpCase(f"special.{name}", _scipy(name), broadcast_shapes(1 + len(samples)), (degrees, *samples),
+                 analytic=True, label=label, differentiable=(len(samples),))
+          for name, samples in POLYNOMIALS
+          for degrees, label in ((integer_degrees, "integer n"), (real_degrees, "real n"))]
+CASES += [
+    OpCase("special.eval_legendre", lambda x: sp.eval_legendre(np.arange(-4, 4), x), fixed((2, 8)), inside,
+           label="integer dtype n, negative n"),
+    OpCase("special.eval_chebyu", lambda x: sp.eval_chebyu(np.arange(-4, 4), x), fixed((2, 8)), inside,
+           label="integer dtype n, negative n"),
+    OpCase("special.eval_chebyt", lambda x: sp.eval_chebyt(np.arange(-4, 4), x), fixed((2, 8)), inside,
+           label="integer dtype n, negative n"),
+    OpCase("special.eval_gegenbauer", lambda x: sp.eval_gegenbauer(np.arange(4), 0.8, x), fixed((2, 4)), inside,
+           label="integer dtype n"),
+    OpCase("special.eval_hermite", lambda x: sp.eval_hermite(np.arange(5), x), fixed((2, 5)), scaled,
+           label="integer n (SciPy's only loop)"),
+    OpCase("special.eval_hermitenorm", lambda x: sp.eval_hermitenorm(np.arange(5), x), fixed((2, 5)), scaled,
+           label="integer n (SciPy's only loop)"),
+    OpCase("special.eval_hermite", lambda x: sp.eval_hermite(3, x), one_shape(), scaled, label="n = 3"),
+]

@@ -131,14 +131,13 @@ def test_a_scipy_ufunc_without_rule_names_itself_and_the_fix():
 
 
 def test_defjvp_registers_a_rule_for_a_scipy_ufunc():
-    @dg.defjvp(sp.boxcox1p)
-    def boxcox1p_jvp(primals, tangents):          # ((1 + x)^λ − 1)/λ: slope (1 + x)^(λ − 1) in x
-        (x, lmbda), (t, t_lmbda) = primals, tangents
-        assert t_lmbda is None
-        return sp.boxcox1p(x, lmbda), None if t is None else t * (1 + x) ** (lmbda - 1)
+    @dg.defjvp(sp.ber)
+    def ber_jvp(primals, tangents):               # the Kelvin function ber: slope berp (SciPy's own)
+        (x,), (t,) = primals, tangents
+        return sp.ber(x), None if t is None else t * sp.berp(x)
 
     x = np.array([0.5, 2.0])
-    assert dg.check_jvp(lambda x: sp.boxcox1p(x, 0.3), (x,)) < 1e-8
+    assert dg.check_jvp(sp.ber, (x,)) < 1e-8
 
 
 @pytest.mark.parametrize("f, x, expected", [(sp.gammasgn, [-1.5, 2.0], [1.0, 1.0]),
@@ -162,3 +161,61 @@ def test_scipy_versions_of_numpy_ufuncs_get_their_own_rules():
     assert dg.RULES["special.log1p"].numpy == ("scipy.special.log1p",)
     x = np.array([0.5, 2.0])
     np.testing.assert_allclose(slope(sp.log1p, x), 1 / (1 + x), rtol=1e-15)
+
+
+# ----- orthogonal polynomials --------------------------------------------------------------------------------
+ENDS = np.array([-1.0, -0.5, 0.0, 0.5, 1.0])
+POLYNOMIALS = {  # name: f(n, x) with any parameters fixed
+    "legendre": sp.eval_legendre, "sh_legendre": sp.eval_sh_legendre, "chebyt": sp.eval_chebyt,
+    "chebyu": sp.eval_chebyu, "chebyc": sp.eval_chebyc, "chebys": sp.eval_chebys, "sh_chebyt": sp.eval_sh_chebyt,
+    "sh_chebyu": sp.eval_sh_chebyu, "gegenbauer": lambda n, x: sp.eval_gegenbauer(n, 0.7, x),
+    "jacobi": lambda n, x: sp.eval_jacobi(n, 0.5, 1.3, x), "sh_jacobi": lambda n, x: sp.eval_sh_jacobi(n, 2.5, 1.3, x),
+    "genlaguerre": lambda n, x: sp.eval_genlaguerre(n, 0.6, x), "laguerre": sp.eval_laguerre,
+    "hermite": sp.eval_hermite, "hermitenorm": sp.eval_hermitenorm,
+}
+
+
+@pytest.mark.parametrize("name", POLYNOMIALS)
+@pytest.mark.parametrize("n", [0, 0.0])
+def test_a_degree_zero_polynomial_has_slope_zero_everywhere(name, n):
+    if name.startswith("hermite") and isinstance(n, float):
+        n = 0                                     # SciPy's Hermite polynomials take integer degrees only
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = slope(lambda x: POLYNOMIALS[name](n, x), ENDS)
+    np.testing.assert_array_equal(s, 0.0)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 8, 5.0])
+def test_legendre_slope_is_finite_at_the_ends(n):
+    # P_n'(±1) = (±1)^{n−1} n(n + 1)/2, where n (x P_n − P_{n−1})/(x² − 1) is 0/0
+    s = slope(lambda x: sp.eval_legendre(n, x), np.array([-1.0, 1.0]))
+    np.testing.assert_allclose(s, [(-1) ** (int(n) - 1) * n * (n + 1) / 2, n * (n + 1) / 2], rtol=1e-13)
+
+
+@pytest.mark.parametrize("name", ["legendre", "chebyt", "chebyu", "jacobi", "genlaguerre"])
+def test_a_non_integer_degree_follows_scipy_hypergeometric_definition(name):
+    # SciPy evaluates a non-integer degree through ₂F₁ or ₁F₁; the slope identities hold there too
+    f = POLYNOMIALS[name]
+    x = np.array([-0.6, 0.1, 0.7]) if name != "genlaguerre" else np.array([0.3, 1.1, 2.5])
+    h = 1e-6
+    np.testing.assert_allclose(slope(lambda x: f(2.6, x), x), (f(2.6, x + h) - f(2.6, x - h)) / (2 * h), rtol=1e-7)
+
+
+@pytest.mark.parametrize("name", ["legendre", "chebyt", "chebyu", "chebys"])
+def test_negative_integer_degrees_follow_scipy_symmetries(name):
+    # P_{−n−1} = P_n, T_{−n} = T_n, U_{−1} = 0, U_{−n−2} = −U_n: the slopes follow
+    f, x, h = POLYNOMIALS[name], np.array([-0.6, 0.1, 0.7]), 1e-6
+    for n in range(-5, 0):
+        np.testing.assert_allclose(slope(lambda x: f(n, x), x), (f(n, x + h) - f(n, x - h)) / (2 * h),
+                                   rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("call, argument", [
+    (lambda n, x: sp.eval_legendre(n, x), "the degree n"),
+    (lambda a, x: sp.eval_gegenbauer(3, a, x), "alpha"),
+    (lambda b, x: sp.eval_jacobi(3, 0.5, b, x), "beta"),
+])
+def test_a_tangent_on_the_degree_or_a_parameter_raises(call, argument):
+    with pytest.raises(dg.MissingRuleError, match=f"with respect to {argument}.*hold {argument} constant"):
+        call(dual([1.5, 2.5]), np.array([0.2, 0.4]))

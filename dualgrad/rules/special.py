@@ -7,9 +7,12 @@ imported only when a rule runs: ``backend.special(xp)`` is ``scipy.special`` for
 
 Every derivative is written with functions that have rules themselves, so derivatives of any order follow
 by nesting: erf' = 2/√π e^{−x²}, gammaln' = ψ, ψ' = ψ⁽¹⁾ = ζ(2, ·) (Hurwitz zeta), ∂_q ζ(s, q) = −s ζ(s+1, q),
-J_v' = (J_{v−1} − J_{v+1})/2, Ai'' = x Ai. Where SciPy has no closed form for a derivative (the order v of a
-Bessel function, the exponent s of zeta, the parameters of gammainc, betainc and the hypergeometric functions)
-a tangent on that operand raises ``MissingRuleError``; hold it constant. Piecewise-constant functions
+J_v' = (J_{v−1} − J_{v+1})/2, Ai'' = x Ai, and for the orthogonal polynomials (eval_legendre, eval_jacobi, ...)
+P_n' = C_{n−1}^(3/2), T_n' = n U_{n−1}, C_n^(α)' = 2α C_{n−1}^(α+1): the same family one degree lower (at a
+non-integer degree too, which SciPy evaluates through hypergeometric functions). Where SciPy has no closed form
+for a derivative (the order v of a Bessel function, the exponent s of zeta, the degree and parameters of an
+orthogonal polynomial, the parameters of gammainc, betainc and the hypergeometric functions) a tangent on that
+operand raises ``MissingRuleError``; hold it constant. Piecewise-constant functions
 (gammasgn, round) return plain arrays. ``polygamma`` and ``multigammaln`` are Python functions in SciPy that
 convert their input with ``np.asarray`` and so cannot take a Dual: use ``dg.polygamma``, ``dg.multigammaln``.
 
@@ -474,3 +477,81 @@ struve = _bessel("struve", lambda sp, v, x, out: sp.struve(v - 1, x) - (v / x) *
 modstruve = _bessel("modstruve", lambda sp, v, x, out: sp.modstruve(v - 1, x) - (v / x) * out,
                     note="L_v' = L_{v−1} − (v/x) L_v (x ≠ 0); the order v is constant", complex=False)
 kve = _bessel("kve", lambda sp, v, x, out: out - 0.5 * (sp.kve(v - 1, x) + sp.kve(v + 1, x)))
+
+
+# ----- orthogonal polynomials: derivative in x; the degree n (and α, β, p, q) constant ------------------------------
+# For a degree that is not an integer SciPy evaluates through the hypergeometric function (P_ν(x) = ₂F₁(−ν, ν + 1;
+# 1; (1 − x)/2), C_ν^(α), P_ν^(α,β), L_ν^(α) likewise); the identities below hold for those as well. SciPy's
+# negative integer degrees: P_{−n−1} = P_n, T_{−n} = T_n, U_{−1} = 0, U_{−n−2} = −U_n; C_n^(α), L_n^(α) are 0.
+def _polynomial(name, slope, *, parameters=(), note="", complex=True):
+    return in_last(name, slope, constants=("the degree n", *parameters), complex=complex,
+                   note=note or f"derivative in x; the degree n{''.join(', ' + p for p in parameters)} constant")
+
+
+def _not_at_degree_zero(n, slope):
+    """``slope`` with 0 where the degree n is 0 (a constant; the formula's degree −1 factor may be nan there)."""
+    return select(n == 0, 0, slope)
+
+
+def _legendre_slope(sp, n, x):
+    """P_n' = C_{n−1}^(3/2) (no 1/(x² − 1) singularity at ±1); a negative degree through P_{−n−1} = P_n."""
+    m = select(n < 0, -n - 1, n)
+    return _not_at_degree_zero(m, sp.eval_gegenbauer(m - 1, 1.5, x))
+
+
+def _chebyu_slope(sp, n, x):
+    """U_n' = 2 C_{n−1}^(2) (as U_n = C_n^(1)); a degree below −1 through U_n = −U_{−n−2}; U_{−1} = 0."""
+    reflect = n < -1
+    m = select(reflect, -n - 2, n)
+    return select((m == 0) | (m == -1), 0, select(reflect, -2, 2) * sp.eval_gegenbauer(m - 1, 2.0, x))
+
+
+eval_legendre = _polynomial("eval_legendre", lambda sp, n, x, out: _legendre_slope(sp, n, x),
+                            note="P_n' = C_{n−1}^(3/2) (Gegenbauer: no singularity at ±1); n constant")
+eval_sh_legendre = _polynomial("eval_sh_legendre", lambda sp, n, x, out: 2 * _legendre_slope(sp, n, 2 * x - 1),
+                               note="P_n(2x − 1): slope 2 C_{n−1}^(3/2)(2x − 1); n constant")
+eval_chebyt = _polynomial("eval_chebyt", lambda sp, n, x, out: _not_at_degree_zero(n, n * sp.eval_chebyu(n - 1, x)),
+                          note="T_n' = n U_{n−1}; n constant")
+eval_chebyu = _polynomial("eval_chebyu", lambda sp, n, x, out: _chebyu_slope(sp, n, x),
+                          note="U_n' = 2 C_{n−1}^(2); n constant")
+eval_chebyc = _polynomial("eval_chebyc",
+                          lambda sp, n, x, out: _not_at_degree_zero(n, n * sp.eval_chebys(n - 1, x)),
+                          note="C_n(x) = 2 T_n(x/2): C_n' = n S_{n−1}; n constant")
+eval_chebys = _polynomial("eval_chebys", lambda sp, n, x, out: 0.5 * _chebyu_slope(sp, n, 0.5 * x),
+                          note="S_n(x) = U_n(x/2): S_n' = C_{n−1}^(2)(x/2); n constant")
+eval_sh_chebyt = _polynomial("eval_sh_chebyt",
+                             lambda sp, n, x, out: _not_at_degree_zero(n, 2 * n * sp.eval_sh_chebyu(n - 1, x)),
+                             note="T_n(2x − 1): slope 2n U_{n−1}(2x − 1); n constant")
+eval_sh_chebyu = _polynomial("eval_sh_chebyu", lambda sp, n, x, out: 2 * _chebyu_slope(sp, n, 2 * x - 1),
+                             note="U_n(2x − 1): slope 4 C_{n−1}^(2)(2x − 1); n constant")
+eval_gegenbauer = _polynomial(
+    "eval_gegenbauer",
+    lambda sp, n, a, x, out: _not_at_degree_zero(n, 2 * a * sp.eval_gegenbauer(n - 1, a + 1, x)),
+    parameters=("alpha",), note="C_n^(α)' = 2α C_{n−1}^(α+1); n, α constant")
+eval_jacobi = _polynomial(
+    "eval_jacobi",
+    lambda sp, n, a, b, x, out: _not_at_degree_zero(n, 0.5 * (n + a + b + 1) * sp.eval_jacobi(n - 1, a + 1, b + 1, x)),
+    parameters=("alpha", "beta"), note="P_n^(α,β)' = (n + α + β + 1)/2 · P_{n−1}^(α+1,β+1); n, α, β constant")
+eval_sh_jacobi = _polynomial(
+    "eval_sh_jacobi",
+    lambda sp, n, p, q, x, out: _not_at_degree_zero(n, n * sp.eval_sh_jacobi(n - 1, p + 2, q + 1, x)),
+    parameters=("p", "q"), note="G_n^(p,q)' = n G_{n−1}^(p+2,q+1) (SciPy's normalisation); n, p, q constant")
+eval_genlaguerre = _polynomial(
+    "eval_genlaguerre", lambda sp, n, a, x, out: _not_at_degree_zero(n, -sp.eval_genlaguerre(n - 1, a + 1, x)),
+    parameters=("alpha",), note="L_n^(α)' = −L_{n−1}^(α+1); n, α constant")
+eval_laguerre = _polynomial("eval_laguerre",
+                            lambda sp, n, x, out: _not_at_degree_zero(n, -sp.eval_genlaguerre(n - 1, 1.0, x)),
+                            note="L_n' = −L_{n−1}^(1); n constant")
+
+
+def _below(n):
+    """The degree n − 1, and 0 where n = 0 (SciPy's Hermite polynomials are nan at a negative degree)."""
+    return select(n == 0, 1, n) - 1
+
+
+eval_hermite = _polynomial("eval_hermite",
+                           lambda sp, n, x, out: _not_at_degree_zero(n, 2 * n * sp.eval_hermite(_below(n), x)),
+                           note="H_n' = 2n H_{n−1}; integer n (as SciPy) constant", complex=False)
+eval_hermitenorm = _polynomial("eval_hermitenorm",
+                               lambda sp, n, x, out: _not_at_degree_zero(n, n * sp.eval_hermitenorm(_below(n), x)),
+                               note="He_n' = n He_{n−1}; integer n (as SciPy) constant", complex=False)
