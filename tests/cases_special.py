@@ -210,3 +210,63 @@ CASES += [
            label="integer n (SciPy's only loop)"),
     OpCase("special.eval_hermite", lambda x: sp.eval_hermite(3, x), one_shape(), scaled, label="n = 3"),
 ]
+
+
+# ----- Box-Cox, elliptic integrals, Hankel and Faddeeva functions, Voigt profile, distribution functions -----------
+def parts(z):
+    """Real and imaginary parts of a complex output: the real-input checks then cover both."""
+    return np.real(z), np.imag(z)
+
+
+near_zero = uniform(-0.09, 0.09)     # inside the power series of the slopes with a removable singularity at 0
+BINARY_MORE = [  # (name, samplers, differentiable inputs, label)
+    ("boxcox", (positive, uniform(-1.5, 1.5)), None, ""),
+    ("boxcox", (positive, near_zero), None, "λ near 0"),
+    ("boxcox1p", (uniform(-0.5, 3.0), uniform(-1.5, 1.5)), None, ""),
+    ("boxcox1p", (uniform(-0.5, 3.0), near_zero), None, "λ near 0"),
+    ("inv_boxcox", (uniform(-1.0, 1.5), uniform(-0.5, 0.5)), None, ""),       # 1 + λy > 0
+    ("inv_boxcox", (uniform(-1.0, 1.5), near_zero), None, "λ near 0"),
+    ("inv_boxcox1p", (uniform(-1.0, 1.5), uniform(-0.5, 0.5)), None, ""),
+    ("inv_boxcox1p", (uniform(-1.0, 1.5), near_zero), None, "λ near 0"),
+    ("ellipkinc", (uniform(-3.0, 3.0), uniform(-2.0, 0.9)), None, ""),       # m sin²φ < 1
+    ("ellipkinc", (uniform(-3.0, 3.0), near_zero), None, "m near 0"),
+    ("ellipeinc", (uniform(-3.0, 3.0), uniform(-2.0, 0.9)), None, ""),
+    ("ellipeinc", (uniform(-3.0, 3.0), near_zero), None, "m near 0"),
+    ("pdtri", (uniform(0.0, 8.0), uniform(0.05, 0.95)), None, "k floored"),
+]
+CASES += [OpCase(f"special.{name}", _scipy(name), broadcast_shapes(2), samples, label=label,
+                 differentiable=differentiable)
+          for name, samples, differentiable, label in BINARY_MORE]
+CASES += [
+    OpCase("special.ellipk", sp.ellipk, one_shape(), uniform(-3.0, 0.95)),
+    OpCase("special.ellipk", sp.ellipk, one_shape(), near_zero, label="m near 0"),
+    OpCase("special.ellipe", sp.ellipe, one_shape(), uniform(-3.0, 0.95)),
+    OpCase("special.ellipe", sp.ellipe, one_shape(), near_zero, label="m near 0"),
+    OpCase("special.ellipkm1", sp.ellipkm1, one_shape(), uniform(0.05, 4.0)),
+    OpCase("special.ellipkm1", sp.ellipkm1, one_shape(), uniform(0.91, 1.09), label="p near 1 (m near 0)"),
+    OpCase("special.wofz", lambda z: parts(sp.wofz(z)), one_shape(), scaled),
+    OpCase("special.voigt_profile", sp.voigt_profile, broadcast_shapes(3),
+           (scaled, uniform(0.3, 2.0), uniform(0.0, 2.0))),
+    OpCase("special.fdtri", sp.fdtri, broadcast_shapes(3), (uniform(0.5, 8.0), uniform(0.5, 8.0), uniform(0.05, 0.95)),
+           label="in p", differentiable=(2,)),
+    OpCase("special.bdtri", lambda k, y: sp.bdtri(k, np.int64(9), y), broadcast_shapes(2),
+           (uniform(0.0, 8.0), uniform(0.05, 0.95)), label="k floored, in y"),
+]
+for name in ("fdtr", "fdtrc"):
+    CASES.append(OpCase(f"special.{name}", _scipy(name), broadcast_shapes(3),
+                        (uniform(0.5, 8.0), uniform(0.5, 8.0), uniform(0.1, 5.0)), label="in x", differentiable=(2,)))
+for name in ("nbdtr", "nbdtrc"):       # integer counts: SciPy truncates k and n (their slope 0 is tested separately)
+    CASES.append(OpCase(f"special.{name}", _scipy(name), broadcast_shapes(3),
+                        (lambda rng, shape: rng.integers(0, 9, shape), lambda rng, shape: rng.integers(1, 9, shape),
+                         uniform(0.05, 0.95)), label="in p", differentiable=(2,)))
+
+
+def hankel_cases(name):
+    """A Hankel function in z with the order as an input, and at order 1.5 (complex z reach the rule)."""
+    f = _scipy(name)
+    return [OpCase(f"special.{name}", lambda v, z: parts(f(v, z)), broadcast_shapes(2), (uniform(-1.5, 2.5), positive),
+                   label="in z", differentiable=(1,)),
+            OpCase(f"special.{name}", lambda z: parts(f(1.5, z)), one_shape(), positive, label="order 1.5 (complex z)")]
+
+
+CASES += [case for name in ("hankel1", "hankel2", "hankel1e", "hankel2e") for case in hankel_cases(name)]

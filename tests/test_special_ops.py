@@ -131,13 +131,13 @@ def test_a_scipy_ufunc_without_rule_names_itself_and_the_fix():
 
 
 def test_defjvp_registers_a_rule_for_a_scipy_ufunc():
-    @dg.defjvp(sp.ber)
-    def ber_jvp(primals, tangents):               # the Kelvin function ber: slope berp (SciPy's own)
+    @dg.defjvp(sp.bei)                            # (not ber: docs/tutorial/02 shows ber without a rule)
+    def bei_jvp(primals, tangents):               # the Kelvin function bei: slope beip (SciPy's own)
         (x,), (t,) = primals, tangents
-        return sp.ber(x), None if t is None else t * sp.berp(x)
+        return sp.bei(x), None if t is None else t * sp.beip(x)
 
     x = np.array([0.5, 2.0])
-    assert dg.check_jvp(sp.ber, (x,)) < 1e-8
+    assert dg.check_jvp(sp.bei, (x,)) < 1e-8
 
 
 @pytest.mark.parametrize("f, x, expected", [(sp.gammasgn, [-1.5, 2.0], [1.0, 1.0]),
@@ -219,3 +219,96 @@ def test_negative_integer_degrees_follow_scipy_symmetries(name):
 def test_a_tangent_on_the_degree_or_a_parameter_raises(call, argument):
     with pytest.raises(dg.MissingRuleError, match=f"with respect to {argument}.*hold {argument} constant"):
         call(dual([1.5, 2.5]), np.array([0.2, 0.4]))
+
+
+# ----- Box-Cox at λ = 0, elliptic integrals at m = 0 ---------------------------------------------------------------
+X = np.array([0.3, 1.0, 2.5])
+
+
+@pytest.mark.parametrize("f, d_lambda", [
+    (sp.boxcox, lambda x: np.log(x) ** 2 / 2),                        # (x^λ − 1)/λ = L + λL²/2 + ...
+    (sp.boxcox1p, lambda x: np.log1p(x) ** 2 / 2),
+    (sp.inv_boxcox, lambda y: -np.exp(y) * y * y / 2),                # exp(y − λy²/2 + ...)
+    (sp.inv_boxcox1p, lambda y: -np.exp(y) * y * y / 2),
+])
+def test_box_cox_lambda_slope_at_zero_is_the_series_limit(f, d_lambda):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = slope(lambda lam: f(X, lam), np.zeros(3))
+        tiny = slope(lambda lam: f(X, lam), np.full(3, 1e-9))
+    np.testing.assert_allclose(s, d_lambda(X), rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(tiny, d_lambda(X), rtol=1e-8)
+
+
+@pytest.mark.parametrize("f, d_x", [(sp.boxcox, lambda x: 1 / x), (sp.inv_boxcox, np.exp)])
+def test_box_cox_x_slope_at_lambda_zero(f, d_x):
+    np.testing.assert_allclose(slope(lambda x: f(x, 0.0), X), d_x(X), rtol=1e-15)
+
+
+def test_box_cox_second_lambda_derivative_at_zero():
+    # d²/dλ² (x^λ − 1)/λ at λ = 0 is (log x)³/3: the series of exprel' nests
+    def d_lambda(lam):
+        return dg.jvp(lambda lam: sp.boxcox(X, lam), (lam,), (np.ones((1, 3)),))[1][0]
+    np.testing.assert_allclose(slope(d_lambda, np.zeros(3)), np.log(X) ** 3 / 3, rtol=1e-14)
+
+
+@pytest.mark.parametrize("f, expected", [(sp.ellipk, math.pi / 8), (sp.ellipe, -math.pi / 8),
+                                         (lambda m: sp.ellipkm1(1 - m), math.pi / 8)])
+def test_complete_elliptic_slopes_at_m_zero(f, expected):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = slope(f, np.array([0.0, 1e-12]))
+    np.testing.assert_allclose(s, expected, rtol=1e-11)
+
+
+def test_incomplete_elliptic_m_slopes_at_m_zero():
+    # F(φ|m) = φ + m(2φ − sin 2φ)/8 + ..., E(φ|m) = φ − m(2φ − sin 2φ)/8 + ...
+    phi = np.array([0.4, 1.3, 2.9])
+    first = (2 * phi - np.sin(2 * phi)) / 8
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(slope(lambda m: sp.ellipkinc(phi, m), np.zeros(3)), first, rtol=1e-14)
+        np.testing.assert_allclose(slope(lambda m: sp.ellipeinc(phi, m), np.zeros(3)), -first, rtol=1e-14)
+
+
+# ----- complex functions, the Voigt profile, counts ---------------------------------------------------------------
+def test_hankel_slopes_are_those_of_j_plus_or_minus_i_y():
+    v, z = 1.3, np.array([0.4, 2.0, 7.5])
+    dj, dy = slope(lambda z: sp.jv(v, z), z), slope(lambda z: sp.yv(v, z), z)
+    np.testing.assert_allclose(slope(lambda z: sp.hankel1(v, z), z), dj + 1j * dy, rtol=1e-13)
+    np.testing.assert_allclose(slope(lambda z: sp.hankel2(v, z), z), dj - 1j * dy, rtol=1e-13)
+    np.testing.assert_allclose(slope(lambda z: sp.hankel1e(v, z), z),
+                               np.exp(-1j * z) * (dj + 1j * dy) - 1j * sp.hankel1e(v, z), rtol=1e-12)
+
+
+def test_wofz_slope_on_the_real_line_is_that_of_e_to_minus_x_squared_plus_i_dawson():
+    # w(x) = e^{−x²} + (2i/√π) D(x) for real x
+    x = np.array([-1.5, 0.0, 0.7])
+    expected = -2 * x * np.exp(-x * x) + 2j / math.sqrt(math.pi) * (1 - 2 * x * sp.dawsn(x))
+    np.testing.assert_allclose(slope(sp.wofz, x), expected, rtol=1e-13, atol=1e-15)
+
+
+def test_voigt_slopes_at_sigma_zero_are_the_lorentzian_ones():
+    x, gamma = np.array([-1.0, 0.3, 2.0]), 0.5
+    r = x * x + gamma * gamma
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(slope(lambda x: sp.voigt_profile(x, 0.0, gamma), x),
+                                   -2 * gamma * x / (math.pi * r * r), rtol=1e-14)
+        np.testing.assert_allclose(slope(lambda g: sp.voigt_profile(x, 0.0, g), np.full(3, gamma)),
+                                   (x * x - gamma * gamma) / (math.pi * r * r), rtol=1e-14)
+        np.testing.assert_array_equal(slope(lambda s: sp.voigt_profile(x, s, gamma), np.zeros(3)), 0.0)
+
+
+def test_negative_binomial_counts_have_slope_zero_and_p_the_beta_density():
+    k, n, p = dual([2.0, 4.0]), dual([3.0, 5.0]), np.array([0.3, 0.6])
+    assert not np.any(sp.nbdtr(k, np.array([3.0, 5.0]), p).tangent)
+    assert not np.any(sp.nbdtrc(np.array([2.0, 4.0]), n, p).tangent)
+    density = p ** 2 * (1 - p) ** 2 / sp.beta(3, 3), p ** 4 * (1 - p) ** 4 / sp.beta(5, 5)
+    np.testing.assert_allclose(slope(lambda p: sp.nbdtr([2.0, 4.0], [3.0, 5.0], p), p),
+                               [density[0][0], density[1][1]], rtol=1e-13)
+
+
+def test_f_cdf_slope_at_zero_with_two_numerator_degrees_of_freedom():
+    # dfn = 2: the F density at 0 is 1 (x^(dfn/2 − 1) = x⁰); no 0 · log 0
+    np.testing.assert_allclose(slope(lambda x: sp.fdtr(2.0, 5.0, x), np.array([0.0])), [1.0], rtol=1e-15)

@@ -16,8 +16,10 @@ operand raises ``MissingRuleError``; hold it constant. Piecewise-constant functi
 (gammasgn, round) return plain arrays. ``polygamma`` and ``multigammaln`` are Python functions in SciPy that
 convert their input with ``np.asarray`` and so cannot take a Dual: use ``dg.polygamma``, ``dg.multigammaln``.
 
-Near removable singularities (exprel' at 0, spence' at 1, Si' and Shi' at 0) the derivative is a power series
-on a small interval, so its own derivatives stay exact there too.
+Near removable singularities (exprel' at 0, spence' at 1, Si' and Shi' at 0, K', E' and the m-derivatives of the
+incomplete elliptic integrals at m = 0, the λ-derivatives of the Box-Cox transforms at λ = 0) the derivative is a
+power series on a small interval, so its own derivatives stay exact there too. Complex functions (hankel1, wofz,
+...) take the derivative of SciPy's holomorphic function; the Voigt profile's derivatives go through wofz.
 
 Registration: ``unary`` (one operand, slope from x and the output), ``nary`` (a partial per operand),
 ``in_last`` (differentiable in the last operand only), ``multi_output`` (sici, airy, ...), ``plain``.
@@ -31,7 +33,7 @@ import numpy as np
 from ..backend import namespace, special
 from ..errors import MissingRuleError
 from ..registry import bind, defprimitive, implements
-from ._util import add_terms, fit, innermost, lift, select
+from ._util import add_terms, fit, innermost, lift, select, sequence_as_array
 from .queries import PLAIN_RESULTS
 
 SQRT_PI = math.sqrt(math.pi)
@@ -65,7 +67,7 @@ def unary(name, derivative, *, note="", numpy=None, complex=False):
     is holomorphic and SciPy evaluates it (and ``derivative``) on complex input.
     """
     def rule(primals, tangents):
-        (x,), (t,) = primals, tangents
+        (x,), (t,) = map(sequence_as_array, primals), tangents
         sp = _sp(x)
         y = getattr(sp, name)(x)
         return y, None if t is None else t * derivative(sp, x, y)
@@ -91,6 +93,7 @@ def nary(name, *partials, args, note="", ufunc=None, numpy=None, complex=False):
     """
 
     def rule(primals, tangents):
+        primals = [sequence_as_array(x) for x in primals]    # a list operand as NumPy reads it (the partials do math)
         sp = _sp(*primals)
         out = getattr(sp, name)(*primals)
         rank, t = np.ndim(out), None
@@ -555,3 +558,183 @@ eval_hermite = _polynomial("eval_hermite",
 eval_hermitenorm = _polynomial("eval_hermitenorm",
                                lambda sp, n, x, out: _not_at_degree_zero(n, n * sp.eval_hermitenorm(_below(n), x)),
                                note="He_n' = n He_{n−1}; integer n (as SciPy) constant", complex=False)
+
+
+# ----- Box-Cox transforms: derivatives in x and in λ ----------------------------------------------------------------
+# boxcox(x, λ) = (x^λ − 1)/λ = L · exprel(λL) with L = log x (log x at λ = 0): ∂λ = L² exprel'(λL), which is exact
+# at and near λ = 0 (exprel' by its series there); boxcox1p likewise with L = log1p(x).
+# inv_boxcox(y, λ) = (1 + λy)^(1/λ) = exp(log1p(λy)/λ) (e^y at λ = 0): ∂λ = out · y² h(λy) with
+# h(v) = (v/(1 + v) − log1p(v))/v², by its series −1/2 + 2v/3 − 3v²/4 + ... for |v| < 0.1.
+def _boxcox_lambda(lam, log_x):
+    """∂λ of (e^{λL} − 1)/λ: L² exprel'(λL)."""
+    return log_x * log_x * _exprel_slope(None, lam * log_x, None)
+
+
+#: h(v) = Σ_{j≥0} (−1)^{j+1} (j+1)/(j+2) vʲ for |v| < 0.1 (18 terms: below 1e-17 there).
+INV_BOXCOX_SERIES = [(-1) ** (j + 1) * (j + 1) / (j + 2) for j in range(18)]
+
+
+def _inv_boxcox_h(v):
+    """h(v) = (v/(1 + v) − log1p(v))/v², by its power series for |v| < 0.1 where that formula cancels."""
+    small = abs(v) < 0.1
+    safe = np.where(small, 0.5, v)
+    return np.where(small, _series(v, INV_BOXCOX_SERIES), (safe / (1 + safe) - np.log1p(safe)) / (safe * safe))
+
+
+boxcox = nary("boxcox", lambda sp, x, lam, out: np.exp((lam - 1) * np.log(x)),
+              lambda sp, x, lam, out: _boxcox_lambda(lam, np.log(x)), args=("x", "lmbda"),
+              note="(x^λ − 1)/λ, log x at λ = 0: ∂x = x^(λ−1), ∂λ = (log x)² exprel'(λ log x) (exact at λ = 0)")
+boxcox1p = nary("boxcox1p", lambda sp, x, lam, out: np.exp((lam - 1) * np.log1p(x)),
+                lambda sp, x, lam, out: _boxcox_lambda(lam, np.log1p(x)), args=("x", "lmbda"),
+                note="((1 + x)^λ − 1)/λ: ∂x = (1 + x)^(λ−1), ∂λ = log1p(x)² exprel'(λ log1p(x)) (exact at λ = 0)")
+inv_boxcox = nary("inv_boxcox", lambda sp, y, lam, out: out / (1 + lam * y),
+                  lambda sp, y, lam, out: out * y * y * _inv_boxcox_h(lam * y), args=("y", "lmbda"),
+                  note="(1 + λy)^(1/λ), e^y at λ = 0: ∂y = out/(1 + λy), ∂λ = out · y² h(λy) (a series near λy = 0)")
+inv_boxcox1p = nary("inv_boxcox1p", lambda sp, y, lam, out: (out + 1) / (1 + lam * y),
+                    lambda sp, y, lam, out: (out + 1) * y * y * _inv_boxcox_h(lam * y), args=("y", "lmbda"),
+                    note="(1 + λy)^(1/λ) − 1: ∂y = (out + 1)/(1 + λy), ∂λ = (out + 1) y² h(λy)")
+
+
+# ----- elliptic integrals ------------------------------------------------------------------------------------------
+# K(m) = π/2 Σ aₙ² mⁿ and E(m) = π/2 Σ aₙ² mⁿ/(1 − 2n) with aₙ = C(2n, n)/4ⁿ; K' = (E − (1 − m)K)/(2m(1 − m)),
+# E' = (E − K)/(2m), removable at m = 0: there (|m| < 0.1) the differentiated series.
+ELLIPTIC_A = [math.comb(2 * n, n) / 4 ** n for n in range(20)]
+ELLIPK_SLOPE_SERIES = [0.5 * math.pi * n * ELLIPTIC_A[n] ** 2 for n in range(1, 20)]
+ELLIPE_SLOPE_SERIES = [0.5 * math.pi * n * ELLIPTIC_A[n] ** 2 / (1 - 2 * n) for n in range(1, 20)]
+
+
+def _near_zero(m, series, formula):
+    """``formula(m)`` (a plain callable of m), and the power series ``series`` where |m| < 0.1."""
+    small = abs(m) < 0.1
+    return np.where(small, _series(m, series), formula(np.where(small, 0.5, m)))
+
+
+def _ellipk_slope(sp, m, p, k):
+    """K'(m) = (E − pK)/(2mp), p = 1 − m given separately (ellipkm1 holds it exactly), K = K(m)."""
+    return _near_zero(m, ELLIPK_SLOPE_SERIES, lambda m: (sp.ellipe(m) - p * k) / (2 * m * p))
+
+
+ellipk = unary("ellipk", lambda sp, m, y: _ellipk_slope(sp, m, 1 - m, y),
+               note="K' = (E − (1 − m)K)/(2m(1 − m)); its series near m = 0")
+ellipkm1 = unary("ellipkm1", lambda sp, p, y: -_ellipk_slope(sp, 1 - p, p, y),
+                 note="K(1 − p): slope −K'(1 − p), written with p (exact as p → 0)")
+ellipe = unary("ellipe", lambda sp, m, y: _near_zero(m, ELLIPE_SLOPE_SERIES, lambda m: (y - sp.ellipk(m)) / (2 * m)),
+               note="E' = (E − K)/(2m); its series near m = 0")
+
+# Incomplete integrals F(φ|m), E(φ|m), Δ = √(1 − m sin²φ): ∂φF = 1/Δ, ∂φE = Δ;
+# ∂mF = E/(2m(1 − m)) − F/(2m) − sin 2φ/(4(1 − m)Δ), ∂mE = (E − F)/(2m), removable at m = 0: there (|m| < 0.1) the
+# series F = Σ aₙ mⁿ Iₙ(φ), E = Σ aₙ mⁿ Iₙ(φ)/(1 − 2n) with Iₙ = ∫₀^φ sin²ⁿ θ dθ (by recurrence), differentiated.
+ELLIPTIC_TERMS = 19
+
+
+def _incomplete_series(phi, m, coefficient):
+    """Σ_{n≥1} n · coefficient(n) · mⁿ⁻¹ Iₙ(φ), Iₙ = ((2n − 1) Iₙ₋₁ − sin²ⁿ⁻¹φ cos φ)/(2n), I₀ = φ."""
+    s, c = np.sin(phi), np.cos(phi)
+    integral, odd_power, total, power = phi, s, 0, 1
+    for n in range(1, ELLIPTIC_TERMS + 1):
+        integral = ((2 * n - 1) * integral - odd_power * c) / (2 * n)
+        total = total + (n * coefficient(n)) * power * integral
+        odd_power, power = odd_power * s * s, power * m
+    return total
+
+
+def _ellipkinc_m(sp, phi, m, out):
+    small = abs(m) < 0.1
+    safe = np.where(small, 0.5, m)
+    delta = np.sqrt(1 - safe * np.sin(phi) ** 2)
+    formula = (sp.ellipeinc(phi, safe) / (2 * safe * (1 - safe)) - sp.ellipkinc(phi, safe) / (2 * safe)
+               - np.sin(2 * phi) / (4 * (1 - safe) * delta))
+    return np.where(small, _incomplete_series(phi, m, lambda n: ELLIPTIC_A[n]), formula)
+
+
+def _ellipeinc_m(sp, phi, m, out):
+    small = abs(m) < 0.1
+    safe = np.where(small, 0.5, m)
+    formula = (sp.ellipeinc(phi, safe) - sp.ellipkinc(phi, safe)) / (2 * safe)
+    return np.where(small, _incomplete_series(phi, m, lambda n: ELLIPTIC_A[n] / (1 - 2 * n)), formula)
+
+
+ellipkinc = nary("ellipkinc", lambda sp, phi, m, out: 1 / np.sqrt(1 - m * np.sin(phi) ** 2), _ellipkinc_m,
+                 args=("phi", "m"), note="F(φ|m): ∂φ = 1/√(1 − m sin²φ); ∂m through E(φ|m) and F (series near m = 0)")
+ellipeinc = nary("ellipeinc", lambda sp, phi, m, out: np.sqrt(1 - m * np.sin(phi) ** 2), _ellipeinc_m,
+                 args=("phi", "m"), note="E(φ|m): ∂φ = √(1 − m sin²φ); ∂m = (E − F)/(2m) (series near m = 0)")
+
+
+# ----- Hankel functions (complex): derivative in z, the order v constant ---------------------------------------------
+# H_v' = (H_{v−1} − H_{v+1})/2; the scaled hankel1e = H⁽¹⁾ e^{−iz}, hankel2e = H⁽²⁾ e^{iz} add ∓i times themselves.
+hankel1 = _bessel("hankel1", lambda sp, v, z, out: 0.5 * (sp.hankel1(v - 1, z) - sp.hankel1(v + 1, z)))
+hankel2 = _bessel("hankel2", lambda sp, v, z, out: 0.5 * (sp.hankel2(v - 1, z) - sp.hankel2(v + 1, z)))
+hankel1e = _bessel("hankel1e", lambda sp, v, z, out: 0.5 * (sp.hankel1e(v - 1, z) - sp.hankel1e(v + 1, z)) - 1j * out,
+                   note="H⁽¹⁾_v(z) e^{−iz}; the order v is constant")
+hankel2e = _bessel("hankel2e", lambda sp, v, z, out: 0.5 * (sp.hankel2e(v - 1, z) - sp.hankel2e(v + 1, z)) + 1j * out,
+                   note="H⁽²⁾_v(z) e^{iz}; the order v is constant")
+
+# ----- Faddeeva function and the Voigt profile ----------------------------------------------------------------------
+wofz = unary("wofz", lambda sp, z, w: 2j / SQRT_PI - 2 * z * w, note="w(z) = e^{−z²} erfc(−iz): w' = −2z w + 2i/√π",
+             complex=True)
+
+
+def _voigt_parts(sp, x, sigma, gamma):
+    """z = (x + iγ)/(σ√2) and z·w(z): SciPy's voigt_profile is Re w(z)/(σ√(2π)) for σ ≠ 0."""
+    z = (x + 1j * gamma) / (sigma * math.sqrt(2))
+    return z, z * sp.wofz(z)
+
+
+def _lorentz(x, gamma, lorentz):
+    """x² + γ² and π(x² + γ²)²: the pieces of the Lorentzian profile's slopes (SciPy's value at σ = 0); 1 where
+    ``lorentz`` is False (there the other branch is taken: no 0/0 at x = γ = 0)."""
+    r = select(lorentz, x * x + gamma * gamma, 1)
+    return r, math.pi * r * r
+
+
+def _voigt_x(sp, x, sigma, gamma, out):
+    """∂x = −Re(z w(z))/(σ²√π); at σ = 0 the Lorentzian's −2γx/(π(x² + γ²)²)."""
+    lorentz, s = sigma == 0, select(sigma == 0, 1, sigma)
+    return select(lorentz, -2 * gamma * x / _lorentz(x, gamma, lorentz)[1],
+                  -np.real(_voigt_parts(sp, x, s, gamma)[1]) / (s * s * SQRT_PI))
+
+
+def _voigt_sigma(sp, x, sigma, gamma, out):
+    """∂σ = −V/σ + (2 Re(z² w(z)) + 2γ/(σ√(2π)))/(σ²√(2π)); at σ = 0 the right derivative 0 (V = L + σ²L''/2 + ...
+    for σ > 0; SciPy's formula at σ < 0 is not the Voigt profile)."""
+    lorentz, s = sigma == 0, select(sigma == 0, 1, sigma)
+    z, zw = _voigt_parts(sp, x, s, gamma)
+    return select(lorentz, 0 * out, -out / s + (2 * np.real(z * zw) + 2 * gamma / (s * SQRT_2PI)) / (s * s * SQRT_2PI))
+
+
+def _voigt_gamma(sp, x, sigma, gamma, out):
+    """∂γ = (Im(z w(z)) − 1/√π)/(σ²√π); at σ = 0 the Lorentzian's (x² − γ²)/(π(x² + γ²)²)."""
+    lorentz, s = sigma == 0, select(sigma == 0, 1, sigma)
+    r, denominator = _lorentz(x, gamma, lorentz)
+    return select(lorentz, (r - 2 * gamma * gamma) / denominator,
+                  (np.imag(_voigt_parts(sp, x, s, gamma)[1]) - 1 / SQRT_PI) / (s * s * SQRT_PI))
+
+
+voigt_profile = nary("voigt_profile", _voigt_x, _voigt_sigma, _voigt_gamma, args=("x", "sigma", "gamma"),
+                     note="Re w(z)/(σ√(2π)), z = (x + iγ)/(σ√2): derivatives through wofz; at σ = 0 the "
+                          "Lorentzian's in x and γ and the right derivative 0 in σ")
+
+
+# ----- more distribution functions (the section on stdtr, bdtr, ... above explains the conventions) ----------------
+def _f_density(sp, dfn, dfd, x):
+    """The F density: dfn^(dfn/2) dfd^(dfd/2) x^(dfn/2 − 1) (dfd + dfn x)^(−(dfn + dfd)/2) / B(dfn/2, dfd/2), in logs
+    (xlogy: x^0 = 1 at x = 0 for dfn = 2)."""
+    return np.exp(0.5 * (dfn * np.log(dfn) + dfd * np.log(dfd)) + sp.xlogy(0.5 * dfn - 1, x)
+                  - 0.5 * (dfn + dfd) * np.log(dfd + dfn * x) - sp.betaln(0.5 * dfn, 0.5 * dfd))
+
+
+fdtr = in_last("fdtr", lambda sp, dfn, dfd, x, out: _f_density(sp, dfn, dfd, x), constants=("dfn", "dfd"),
+               note="F distribution CDF; slope the F density; dfn, dfd constant")
+fdtrc = in_last("fdtrc", lambda sp, dfn, dfd, x, out: -_f_density(sp, dfn, dfd, x), constants=("dfn", "dfd"),
+                note="F survival function; dfn, dfd constant")
+fdtri = in_last("fdtri", lambda sp, dfn, dfd, p, out: 1 / _f_density(sp, dfn, dfd, out), constants=("dfn", "dfd"),
+                note="x = fdtr⁻¹(dfn, dfd, p): slope 1/density; dfn, dfd constant")
+nbdtr = nary("nbdtr", _zero, _zero, lambda sp, k, n, p, out: _betainc_x(sp, n, np.floor(k) + 1, p, out),
+             args=("k", "n", "p"), note="negative binomial CDF I_p(n, ⌊k⌋ + 1): derivative in p; k, n are "
+                                        "truncated to integers by SciPy: slope 0")
+nbdtrc = nary("nbdtrc", _zero, _zero, lambda sp, k, n, p, out: -_betainc_x(sp, n, np.floor(k) + 1, p, out),
+              args=("k", "n", "p"), note="negative binomial survival function; k, n truncated by SciPy: slope 0")
+pdtri = nary("pdtri", _zero, lambda sp, k, y, out: -1 / _gammainc_x(sp, np.floor(k) + 1, out, y), args=("k", "y"),
+             note="m = pdtr⁻¹(k, y): slope 1/∂ₘpdtr = −1/(Poisson pmf at ⌊k⌋); k floored: slope 0")
+bdtri = nary("bdtri", _zero, None, lambda sp, k, n, y, out: 1 / _bdtr_p(sp, k, n, out, y), args=("k", "n", "y"),
+             note="p = bdtr⁻¹(k, n, y): slope 1/∂ₚbdtr; k floored (slope 0); none in n")
