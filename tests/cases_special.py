@@ -255,10 +255,17 @@ CASES += [
 for name in ("fdtr", "fdtrc"):
     CASES.append(OpCase(f"special.{name}", _scipy(name), broadcast_shapes(3),
                         (uniform(0.5, 8.0), uniform(0.5, 8.0), uniform(0.1, 5.0)), label="in x", differentiable=(2,)))
-for name in ("nbdtr", "nbdtrc"):       # integer counts: SciPy truncates k and n (their slope 0 is tested separately)
+
+
+def counts(low):
+    """Integer counts low..8 (SciPy truncates the k and n of nbdtr*: their slope 0 is tested separately)."""
+    return lambda rng, shape: rng.integers(low, 9, shape)
+
+
+for name in ("nbdtr", "nbdtrc", "nbdtri"):
     CASES.append(OpCase(f"special.{name}", _scipy(name), broadcast_shapes(3),
-                        (lambda rng, shape: rng.integers(0, 9, shape), lambda rng, shape: rng.integers(1, 9, shape),
-                         uniform(0.05, 0.95)), label="in p", differentiable=(2,)))
+                        (counts(0), counts(1), uniform(0.05, 0.95)), label="in y" if name == "nbdtri" else "in p",
+                        differentiable=(2,)))
 
 
 def hankel_cases(name):
@@ -270,3 +277,7 @@ def hankel_cases(name):
 
 
 CASES += [case for name in ("hankel1", "hankel2", "hankel1e", "hankel2e") for case in hankel_cases(name)]
+CASES += [
+    OpCase("special.gdtrix", sp.gdtrix, broadcast_shapes(3),
+           (uniform(0.5, 2.0), uniform(0.5, 3.0), uniform(0.05, 0.95)), label="in a and p", differentiable=(0, 2)),
+]

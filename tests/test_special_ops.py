@@ -304,6 +304,7 @@ def test_negative_binomial_counts_have_slope_zero_and_p_the_beta_density():
     k, n, p = dual([2.0, 4.0]), dual([3.0, 5.0]), np.array([0.3, 0.6])
     assert not np.any(sp.nbdtr(k, np.array([3.0, 5.0]), p).tangent)
     assert not np.any(sp.nbdtrc(np.array([2.0, 4.0]), n, p).tangent)
+    assert not np.any(sp.nbdtri(k, n, p).tangent)
     density = p ** 2 * (1 - p) ** 2 / sp.beta(3, 3), p ** 4 * (1 - p) ** 4 / sp.beta(5, 5)
     np.testing.assert_allclose(slope(lambda p: sp.nbdtr([2.0, 4.0], [3.0, 5.0], p), p),
                                [density[0][0], density[1][1]], rtol=1e-13)

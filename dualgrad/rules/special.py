@@ -738,3 +738,8 @@ pdtri = nary("pdtri", _zero, lambda sp, k, y, out: -1 / _gammainc_x(sp, np.floor
              note="m = pdtr⁻¹(k, y): slope 1/∂ₘpdtr = −1/(Poisson pmf at ⌊k⌋); k floored: slope 0")
 bdtri = nary("bdtri", _zero, None, lambda sp, k, n, y, out: 1 / _bdtr_p(sp, k, n, out, y), args=("k", "n", "y"),
              note="p = bdtr⁻¹(k, n, y): slope 1/∂ₚbdtr; k floored (slope 0); none in n")
+nbdtri = nary("nbdtri", _zero, _zero, lambda sp, k, n, y, out: 1 / _betainc_x(sp, n, np.floor(k) + 1, out, y),
+              args=("k", "n", "y"), note="p = nbdtr⁻¹(k, n, y): slope 1/∂ₚnbdtr; k, n truncated by SciPy: slope 0")
+gdtrix = nary("gdtrix", lambda sp, a, b, p, out: -out / a, None,
+              lambda sp, a, b, p, out: 1 / (a * _gammainc_x(sp, b, a * out, p)), args=("a", "b", "p"),
+              note="x = gdtr⁻¹(a, b, p): P(b, a·x) = p, so ∂ₚx = 1/(a ∂P) and ∂ₐx = −x/a; none in the shape b")
