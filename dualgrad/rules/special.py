@@ -486,9 +486,8 @@ kve = _bessel("kve", lambda sp, v, x, out: out - 0.5 * (sp.kve(v - 1, x) + sp.kv
 # For a degree that is not an integer SciPy evaluates through the hypergeometric function (P_ν(x) = ₂F₁(−ν, ν + 1;
 # 1; (1 − x)/2), C_ν^(α), P_ν^(α,β), L_ν^(α) likewise); the identities below hold for those as well. SciPy's
 # negative integer degrees: P_{−n−1} = P_n, T_{−n} = T_n, U_{−1} = 0, U_{−n−2} = −U_n; C_n^(α), L_n^(α) are 0.
-def _polynomial(name, slope, *, parameters=(), note="", complex=True):
-    return in_last(name, slope, constants=("the degree n", *parameters), complex=complex,
-                   note=note or f"derivative in x; the degree n{''.join(', ' + p for p in parameters)} constant")
+def _polynomial(name, slope, note, *, parameters=(), complex=True):
+    return in_last(name, slope, constants=("the degree n", *parameters), complex=complex, note=note)
 
 
 def _not_at_degree_zero(n, slope):
@@ -570,15 +569,20 @@ def _boxcox_lambda(lam, log_x):
     return log_x * log_x * _exprel_slope(None, lam * log_x, None)
 
 
+def _near_zero(u, series, formula):
+    """``series(u)`` where |u| < 0.1, ``formula(u)`` elsewhere (each called on safe values only: 0.5 in place of
+    the small u for the formula, 0 in place of the others for the series)."""
+    small = abs(u) < 0.1
+    return np.where(small, series(np.where(small, u, 0.0)), formula(np.where(small, 0.5, u)))
+
+
 #: h(v) = Σ_{j≥0} (−1)^{j+1} (j+1)/(j+2) vʲ for |v| < 0.1 (18 terms: below 1e-17 there).
 INV_BOXCOX_SERIES = [(-1) ** (j + 1) * (j + 1) / (j + 2) for j in range(18)]
 
 
 def _inv_boxcox_h(v):
     """h(v) = (v/(1 + v) − log1p(v))/v², by its power series for |v| < 0.1 where that formula cancels."""
-    small = abs(v) < 0.1
-    safe = np.where(small, 0.5, v)
-    return np.where(small, _series(v, INV_BOXCOX_SERIES), (safe / (1 + safe) - np.log1p(safe)) / (safe * safe))
+    return _near_zero(v, lambda v: _series(v, INV_BOXCOX_SERIES), lambda v: (v / (1 + v) - np.log1p(v)) / (v * v))
 
 
 boxcox = nary("boxcox", lambda sp, x, lam, out: np.exp((lam - 1) * np.log(x)),
@@ -603,22 +607,17 @@ ELLIPK_SLOPE_SERIES = [0.5 * math.pi * n * ELLIPTIC_A[n] ** 2 for n in range(1, 
 ELLIPE_SLOPE_SERIES = [0.5 * math.pi * n * ELLIPTIC_A[n] ** 2 / (1 - 2 * n) for n in range(1, 20)]
 
 
-def _near_zero(m, series, formula):
-    """``formula(m)`` (a plain callable of m), and the power series ``series`` where |m| < 0.1."""
-    small = abs(m) < 0.1
-    return np.where(small, _series(m, series), formula(np.where(small, 0.5, m)))
-
-
 def _ellipk_slope(sp, m, p, k):
     """K'(m) = (E − pK)/(2mp), p = 1 − m given separately (ellipkm1 holds it exactly), K = K(m)."""
-    return _near_zero(m, ELLIPK_SLOPE_SERIES, lambda m: (sp.ellipe(m) - p * k) / (2 * m * p))
+    return _near_zero(m, lambda m: _series(m, ELLIPK_SLOPE_SERIES), lambda m: (sp.ellipe(m) - p * k) / (2 * m * p))
 
 
 ellipk = unary("ellipk", lambda sp, m, y: _ellipk_slope(sp, m, 1 - m, y),
                note="K' = (E − (1 − m)K)/(2m(1 − m)); its series near m = 0")
 ellipkm1 = unary("ellipkm1", lambda sp, p, y: -_ellipk_slope(sp, 1 - p, p, y),
                  note="K(1 − p): slope −K'(1 − p), written with p (exact as p → 0)")
-ellipe = unary("ellipe", lambda sp, m, y: _near_zero(m, ELLIPE_SLOPE_SERIES, lambda m: (y - sp.ellipk(m)) / (2 * m)),
+ellipe = unary("ellipe", lambda sp, m, y: _near_zero(m, lambda m: _series(m, ELLIPE_SLOPE_SERIES),
+                                                     lambda m: (y - sp.ellipk(m)) / (2 * m)),
                note="E' = (E − K)/(2m); its series near m = 0")
 
 # Incomplete integrals F(φ|m), E(φ|m), Δ = √(1 − m sin²φ): ∂φF = 1/Δ, ∂φE = Δ;
@@ -639,19 +638,16 @@ def _incomplete_series(phi, m, coefficient):
 
 
 def _ellipkinc_m(sp, phi, m, out):
-    small = abs(m) < 0.1
-    safe = np.where(small, 0.5, m)
-    delta = np.sqrt(1 - safe * np.sin(phi) ** 2)
-    formula = (sp.ellipeinc(phi, safe) / (2 * safe * (1 - safe)) - sp.ellipkinc(phi, safe) / (2 * safe)
-               - np.sin(2 * phi) / (4 * (1 - safe) * delta))
-    return np.where(small, _incomplete_series(phi, m, lambda n: ELLIPTIC_A[n]), formula)
+    def formula(m):
+        delta = np.sqrt(1 - m * np.sin(phi) ** 2)
+        return (sp.ellipeinc(phi, m) / (2 * m * (1 - m)) - sp.ellipkinc(phi, m) / (2 * m)
+                - np.sin(2 * phi) / (4 * (1 - m) * delta))
+    return _near_zero(m, lambda m: _incomplete_series(phi, m, lambda n: ELLIPTIC_A[n]), formula)
 
 
 def _ellipeinc_m(sp, phi, m, out):
-    small = abs(m) < 0.1
-    safe = np.where(small, 0.5, m)
-    formula = (sp.ellipeinc(phi, safe) - sp.ellipkinc(phi, safe)) / (2 * safe)
-    return np.where(small, _incomplete_series(phi, m, lambda n: ELLIPTIC_A[n] / (1 - 2 * n)), formula)
+    return _near_zero(m, lambda m: _incomplete_series(phi, m, lambda n: ELLIPTIC_A[n] / (1 - 2 * n)),
+                      lambda m: (sp.ellipeinc(phi, m) - sp.ellipkinc(phi, m)) / (2 * m))
 
 
 ellipkinc = nary("ellipkinc", lambda sp, phi, m, out: 1 / np.sqrt(1 - m * np.sin(phi) ** 2), _ellipkinc_m,
