@@ -585,10 +585,10 @@ def _inv_boxcox_h(v):
     return _near_zero(v, lambda v: _series(v, INV_BOXCOX_SERIES), lambda v: (v / (1 + v) - np.log1p(v)) / (v * v))
 
 
-boxcox = nary("boxcox", lambda sp, x, lam, out: np.exp((lam - 1) * np.log(x)),
+boxcox = nary("boxcox", lambda sp, x, lam, out: x ** (lam - 1),
               lambda sp, x, lam, out: _boxcox_lambda(lam, np.log(x)), args=("x", "lmbda"),
               note="(x^λ − 1)/λ, log x at λ = 0: ∂x = x^(λ−1), ∂λ = (log x)² exprel'(λ log x) (exact at λ = 0)")
-boxcox1p = nary("boxcox1p", lambda sp, x, lam, out: np.exp((lam - 1) * np.log1p(x)),
+boxcox1p = nary("boxcox1p", lambda sp, x, lam, out: (1 + x) ** (lam - 1),
                 lambda sp, x, lam, out: _boxcox_lambda(lam, np.log1p(x)), args=("x", "lmbda"),
                 note="((1 + x)^λ − 1)/λ: ∂x = (1 + x)^(λ−1), ∂λ = log1p(x)² exprel'(λ log1p(x)) (exact at λ = 0)")
 inv_boxcox = nary("inv_boxcox", lambda sp, y, lam, out: out / (1 + lam * y),
