@@ -313,3 +313,16 @@ def test_negative_binomial_counts_have_slope_zero_and_p_the_beta_density():
 def test_f_cdf_slope_at_zero_with_two_numerator_degrees_of_freedom():
     # dfn = 2: the F density at 0 is 1 (x^(dfn/2 − 1) = x⁰); no 0 · log 0
     np.testing.assert_allclose(slope(lambda x: sp.fdtr(2.0, 5.0, x), np.array([0.0])), [1.0], rtol=1e-15)
+
+
+@pytest.mark.parametrize("f, x, expected", [
+    (lambda x: sp.gammainc(1.0, x), 0.0, 1.0),              # x^0 e^0/Γ(1): no 0 · log 0
+    (lambda x: sp.chdtr(2.0, x), 0.0, 0.5),
+    (lambda x: sp.betainc(1.0, 2.0, x), 0.0, 2.0),
+    (lambda x: sp.betainc(2.0, 1.0, x), 1.0, 2.0),
+    (lambda p: sp.nbdtr(3.0, 1.0, p), 0.0, 4.0),           # (1 − p)^3 / B(1, 4) at p = 0
+])
+def test_densities_with_exponent_zero_at_the_end_of_the_support(f, x, expected):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(slope(f, np.array([x])), [expected], rtol=1e-14)

@@ -187,8 +187,8 @@ beta = nary("beta", lambda sp, a, b, out: out * (sp.psi(a) - sp.psi(a + b)),
 
 
 def _gammainc_x(sp, a, x, out):
-    """∂_x P(a, x) = x^{a−1} e^{−x} / Γ(a), in logs (no overflow of Γ(a) or x^{a−1})."""
-    return np.exp((a - 1) * np.log(x) - x - sp.gammaln(a))
+    """∂_x P(a, x) = x^{a−1} e^{−x} / Γ(a), in logs (no overflow of Γ(a) or x^{a−1}; xlogy: x⁰ = 1 at x = 0)."""
+    return np.exp(sp.xlogy(a - 1, x) - x - sp.gammaln(a))
 
 
 gammainc = in_last("gammainc", _gammainc_x, constants=("a",))
@@ -203,8 +203,8 @@ gammasgn = plain("gammasgn", "the sign of Γ(x) (piecewise constant)")
 
 
 def _betainc_x(sp, a, b, x, out):
-    """∂_x I_x(a, b) = x^{a−1} (1 − x)^{b−1} / B(a, b), in logs."""
-    return np.exp((a - 1) * np.log(x) + (b - 1) * np.log1p(-x) - sp.betaln(a, b))
+    """∂_x I_x(a, b) = x^{a−1} (1 − x)^{b−1} / B(a, b), in logs (xlogy, xlog1py: x⁰ = 1 at x = 0, 1)."""
+    return np.exp(sp.xlogy(a - 1, x) + sp.xlog1py(b - 1, -x) - sp.betaln(a, b))
 
 
 betainc = in_last("betainc", _betainc_x, constants=("a", "b"))
