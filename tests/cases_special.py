@@ -281,3 +281,9 @@ CASES += [
     OpCase("special.gdtrix", sp.gdtrix, broadcast_shapes(3),
            (uniform(0.5, 2.0), uniform(0.5, 3.0), uniform(0.05, 0.95)), label="in a and p", differentiable=(0, 2)),
 ]
+CASES += [  # integrals of Bessel and Struve functions (SciPy: x > 0 for the Y₀, K₀ parts)
+    OpCase(f"special.{name}", _scipy(name), one_shape(), sample, label=label)
+    for name in ("itj0y0", "iti0k0", "it2j0y0", "it2i0k0", "itstruve0", "it2struve0", "itmodstruve0")
+    for sample, label in ((uniform(0.5, 4.0), ""), (uniform(0.05, 0.45), "series near 0"))
+    if label == "" or name.startswith("it2")
+]

@@ -326,3 +326,12 @@ def test_densities_with_exponent_zero_at_the_end_of_the_support(f, x, expected):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         np.testing.assert_allclose(slope(f, np.array([x])), [expected], rtol=1e-14)
+
+
+@pytest.mark.parametrize("f, expected", [(lambda x: sp.it2j0y0(x)[0], 0.0), (lambda x: sp.it2i0k0(x)[0], 0.0),
+                                         (sp.it2struve0, -2 / math.pi)])
+def test_integral_slopes_with_a_removable_singularity_at_zero(f, expected):
+    # (1 − J₀(x))/x → 0, (I₀(x) − 1)/x → 0, −H₀(x)/x → −2/π: the series, not 0/0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(slope(f, np.array([0.0])), [expected], rtol=1e-15, atol=1e-300)

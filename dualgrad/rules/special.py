@@ -1,4 +1,5 @@
-"""Rules for the ufuncs of ``scipy.special`` (error function, gamma family, Bessel functions, ...).
+"""Rules for the ufuncs of ``scipy.special`` (error function, gamma family, Bessel functions, orthogonal
+polynomials, elliptic integrals, Box-Cox transforms, distribution functions, ...).
 
 scipy.special's ufuncs reach a Dual through ``__array_ufunc__``, which finds these rules under
 ``"scipy.special.<name>"`` (so a SciPy ufunc named like a NumPy one never gets NumPy's rule). SciPy is
@@ -17,7 +18,8 @@ operand raises ``MissingRuleError``; hold it constant. Piecewise-constant functi
 convert their input with ``np.asarray`` and so cannot take a Dual: use ``dg.polygamma``, ``dg.multigammaln``.
 
 Near removable singularities (exprel' at 0, spence' at 1, Si' and Shi' at 0, K', E' and the m-derivatives of the
-incomplete elliptic integrals at m = 0, the λ-derivatives of the Box-Cox transforms at λ = 0) the derivative is a
+incomplete elliptic integrals at m = 0, the λ-derivatives of the Box-Cox transforms at λ = 0, the slopes
+(1 − J₀(x))/x, (I₀(x) − 1)/x, H₀(x)/x of it2j0y0, it2i0k0, it2struve0 at x = 0) the derivative is a
 power series on a small interval, so its own derivatives stay exact there too. Complex functions (hankel1, wofz,
 ...) take the derivative of SciPy's holomorphic function; the Voigt profile's derivatives go through wofz.
 
@@ -739,3 +741,28 @@ nbdtri = nary("nbdtri", _zero, _zero, lambda sp, k, n, y, out: 1 / _betainc_x(sp
 gdtrix = nary("gdtrix", lambda sp, a, b, p, out: -out / a, None,
               lambda sp, a, b, p, out: 1 / (a * _gammainc_x(sp, b, a * out, p)), args=("a", "b", "p"),
               note="x = gdtr⁻¹(a, b, p): P(b, a·x) = p, so ∂ₚx = 1/(a ∂P) and ∂ₐx = −x/a; none in the shape b")
+
+
+# ----- integrals of Bessel and Struve functions: the slope is the integrand -------------------------------------------
+#: (1 − J₀(x))/x = Σ_{k≥1} (−1)^{k+1} x^{2k−1}/(4ᵏ k!²), (I₀(x) − 1)/x likewise without the signs, and
+#: H₀(x)/x = Σ_{k≥0} (−1)ᵏ x^{2k}/(2^{2k+1} Γ(k + 3/2)²), for |x| < 1/2 (powers up to x¹⁷: below 1e-17 there).
+ONE_MINUS_J0_SERIES = [0.0 if j % 2 == 0 else (-1) ** ((j + 1) // 2 + 1) / (4 ** ((j + 1) // 2)
+                       * math.factorial((j + 1) // 2) ** 2) for j in range(18)]
+I0_MINUS_ONE_SERIES = [abs(c) for c in ONE_MINUS_J0_SERIES]
+STRUVE0_SERIES = [0.0 if j % 2 else (-1) ** (j // 2) / (2 ** (j + 1) * math.gamma(j // 2 + 1.5) ** 2)
+                  for j in range(18)]
+
+itj0y0 = multi_output("itj0y0", lambda sp, x, outs: (sp.j0(x), sp.y0(x)),
+                      note="(∫₀ˣ J₀, ∫₀ˣ Y₀): slopes J₀(x), Y₀(x)")
+iti0k0 = multi_output("iti0k0", lambda sp, x, outs: (sp.i0(x), sp.k0(x)),
+                      note="(∫₀ˣ I₀, ∫₀ˣ K₀): slopes I₀(x), K₀(x)")
+it2j0y0 = multi_output("it2j0y0", lambda sp, x, outs: (_over_x(lambda x: 1 - sp.j0(x), x, ONE_MINUS_J0_SERIES),
+                                                      -sp.y0(x) / x),
+                       note="(∫₀ˣ (1 − J₀(t))/t dt, ∫ₓ^∞ Y₀(t)/t dt): slopes (1 − J₀)/x (its series near 0), −Y₀/x")
+it2i0k0 = multi_output("it2i0k0", lambda sp, x, outs: (_over_x(lambda x: sp.i0(x) - 1, x, I0_MINUS_ONE_SERIES),
+                                                      -sp.k0(x) / x),
+                       note="(∫₀ˣ (I₀(t) − 1)/t dt, ∫ₓ^∞ K₀(t)/t dt): slopes (I₀ − 1)/x (its series near 0), −K₀/x")
+itstruve0 = unary("itstruve0", lambda sp, x, y: sp.struve(0.0, x), note="∫₀ˣ H₀: slope H₀(x)")
+it2struve0 = unary("it2struve0", lambda sp, x, y: -_over_x(lambda x: sp.struve(0.0, x), x, STRUVE0_SERIES),
+                   note="∫ₓ^∞ H₀(t)/t dt: slope −H₀(x)/x (its series near 0)")
+itmodstruve0 = unary("itmodstruve0", lambda sp, x, y: sp.modstruve(0.0, x), note="∫₀ˣ L₀: slope L₀(x)")
