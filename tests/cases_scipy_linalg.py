@@ -77,4 +77,7 @@ CASES = [
     *[OpCase("solve_banded", lambda ab, b, lu=lu: spla.solve_banded(lu, ab, b), band_shapes(lu, vector),
              sample=(banded(lu), normal), analytic=True, label=f"l_and_u={lu}-{'vector' if vector else 'matrix'}")
       for lu, vector in [((1, 1), False), ((2, 1), True), ((0, 2), False), ((0, 0), True)]],
+    OpCase("lu_factor", lambda a: spla.lu_factor(a)[0], square(), sample=well_conditioned, analytic=True),
+    OpCase("lu_factor", lambda a: spla.lu_factor(a)[0], fixed((2, 3, 3)), sample=well_conditioned, analytic=True,
+           label="batched"),
 ]

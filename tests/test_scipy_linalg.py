@@ -85,10 +85,21 @@ FUNCTIONS = [
     ("norm-2", lambda m, a: m.norm(a, 2), (full_rank,), ((4, 3),)),
     ("lstsq", lambda m, a, b: m.lstsq(a, b)[:2], (full_rank, normal), ((5, 3), (5,))),
     ("lstsq-matrix", lambda m, a, b: m.lstsq(a, b)[:2], (full_rank, normal), ((5, 3), (5, 2))),
+    ("lu_factor", lambda m, a: m.lu_factor(a)[0], (normal,), ((5, 5),)),
+    ("lu_solve", lambda m, a, b: m.lu_solve(m.lu_factor(a), b), (normal, normal), ((5, 5), (5, 2))),
+    ("lu_solve-trans", lambda m, a, b: m.lu_solve(m.lu_factor(a), b, trans=1), (normal, normal), ((4, 4), (4,))),
+    ("lu", lambda m, a: m.lu(a), (normal,), ((4, 4),)),
+    ("lu-permute_l", lambda m, a: m.lu(a, permute_l=True), (normal,), ((4, 4),)),
+    ("expm_frechet", lambda m, a, e: m.expm_frechet(a, e), (normal, normal), ((3, 3), (3, 3))),
+    ("block_diag", lambda m, a, b: m.block_diag(a, b, 2.0), (normal, normal), ((2, 3), (3,))),
+    ("qr", lambda m, a: m.qr(a), (normal,), ((4, 3),)),
+    ("qr-economic", lambda m, a: m.qr(a, mode="economic"), (normal,), ((5, 3),)),
+    ("qr-r", lambda m, a: m.qr(a, mode="r"), (normal,), ((3, 5),)),
 ]
 IDS = [f[0] for f in FUNCTIONS]
 COMPLEX = {"sqrtm", "expm", "solve_sylvester", "solve_continuous_lyapunov", "solve_discrete_lyapunov",
-           "solve_triangular", "solve_banded", "cholesky", "cholesky-lower", "inv", "det", "solve", "svdvals", "norm"}
+           "solve_triangular", "solve_banded", "cholesky", "cholesky-lower", "inv", "det", "solve", "svdvals", "norm",
+           "lu_factor", "lu_solve", "lu_solve-trans", "lu", "expm_frechet", "block_diag", "qr-economic"}
 
 
 def draw(samplers, shapes, seed=0, dtype=np.float64):
@@ -136,7 +147,9 @@ def test_rules_of_their_own_give_scipys_values_exactly():
 @pytest.mark.parametrize("name, f, samplers, shapes", FUNCTIONS, ids=IDS)
 def test_tangents_match_finite_differences(name, f, samplers, shapes, seed, k):
     xs = draw(samplers, shapes, seed)
-    dg.check_jvp(lambda *x: f(spla, *x), tuple(xs), k=k, rng=np.random.default_rng(seed), rtol=2e-6)
+    # the directions from a stream apart from the operands' (equal draws would make (dA, db) = (A, b), along which
+    # A⁻¹b is constant)
+    dg.check_jvp(lambda *x: f(spla, *x), tuple(xs), k=k, rng=np.random.default_rng((seed, 1)), rtol=2e-6)
 
 
 @pytest.mark.parametrize("name, f, samplers, shapes", FUNCTIONS, ids=IDS)
@@ -288,6 +301,23 @@ def test_banded_matmul_is_the_dense_product():
     np.testing.assert_allclose(spla.banded_matmul((2, 1), ab, x), dense @ x, atol=1e-13)
 
 
+def test_lu_factor_tangent_keeps_the_factors_triangular_and_rebuilds_da():
+    a, v = rng.standard_normal((4, 4)), rng.standard_normal((3, 4, 4))
+    (p, low, up), (_, dl, du) = dg.jvp(spla.lu, (a,), (v,))
+    np.testing.assert_array_equal(dl, np.tril(dl, -1))
+    np.testing.assert_array_equal(du, np.triu(du))
+    np.testing.assert_allclose(p @ (dl @ up + low @ du), v, atol=1e-12)
+
+
+def test_lu_solve_of_a_dual_factorisation_is_the_solve():
+    a, b = well_conditioned(rng, (4, 4)), rng.standard_normal((4, 2))
+    va, vb = rng.standard_normal((2, 4, 4)), rng.standard_normal((2, 4, 2))
+    for trans in (0, 1):
+        x, dx = dg.jvp(lambda a, b: spla.lu_solve(spla.lu_factor(a), b, trans=trans), (a, b), (va, vb))
+        a_op, va_op = (a, va) if trans == 0 else (a.T, np.swapaxes(va, -1, -2))
+        np.testing.assert_allclose(a_op @ dx, vb - va_op @ x, atol=1e-12)
+
+
 def test_lstsq_returns_scipys_shapes():
     a, b = full_rank(rng, (5, 3)), rng.standard_normal(5)
     x, res, rank, s = spla.lstsq(dg.Dual(a, np.ones((1, 5, 3))), b)
@@ -327,6 +357,7 @@ def tangent_of(f, *xs):
     (lambda a: spla.eigh(a), np.eye(3), "linalg.eigh: two eigenvalues are equal"),
     (lambda a: spla.svd(a), np.eye(3), "linalg.svd: two singular values"),
     (lambda a: spla.lstsq(a, np.ones(3)), np.outer([1.0, 2.0, 3.0], [1.0, -1.0]), "linalg.lstsq: .* rank 1"),
+    (lambda a: spla.lu_factor(a)[0], np.array([[1.0, 2.0], [2.0, 4.0]]), "lu_factor: U has a zero diagonal entry"),
 ])
 def test_no_derivative_raises_non_differentiable_error(f, a, pattern):
     with warnings.catch_warnings():
@@ -351,6 +382,10 @@ def test_a_constant_matrix_needs_no_derivative():
     (lambda a: spla.svd(a, lapack_driver="gesvd"), "svd: the option lapack_driver"),
     (lambda a: spla.inv(a, assume_a="diagonal"), "inv: the option assume_a .* off-diagonal"),
     (lambda a: spla.pinv(np.stack([a, a]), atol=0.1), "pinv: atol > 0 for a stack"),
+    (lambda a: spla.qr(a, pivoting=True), "qr: the option pivoting"),
+    (lambda a: spla.qr(a, mode="raw"), "qr: the option mode .* Householder"),
+    (lambda a: spla.qr(np.concatenate([a, a]), mode="full"), "qr: the option mode .* use mode='economic'"),
+    (lambda a: spla.lu_factor(a[:, :2]), "lu_factor: .* 3x2 matrix"),
 ])
 def test_options_without_a_rule_are_refused(call, pattern):
     a = dg.Dual(symmetric(rng, (3, 3)), np.ones((1, 3, 3)))

@@ -30,6 +30,10 @@ Matrix functions and matrix equations (rules of their own; the primal is SciPy's
 * ``solve_banded((l, u), ab, b)``: A x = b with A in LAPACK's band storage ab[u + i − j, j] = A[i, j];
   dx = solve_banded((l, u), ab, db − dA x), dA x summed over the l + u + 1 stored diagonals (the unused corners
   of ab carry no tangent).
+* ``lu_factor(a)``: P A = L U with LAPACK's row interchanges piv (plain integers, held fixed: the pivot order
+  jumps only where two candidates tie); X = L⁻¹ P dA U⁻¹, dL = L·tril(X, −1), dU = triu(X)·U, packed like lu.
+  Square, invertible A (a zero diagonal entry of U: ``NonDifferentiableError``). ``lu_solve((lu, piv), b, trans)``
+  and ``lu(a, permute_l, p_indices)`` (square a) are built on it and ``solve_triangular``.
 
 Wrappers that map SciPy's signature onto dualgrad's ``np.linalg`` rules (docs/ops.md, family linalg):
 
@@ -38,6 +42,8 @@ Wrappers that map SciPy's signature onto dualgrad's ``np.linalg`` rules (docs/op
 * ``cho_factor(a, lower=False)`` returns (c, lower) as SciPy: the factor in one triangle of c and a's own entries
   (with their tangents) in the other, which ``cho_solve`` never reads. ``cho_solve((c, lower), b)``: two
   triangular solves with the factor's triangle of c (each through ``solve_triangular``'s rule).
+* ``qr(a, mode)``: 'economic' and 'r' any shape, 'full' where the extra columns of Q are unique up to sign
+  (m ≤ n + 1); no ``pivoting``. The rule of ``np.linalg.qr``.
 * ``inv``, ``det``, ``solve`` (``assume_a``: the structures SciPy names; 'sym', 'her', 'pos' read the triangle
   ``lower`` picks, the upper one by default, and the tangent is made symmetric/Hermitian from it; triangular and
   diagonal kinds read only their part; ``transposed``), ``eigh`` (the standard problem, b=None: ``lower``,
@@ -46,6 +52,15 @@ Wrappers that map SciPy's signature onto dualgrad's ``np.linalg`` rules (docs/op
   those of the ``np.linalg`` rules: invertible A, distinct eigenvalues and singular values, full rank
   (``NonDifferentiableError`` elsewhere). ``eigh`` and ``svd`` compute with NumPy's LAPACK drivers (syevd,
   gesdd): ``eigh`` equals SciPy's ``driver='evd'`` (SciPy's default 'evr' may flip an eigenvector's sign).
+  ``inv(assume_a='diagonal')`` is refused on Duals (SciPy 1.17 returns a's off-diagonal entries unchanged there),
+  ``pinv(atol > 0)`` takes one matrix, ``eigh(subset_by_value=...)`` one matrix, ``lstsq`` one 2-D a (as SciPy).
+
+Built from the functions above: ``expm_frechet(A, E)`` ((expm(A), L_exp(A, E)) by the block form, either of
+SciPy's methods; A and E may be Duals) and ``block_diag(*arrs)``.
+
+Values: on plain arrays every function returns SciPy's own result. On Duals, the rules of their own (and
+``lu_factor``) give SciPy's values exactly; the wrappers compute with NumPy's LAPACK calls and agree with SciPy's
+to rounding, except that ``det`` and ``expm_frechet`` return double precision as SciPy's do.
 
 Options: ``check_finite`` is honoured (a ValueError for infs or NaNs, as SciPy). ``overwrite_a``/``overwrite_b``
 are SciPy's permission to reuse the input's memory, never a promise; dualgrad never overwrites an input. Options
@@ -72,12 +87,13 @@ from ..errors import BackendUnsupportedError, MissingRuleError, NonDifferentiabl
 from ..registry import bind, defprimitive
 from ..rules import decompositions as _decompositions
 from ..rules import linalg as _linalg
-from ..rules._util import add_terms, fit, lift, max_or, rank_tolerance, refuse_where
+from ..rules._util import add_terms, cast, fit, lift, max_or, rank_tolerance, refuse_where
 from ..rules.linalg import conj_transpose
 
 __all__ = ["sqrtm", "expm", "solve_sylvester", "solve_continuous_lyapunov", "solve_discrete_lyapunov",
            "solve_triangular", "solve_banded", "cholesky", "cho_factor", "cho_solve", "inv", "det", "solve",
-           "eigh", "svd", "svdvals", "pinv", "norm", "lstsq"]
+           "eigh", "svd", "svdvals", "pinv", "norm", "lstsq", "lu_factor", "lu_solve", "lu", "expm_frechet",
+           "block_diag", "qr"]
 
 _UNSET = object()
 
@@ -555,8 +571,9 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
 
 def eigh(a, b=None, *, lower=True, eigvals_only=False, overwrite_a=False, overwrite_b=False, type=1,
          check_finite=True, subset_by_index=None, subset_by_value=None, driver=None):
-    """Eigenvalues (ascending) and eigenvectors of a symmetric/Hermitian matrix read from its lower triangle (upper
-    with ``lower=False``); w alone with ``eigvals_only``. The rules of np.linalg.eigh/eigvalsh (distinct eigenvalues).
+    """(w, v) of a symmetric/Hermitian matrix read from its lower triangle (upper with ``lower=False``), w ascending;
+    w alone with ``eigvals_only``. The rules of np.linalg.eigh/eigvalsh (distinct eigenvalues).
+
     The eigenvectors are NumPy's (LAPACK's syevd: SciPy's ``driver='evd'``; SciPy's default 'evr' may pick the
     opposite sign), also on plain arrays, so that the values of a Dual and of its plain primal agree."""
     rule_free = b is not None or driver not in (None, "evd")
@@ -669,3 +686,172 @@ def lstsq(a, b, cond=None, overwrite_a=False, overwrite_b=False, check_finite=Tr
     if np.ndim(b) == 1 and np.shape(residues)[-1] == 1:
         residues = residues[0]
     return x, residues, rank, s
+
+
+# ----- LU: lu_factor (a rule of its own), lu_solve and lu built on it ------------------------------------------------
+def _row_order(piv):
+    """perm with A[perm] = L U from LAPACK's pivots (row i swapped with row piv[i], in turn), for plain piv (..., n)."""
+    piv = np.asarray(piv)
+    perm = np.broadcast_to(np.arange(piv.shape[-1]), piv.shape).copy()
+    rows = np.arange(int(np.prod(piv.shape[:-1], dtype=int)))
+    flat, flat_piv = perm.reshape(-1, piv.shape[-1]), piv.reshape(-1, piv.shape[-1])
+    for i in range(piv.shape[-1]):
+        j = flat_piv[:, i]
+        flat[rows, i], flat[rows, j] = flat[rows, j], flat[rows, i].copy()
+    return flat.reshape(piv.shape)
+
+
+def _take_rows(x, perm):
+    """x[..., perm, :] for each matrix of the stack (perm (..., n) plain, x (..., n, m), a tangent block too)."""
+    if np.ndim(perm) == 1:
+        return x[..., perm, :]
+    index = np.reshape(perm, (1,) * (np.ndim(x) - np.ndim(perm) - 1) + np.shape(perm) + (1,))
+    return np.take_along_axis(x, index, axis=-2)
+
+
+def _lu_factor_plain(a, check_finite):
+    return _scipy("lu_factor", a)(a, check_finite=check_finite)
+
+
+def _lu_factor_rule(primals, tangents, check_finite):
+    (a,), (ta,) = primals, tangents
+    lu, piv = _value(_lu_factor, _lu_factor_plain, (a,), check_finite=check_finite)
+    if ta is None:
+        return (lu, piv), None
+    m, n = np.shape(a)[-2:]
+    if m != n:
+        raise MissingRuleError(f"lu_factor: the derivative of the LU factors of a {m}x{n} matrix has no rule here; "
+                               "factor a square matrix.")
+    values = innermost(lu)
+    diagonal = namespace(values).abs(np.diagonal(values, axis1=-2, axis2=-1))
+    require = rank_tolerance(diagonal, (n, n))
+    refuse_where((diagonal <= require[..., None]).any(axis=-1), "lu_factor",
+                 "U has a zero diagonal entry to rounding (A is singular)", "Factor an invertible matrix.")
+    perm = _row_order(innermost(piv))
+    k = np.shape(ta)[0]
+    # X = L⁻¹ (P dA) U⁻¹ (P dA: dA's rows in A[perm]'s order); dL = L tril(X, −1), dU = triu(X) U
+    y = _uncolumns(solve_triangular(lu, _columns(_take_rows(ta, perm), False), lower=True, unit_diagonal=True,
+                                    check_finite=False), k, False)
+    xt = _uncolumns(solve_triangular(lu, _columns(np.swapaxes(y, -1, -2), False), trans=1, check_finite=False),
+                    k, False)
+    x = np.swapaxes(xt, -1, -2)
+    low = np.tril(lu, -1) + namespace(values).eye(n, dtype=values.dtype)
+    return (lu, piv), (low @ np.tril(x, -1) + np.triu(x) @ np.triu(lu), None)
+
+
+_lu_factor = defprimitive(
+    "lu_factor", _lu_factor_rule, family="linalg", complex=True,
+    note="scipy.linalg.lu_factor (dualgrad.scipy.linalg): square, invertible A (else NonDifferentiableError), the "
+         "pivots held fixed (plain integers); X = L⁻¹ P dA U⁻¹, dL = L·tril(X, −1), dU = triu(X)·U")
+
+
+def lu_factor(a, overwrite_a=False, check_finite=True):
+    """(lu, piv) as scipy.linalg.lu_factor: L (unit diagonal, not stored) and U packed in lu, LAPACK's row
+    interchanges piv (plain integers; the pivoting is held fixed)."""
+    lu, piv = bind(_lu_factor, a, check_finite=bool(check_finite))
+    return lu, innermost(piv)
+
+
+def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
+    """x with A x = b (Aᵀ x = b, Aᴴ x = b for ``trans`` 1, 2) from ``lu_factor``'s (lu, piv): two triangular solves
+    through ``solve_triangular``'s rule, and the row order of the pivots."""
+    lu, piv = lu_and_piv
+    if _plain(lu, b):
+        return _sl.lu_solve((lu, piv), b, trans=trans, check_finite=check_finite)
+    if trans not in _TRANS:
+        raise ValueError("Incorrect value for trans")
+    trans = _TRANS[trans]
+    _check_finite(check_finite, lu, b)
+    perm = _row_order(innermost(piv))
+    vector = np.ndim(b) == 1
+    bm = b[..., None] if vector else b                      # (..., n, m)
+    if trans == 0:                                          # L U x = P b
+        y = solve_triangular(lu, _take_rows(bm, perm), lower=True, unit_diagonal=True, check_finite=False)
+        x = solve_triangular(lu, y, check_finite=False)
+    else:                                                   # op(U) op(L) (P x) = b
+        z = solve_triangular(lu, bm, trans=trans, check_finite=False)
+        w = solve_triangular(lu, z, trans=trans, lower=True, unit_diagonal=True, check_finite=False)
+        x = _take_rows(w, np.argsort(perm, axis=-1))
+    return x[..., 0] if vector else x
+
+
+def lu(a, permute_l=False, overwrite_a=False, check_finite=True, p_indices=False):
+    """(p, l, u) with A = p l u as scipy.linalg.lu (square A): p the permutation matrix (its row indices with
+    ``p_indices``, A = l[p] u), l unit lower, u upper; (p l, u) with ``permute_l``. Built on ``lu_factor``."""
+    if _plain(a):
+        return _sl.lu(a, permute_l=permute_l, check_finite=check_finite, p_indices=p_indices)
+    packed, piv = lu_factor(a, check_finite=check_finite)
+    values = innermost(packed)
+    n = values.shape[-1]
+    if values.shape[-2] != n:
+        raise MissingRuleError("dualgrad.scipy.linalg.lu: a rectangular matrix has no rule here; factor a square one.")
+    xp = namespace(values)
+    low = np.tril(packed, -1) + xp.eye(n, dtype=values.dtype)
+    up = np.triu(packed)
+    inverse = np.argsort(_row_order(piv), axis=-1)          # A = (L U)[inverse]
+    if permute_l:
+        return _take_rows(low, inverse), up
+    if p_indices:
+        return inverse, low, up
+    return xp.eye(n, dtype=values.real.dtype)[inverse], low, up
+
+
+# ----- expm_frechet, block_diag, qr ----------------------------------------------------------------------------------
+def expm_frechet(A, E, method=None, compute_expm=True, check_finite=True):
+    """(expm(A), L(A, E)), or L alone without ``compute_expm``, as scipy.linalg.expm_frechet: the Fréchet derivative of
+    the exponential at A in the direction E, by the block form expm([[A, E], [0, A]]) (both of SciPy's methods
+    compute this value), so A and E may be Duals and derivatives nest."""
+    if method not in (None, "SPS", "blockEnlarge"):
+        raise ValueError(f"Unknown implementation {method}")
+    if _plain(A, E):
+        return _sl.expm_frechet(A, E, method=method, compute_expm=compute_expm, check_finite=check_finite)
+    _check_finite(check_finite, A, E)
+    dtype = np.result_type(innermost(A), innermost(E), np.float64)       # SciPy's expm_frechet is double precision
+    A, E = cast(A, dtype), cast(E, dtype)
+    frechet = _frechet_by_blocks(expm, A, np.expand_dims(E, 0))[0]
+    return (expm(A), frechet) if compute_expm else frechet
+
+
+def block_diag(*arrs):
+    """The block-diagonal matrix of the arrays (scipy.linalg.block_diag): 0-D and 1-D ones as single rows, batch axes
+    broadcast; zeros elsewhere."""
+    if _plain(*arrs):
+        return _sl.block_diag(*arrs)
+    blocks = [x if np.ndim(x) >= 2 else np.reshape(x, (1, -1)) for x in arrs]
+    if not blocks:
+        return np.empty((1, 0))
+    batch = np.broadcast_shapes(*(np.shape(x)[:-2] for x in blocks))
+    dtype = np.result_type(*(innermost(x) for x in blocks))
+    widths = [np.shape(x)[-1] for x in blocks]
+    rows = []
+    for i, x in enumerate(blocks):
+        parts = [np.zeros(batch + (np.shape(x)[-2], w), dtype=dtype) for w in widths]
+        parts[i] = np.broadcast_to(x, batch + np.shape(x)[-2:]).astype(dtype)
+        rows.append(np.concatenate(parts, axis=-1))
+    return np.concatenate(rows, axis=-2)
+
+
+_QR_MODES = {"full": "complete", "economic": "reduced", "r": "r"}
+
+
+def qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False, check_finite=True):
+    """(Q, R) as scipy.linalg.qr ('full': Q square; 'economic': Q with min(m, n) columns), or (R,) for mode 'r' (R of
+    the full shape); the rule of np.linalg.qr (the same LAPACK factorisation)."""
+    if _plain(a):
+        return _sl.qr(a, lwork=lwork, mode=mode, pivoting=pivoting, check_finite=check_finite)
+    if mode not in (*_QR_MODES, "raw"):
+        raise ValueError("Mode argument should be one of ['full', 'r', 'economic', 'raw']")
+    _refuse("qr", pivoting=(pivoting, "the column pivots of QRCP jump between nearby matrices; call with "
+                                      "pivoting=False."),
+            mode=(mode == "raw", "Householder reflectors have no rule; use mode='full', 'economic' or 'r'."))
+    _check_finite(check_finite, a)
+    m, n = np.shape(a)[-2:]
+    _refuse("qr", mode=(mode == "full" and m > n + 1,
+                        f"mode='full' of a {m}x{n} matrix: the last {m - n} columns of Q are any orthonormal basis of "
+                        "the complement of A's range, and LAPACK's choice has no derivative; use mode='economic'."))
+    if mode == "r":                                         # R of the full shape (m, n): zero rows below min(m, n)
+        r = _decompositions.qr(a, mode="r")
+        values = innermost(r)
+        zeros = namespace(values).zeros(values.shape[:-2] + (m - min(m, n), n), dtype=values.dtype)
+        return (np.concatenate([r, zeros], axis=-2),)
+    return tuple(_decompositions.qr(a, mode=_QR_MODES[mode]))
