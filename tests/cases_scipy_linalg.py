@@ -29,6 +29,11 @@ def contracting(rng, shape):
     return 0.25 * rng.standard_normal(shape) / np.sqrt(shape[-1])
 
 
+def hermitian(m):
+    """M Mᴴ + I: Hermitian positive definite for any square M (a Dual too)."""
+    return m @ np.conj(np.swapaxes(m, -1, -2)) + np.eye(np.shape(m)[-1])
+
+
 def banded(l_and_u):
     """Band storage (l + u + 1, n) of a diagonally dominant banded matrix (the main diagonal is row u)."""
     def sample(rng, shape):
@@ -78,6 +83,11 @@ CASES = [
              sample=(banded(lu), normal), analytic=True, label=f"l_and_u={lu}-{'vector' if vector else 'matrix'}")
       for lu, vector in [((1, 1), False), ((2, 1), True), ((0, 2), False), ((0, 0), True)]],
     OpCase("lu_factor", lambda a: spla.lu_factor(a)[0], square(), sample=well_conditioned, analytic=True),
+    # Riccati equations: q = M Mᴴ + I and r = N Nᴴ + I Hermitian positive definite, as SciPy requires
+    OpCase("solve_continuous_are", lambda a, b, m, n: spla.solve_continuous_are(a, b, hermitian(m), hermitian(n)),
+           fixed((3, 3), (3, 2), (3, 3), (2, 2))),
+    OpCase("solve_discrete_are", lambda a, b, m, n: spla.solve_discrete_are(a, b, hermitian(m), hermitian(n)),
+           fixed((3, 3), (3, 1), (3, 3), (1, 1))),
     OpCase("lu_factor", lambda a: spla.lu_factor(a)[0], fixed((2, 3, 3)), sample=well_conditioned, analytic=True,
            label="batched"),
 ]

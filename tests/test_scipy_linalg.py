@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import dualgrad as dg
 import dualgrad.scipy.linalg as spla
 
-from .cases_scipy_linalg import banded, contracting, right_half_plane
+from .cases_scipy_linalg import banded, contracting, hermitian, right_half_plane
 from .harness import spd, well_conditioned
 
 rng = np.random.default_rng(7)
@@ -95,11 +95,16 @@ FUNCTIONS = [
     ("qr", lambda m, a: m.qr(a), (normal,), ((4, 3),)),
     ("qr-economic", lambda m, a: m.qr(a, mode="economic"), (normal,), ((5, 3),)),
     ("qr-r", lambda m, a: m.qr(a, mode="r"), (normal,), ((3, 5),)),
+    ("solve_continuous_are", lambda m, a, b, q, r: m.solve_continuous_are(a, b, hermitian(q), hermitian(r)),
+     (normal,) * 4, ((4, 4), (4, 2), (4, 4), (2, 2))),
+    ("solve_discrete_are", lambda m, a, b, q, r: m.solve_discrete_are(a, b, hermitian(q), hermitian(r)),
+     (normal,) * 4, ((4, 4), (4, 2), (4, 4), (2, 2))),
 ]
 IDS = [f[0] for f in FUNCTIONS]
 COMPLEX = {"sqrtm", "expm", "solve_sylvester", "solve_continuous_lyapunov", "solve_discrete_lyapunov",
            "solve_triangular", "solve_banded", "cholesky", "cholesky-lower", "inv", "det", "solve", "svdvals", "norm",
-           "lu_factor", "lu_solve", "lu_solve-trans", "lu", "expm_frechet", "block_diag", "qr-economic"}
+           "lu_factor", "lu_solve", "lu_solve-trans", "lu", "expm_frechet", "block_diag", "qr-economic",
+           "solve_continuous_are", "solve_discrete_are"}
 
 
 def draw(samplers, shapes, seed=0, dtype=np.float64):
@@ -181,7 +186,8 @@ def test_expm_tangent_is_scipys_frechet_derivative():
     a, v = 2 * rng.standard_normal((4, 4)), rng.standard_normal((3, 4, 4))
     _, de = dg.jvp(spla.expm, (a,), (v,))
     for col in range(3):
-        np.testing.assert_allclose(de[col], sl.expm_frechet(a, v[col], compute_expm=False), rtol=1e-12, atol=1e-12)
+        reference = sl.expm_frechet(a, v[col], compute_expm=False)
+        np.testing.assert_allclose(de[col], reference, rtol=1e-10, atol=1e-12 * np.abs(reference).max())
 
 
 def test_solve_sylvester_tangent_solves_the_differentiated_equation():
@@ -318,6 +324,23 @@ def test_lu_solve_of_a_dual_factorisation_is_the_solve():
         np.testing.assert_allclose(a_op @ dx, vb - va_op @ x, atol=1e-12)
 
 
+def test_riccati_tangents_solve_the_differentiated_equations():
+    a, b, q, r = rng.standard_normal((4, 4)), rng.standard_normal((4, 2)), hermitian(rng.standard_normal((4, 4))), \
+        hermitian(rng.standard_normal((2, 2)))
+    va, vq = rng.standard_normal((2, 4, 4)), rng.standard_normal((2, 4, 4))
+    vq = vq + np.swapaxes(vq, -1, -2)
+    x, dx = dg.jvp(lambda a, q: spla.solve_continuous_are(a, b, q, r), (a, q), (va, vq))
+    # d(AᵀX + XA − XBR⁻¹BᵀX + Q) = 0 along (dA, dQ)
+    g = b @ np.linalg.solve(r, b.T)
+    residual = (np.swapaxes(va, -1, -2) @ x + a.T @ dx + dx @ a + x @ va - dx @ g @ x - x @ g @ dx + vq)
+    np.testing.assert_allclose(residual, 0, atol=1e-9 * np.abs(x).max())
+    x, dx = dg.jvp(lambda a, q: spla.solve_discrete_are(a, b, q, r), (a / 3, q), (va, vq))
+    k = np.linalg.solve(r + b.T @ x @ b, b.T @ x @ (a / 3))
+    closed = a / 3 - b @ k
+    forcing = vq + np.swapaxes(va, -1, -2) @ x @ closed + closed.T @ x @ va
+    np.testing.assert_allclose(closed.T @ dx @ closed - dx + forcing, 0, atol=1e-9 * np.abs(x).max())
+
+
 def test_lstsq_returns_scipys_shapes():
     a, b = full_rank(rng, (5, 3)), rng.standard_normal(5)
     x, res, rank, s = spla.lstsq(dg.Dual(a, np.ones((1, 5, 3))), b)
@@ -386,6 +409,8 @@ def test_a_constant_matrix_needs_no_derivative():
     (lambda a: spla.qr(a, mode="raw"), "qr: the option mode .* Householder"),
     (lambda a: spla.qr(np.concatenate([a, a]), mode="full"), "qr: the option mode .* use mode='economic'"),
     (lambda a: spla.lu_factor(a[:, :2]), "lu_factor: .* 3x2 matrix"),
+    (lambda a: spla.solve_continuous_are(a, a, a, a, e=np.eye(3)), "solve_continuous_are: the option e"),
+    (lambda a: spla.solve_discrete_are(a, a, a, a, s=np.eye(3)), "solve_discrete_are: the option s"),
 ])
 def test_options_without_a_rule_are_refused(call, pattern):
     a = dg.Dual(symmetric(rng, (3, 3)), np.ones((1, 3, 3)))

@@ -93,7 +93,7 @@ from ..rules.linalg import conj_transpose
 __all__ = ["sqrtm", "expm", "solve_sylvester", "solve_continuous_lyapunov", "solve_discrete_lyapunov",
            "solve_triangular", "solve_banded", "cholesky", "cho_factor", "cho_solve", "inv", "det", "solve",
            "eigh", "svd", "svdvals", "pinv", "norm", "lstsq", "lu_factor", "lu_solve", "lu", "expm_frechet",
-           "block_diag", "qr"]
+           "block_diag", "qr", "solve_continuous_are", "solve_discrete_are"]
 
 _UNSET = object()
 
@@ -855,3 +855,85 @@ def qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False, check_fini
         zeros = namespace(values).zeros(values.shape[:-2] + (m - min(m, n), n), dtype=values.dtype)
         return (np.concatenate([r, zeros], axis=-2),)
     return tuple(_decompositions.qr(a, mode=_QR_MODES[mode]))
+
+
+# ----- algebraic Riccati equations ------------------------------------------------------------------------------------
+def _are_options(op, e, s):
+    _refuse(op, e=(e is not None, "the generalized equation (e, s) has no rule here; call it with e=None, s=None."),
+            s=(s is not None, "the generalized equation (e, s) has no rule here; call it with e=None, s=None."))
+
+
+def _closed_loop_tangent(x, gain, ta, tb, tq, tr):
+    """The pieces of an ARE's tangent with the gain K held fixed (the envelope theorem: K is optimal):
+    dA_cl = dA − dB K and dQ + Kᴴ dR K, each None when no tangent reaches it."""
+    d_cl = None if ta is None else lift(ta, np.ndim(x))
+    if tb is not None:
+        d_cl = add_terms(d_cl, -(lift(tb, np.ndim(x)) @ gain))
+    forcing = None if tq is None else fit(tq, np.shape(x))
+    if tr is not None:
+        forcing = add_terms(forcing, conj_transpose(gain) @ lift(tr, np.ndim(x)) @ gain)
+    return d_cl, forcing
+
+
+def _care_plain(a, b, q, r, balanced):
+    return _scipy("solve_continuous_are", a, b, q, r)(a, b, q, r, balanced=balanced)
+
+
+def _care_rule(primals, tangents, balanced):
+    (a, b, q, r), (ta, tb, tq, tr) = primals, tangents
+    x = _value(_care, _care_plain, (a, b, q, r), balanced=balanced)
+    if ta is None and tb is None and tq is None and tr is None:
+        return x, None
+    gain = _linalg.solve(r, conj_transpose(b) @ x)         # K = R⁻¹ Bᴴ X
+    closed = a - b @ gain                                   # A_cl = A − B K
+    d_cl, rhs = _closed_loop_tangent(x, gain, ta, tb, tq, tr)
+    if d_cl is not None:
+        rhs = add_terms(rhs, conj_transpose(d_cl) @ x + x @ d_cl)
+    # A_clᴴ dX + dX A_cl = −(dQ + Kᴴ dR K + dA_clᴴ X + X dA_cl)
+    return x, sylvester_columns(conj_transpose(closed), closed, -rhs, "solve_continuous_are")
+
+
+_care = defprimitive(
+    "solve_continuous_are", _care_rule, family="linalg", complex=True,
+    note="scipy.linalg.solve_continuous_are (dualgrad.scipy.linalg), e = s = None: dX from the Lyapunov equation "
+         "of the closed loop A − BK, K = R⁻¹BᴴX held fixed (the envelope theorem)")
+
+
+def solve_continuous_are(a, b, q, r, e=None, s=None, balanced=True):
+    """The stabilizing X with AᴴX + XA − XBR⁻¹BᴴX + Q = 0 (scipy.linalg.solve_continuous_are; q and r Hermitian,
+    r invertible); the generalized form (e, s) is refused."""
+    _are_options("solve_continuous_are", e, s)
+    return bind(_care, a, b, q, r, balanced=bool(balanced))
+
+
+def _dare_plain(a, b, q, r, balanced):
+    return _scipy("solve_discrete_are", a, b, q, r)(a, b, q, r, balanced=balanced)
+
+
+def _dare_rule(primals, tangents, balanced):
+    (a, b, q, r), (ta, tb, tq, tr) = primals, tangents
+    x = _value(_dare, _dare_plain, (a, b, q, r), balanced=balanced)
+    if ta is None and tb is None and tq is None and tr is None:
+        return x, None
+    bh_x = conj_transpose(b) @ x
+    gain = _linalg.solve(r + bh_x @ b, bh_x @ a)            # K = (R + BᴴXB)⁻¹ BᴴXA
+    closed = a - b @ gain                                   # A_cl = A − B K
+    d_cl, rhs = _closed_loop_tangent(x, gain, ta, tb, tq, tr)
+    if d_cl is not None:
+        x_closed = x @ closed
+        rhs = add_terms(rhs, conj_transpose(d_cl) @ x_closed + conj_transpose(x_closed) @ d_cl)
+    # A_clᴴ dX A_cl − dX + (dQ + Kᴴ dR K + dA_clᴴ X A_cl + A_clᴴ X dA_cl) = 0
+    return x, bind(_discrete_lyapunov, conj_transpose(closed), rhs, method=None)
+
+
+_dare = defprimitive(
+    "solve_discrete_are", _dare_rule, family="linalg", complex=True,
+    note="scipy.linalg.solve_discrete_are (dualgrad.scipy.linalg), e = s = None: dX from the discrete Lyapunov "
+         "equation of the closed loop A − BK, K = (R + BᴴXB)⁻¹BᴴXA held fixed (the envelope theorem)")
+
+
+def solve_discrete_are(a, b, q, r, e=None, s=None, balanced=True):
+    """The stabilizing X with AᴴXA − X − (AᴴXB)(R + BᴴXB)⁻¹(BᴴXA) + Q = 0 (scipy.linalg.solve_discrete_are; q and r
+    Hermitian); the generalized form (e, s) is refused."""
+    _are_options("solve_discrete_are", e, s)
+    return bind(_dare, a, b, q, r, balanced=bool(balanced))
