@@ -766,3 +766,25 @@ itstruve0 = unary("itstruve0", lambda sp, x, y: sp.struve(0.0, x), note="∫₀�
 it2struve0 = unary("it2struve0", lambda sp, x, y: -_over_x(lambda x: sp.struve(0.0, x), x, STRUVE0_SERIES),
                    note="∫ₓ^∞ H₀(t)/t dt: slope −H₀(x)/x (its series near 0)")
 itmodstruve0 = unary("itmodstruve0", lambda sp, x, y: sp.modstruve(0.0, x), note="∫₀ˣ L₀: slope L₀(x)")
+
+
+# ----- confluent and Wright functions: derivative in x, the parameters constant -------------------------------------
+hyperu = in_last("hyperu", lambda sp, a, b, x, out: -a * sp.hyperu(a + 1, b + 1, x), constants=("a", "b"),
+                 note="U(a, b, x)' = −a U(a + 1, b + 1, x); a, b constant")
+wright_bessel = in_last("wright_bessel", lambda sp, a, b, x, out: sp.wright_bessel(a, a + b, x), constants=("a", "b"),
+                        note="Φ(a, b; x)' = Φ(a, a + b; x) (term by term); a, b constant")
+log_wright_bessel = in_last("log_wright_bessel",
+                            lambda sp, a, b, x, out: np.exp(sp.log_wright_bessel(a, a + b, x) - out),
+                            constants=("a", "b"), note="log Φ(a, b; x): slope Φ(a, a + b; x)/Φ(a, b; x), in logs")
+
+# ----- more inverses of distribution functions ------------------------------------------------------------------------
+gdtria = nary("gdtria", lambda sp, p, b, x, out: 1 / (x * _gammainc_x(sp, b, out * x, p)), None,
+              lambda sp, p, b, x, out: -out / x, args=("p", "b", "x"),
+              note="a = gdtr⁻¹ in the rate: P(b, a·x) = p, so ∂ₚa = 1/(x ∂P) and ∂ₓa = −a/x; none in the shape b")
+nrdtrimn = nary("nrdtrimn", lambda sp, p, std, x, out: -std * SQRT_2PI * np.exp(0.5 * sp.ndtri(p) ** 2),
+                lambda sp, p, std, x, out: -sp.ndtri(p), lambda sp, p, std, x, out: 1.0, args=("p", "std", "x"),
+                note="the normal mean x − std·Φ⁻¹(p): linear in std and x")
+nrdtrisd = nary("nrdtrisd", lambda sp, mn, p, x, out: -1 / sp.ndtri(p),
+                lambda sp, mn, p, x, out: -out * SQRT_2PI * np.exp(0.5 * sp.ndtri(p) ** 2) / sp.ndtri(p),
+                lambda sp, mn, p, x, out: 1 / sp.ndtri(p), args=("mn", "p", "x"),
+                note="the normal standard deviation (x − mn)/Φ⁻¹(p)")
