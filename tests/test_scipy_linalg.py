@@ -99,12 +99,14 @@ FUNCTIONS = [
      (normal,) * 4, ((4, 4), (4, 2), (4, 4), (2, 2))),
     ("solve_discrete_are", lambda m, a, b, q, r: m.solve_discrete_are(a, b, hermitian(q), hermitian(r)),
      (normal,) * 4, ((4, 4), (4, 2), (4, 4), (2, 2))),
+    *[(name, lambda m, a, name=name: getattr(m, name)(a), (contracting,), ((3, 3),))
+      for name in ("cosm", "sinm", "tanm", "coshm", "sinhm", "tanhm")],
 ]
 IDS = [f[0] for f in FUNCTIONS]
 COMPLEX = {"sqrtm", "expm", "solve_sylvester", "solve_continuous_lyapunov", "solve_discrete_lyapunov",
            "solve_triangular", "solve_banded", "cholesky", "cholesky-lower", "inv", "det", "solve", "svdvals", "norm",
            "lu_factor", "lu_solve", "lu_solve-trans", "lu", "expm_frechet", "block_diag", "qr-economic",
-           "solve_continuous_are", "solve_discrete_are"}
+           "solve_continuous_are", "solve_discrete_are", "cosm", "sinm", "tanm", "coshm", "sinhm", "tanhm"}
 
 
 def draw(samplers, shapes, seed=0, dtype=np.float64):

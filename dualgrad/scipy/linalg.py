@@ -30,6 +30,12 @@ Matrix functions and matrix equations (rules of their own; the primal is SciPy's
 * ``solve_banded((l, u), ab, b)``: A x = b with A in LAPACK's band storage ab[u + i − j, j] = A[i, j];
   dx = solve_banded((l, u), ab, db − dA x), dA x summed over the l + u + 1 stored diagonals (the unused corners
   of ab carry no tangent).
+* ``solve_continuous_are(a, b, q, r)``, ``solve_discrete_are(a, b, q, r)``: SciPy's stabilizing solution X of
+  the Riccati equation (q, r Hermitian, as SciPy checks). With the optimal gain K = R⁻¹BᴴX (discrete:
+  (R + BᴴXB)⁻¹BᴴXA) held fixed, as the envelope theorem allows, and A_cl = A − BK, dA_cl = dA − dB K:
+  A_clᴴ dX + dX A_cl = −(dQ + Kᴴ dR K + dA_clᴴ X + X dA_cl) (continuous; a Sylvester solve), and
+  A_clᴴ dX A_cl − dX + dQ + Kᴴ dR K + dA_clᴴ X A_cl + A_clᴴ X dA_cl = 0 (discrete; solve_discrete_lyapunov).
+  Exists wherever the stabilizing solution does (A_cl stable). The generalized form (e, s) is refused.
 * ``lu_factor(a)``: P A = L U with LAPACK's row interchanges piv (plain integers, held fixed: the pivot order
   jumps only where two candidates tie); X = L⁻¹ P dA U⁻¹, dL = L·tril(X, −1), dU = triu(X)·U, packed like lu.
   Square, invertible A (a zero diagonal entry of U: ``NonDifferentiableError``). ``lu_solve((lu, piv), b, trans)``
@@ -56,7 +62,9 @@ Wrappers that map SciPy's signature onto dualgrad's ``np.linalg`` rules (docs/op
   ``pinv(atol > 0)`` takes one matrix, ``eigh(subset_by_value=...)`` one matrix, ``lstsq`` one 2-D a (as SciPy).
 
 Built from the functions above: ``expm_frechet(A, E)`` ((expm(A), L_exp(A, E)) by the block form, either of
-SciPy's methods; A and E may be Duals) and ``block_diag(*arrs)``.
+SciPy's methods; A and E may be Duals), ``block_diag(*arrs)``, and SciPy's own formulas on ``expm`` for ``cosm``,
+``sinm``, ``tanm``, ``coshm``, ``sinhm``, ``tanhm`` (differentiable everywhere; ``tanm`` and ``tanhm`` where cos(A),
+cosh(A) are invertible).
 
 Values: on plain arrays every function returns SciPy's own result. On Duals, the rules of their own (and
 ``lu_factor``) give SciPy's values exactly; the wrappers compute with NumPy's LAPACK calls and agree with SciPy's
@@ -65,9 +73,10 @@ to rounding, except that ``det`` and ``expm_frechet`` return double precision as
 Options: ``check_finite`` is honoured (a ValueError for infs or NaNs, as SciPy). ``overwrite_a``/``overwrite_b``
 are SciPy's permission to reuse the input's memory, never a promise; dualgrad never overwrites an input. Options
 that change the result and have no rule here (``eigh(b=...)``, another ``driver`` or ``lapack_driver``, sqrtm's
-deprecated ``disp``/``blocksize``) raise ``MissingRuleError`` naming them. CuPy data: the functions computed with
-NumPy's rules run on CuPy as those do; the others raise ``BackendUnsupportedError`` unless ``cupyx.scipy.linalg``
-has the function (``expm``, ``solve_triangular``).
+deprecated ``disp``/``blocksize``, ``qr(pivoting=True)``, the Riccati solvers' ``e``/``s``) raise
+``MissingRuleError`` naming them. CuPy data: the wrappers of NumPy's rules run on CuPy as those do; the rules of
+their own raise ``BackendUnsupportedError`` unless ``cupyx.scipy.linalg`` has the function (then they call it;
+this path has not run on a GPU).
 
 Every rule computes its tangent with these functions and NumPy's, so derivatives of any order nest (``dg.hessian``,
 jvp over jvp): the primal is SciPy's only at the innermost level, and a primal that is itself a Dual of an outer
@@ -93,7 +102,8 @@ from ..rules.linalg import conj_transpose
 __all__ = ["sqrtm", "expm", "solve_sylvester", "solve_continuous_lyapunov", "solve_discrete_lyapunov",
            "solve_triangular", "solve_banded", "cholesky", "cho_factor", "cho_solve", "inv", "det", "solve",
            "eigh", "svd", "svdvals", "pinv", "norm", "lstsq", "lu_factor", "lu_solve", "lu", "expm_frechet",
-           "block_diag", "qr", "solve_continuous_are", "solve_discrete_are"]
+           "block_diag", "qr", "solve_continuous_are", "solve_discrete_are", "cosm", "sinm", "tanm", "coshm", "sinhm",
+           "tanhm"]
 
 _UNSET = object()
 
@@ -937,3 +947,42 @@ def solve_discrete_are(a, b, q, r, e=None, s=None, balanced=True):
     Hermitian); the generalized form (e, s) is refused."""
     _are_options("solve_discrete_are", e, s)
     return bind(_dare, a, b, q, r, balanced=bool(balanced))
+
+
+# ----- trigonometric and hyperbolic matrix functions: SciPy's formulas on expm ----------------------------------------
+def cosm(A):
+    """cos(A) (scipy.linalg.cosm): Re expm(iA) for real A, (expm(iA) + expm(−iA))/2 for complex A, as SciPy."""
+    if _plain(A):
+        return _sl.cosm(A)
+    if _linalg.is_complex(A):
+        return 0.5 * (expm(1j * A) + expm(-1j * A))
+    return np.real(expm(1j * A))
+
+
+def sinm(A):
+    """sin(A) (scipy.linalg.sinm): Im expm(iA) for real A, (expm(iA) − expm(−iA))/2i for complex A, as SciPy."""
+    if _plain(A):
+        return _sl.sinm(A)
+    if _linalg.is_complex(A):
+        return -0.5j * (expm(1j * A) - expm(-1j * A))
+    return np.imag(expm(1j * A))
+
+
+def tanm(A):
+    """tan(A) = cos(A)⁻¹ sin(A) (scipy.linalg.tanm)."""
+    return _sl.tanm(A) if _plain(A) else _linalg.solve(cosm(A), sinm(A))
+
+
+def coshm(A):
+    """cosh(A) = (expm(A) + expm(−A))/2 (scipy.linalg.coshm)."""
+    return _sl.coshm(A) if _plain(A) else 0.5 * (expm(A) + expm(-A))
+
+
+def sinhm(A):
+    """sinh(A) = (expm(A) − expm(−A))/2 (scipy.linalg.sinhm)."""
+    return _sl.sinhm(A) if _plain(A) else 0.5 * (expm(A) - expm(-A))
+
+
+def tanhm(A):
+    """tanh(A) = cosh(A)⁻¹ sinh(A) (scipy.linalg.tanhm)."""
+    return _sl.tanhm(A) if _plain(A) else _linalg.solve(coshm(A), sinhm(A))
