@@ -335,3 +335,10 @@ def test_integral_slopes_with_a_removable_singularity_at_zero(f, expected):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         np.testing.assert_allclose(slope(f, np.array([0.0])), [expected], rtol=1e-15, atol=1e-300)
+
+
+def test_parabolic_cylinder_order_is_constant():
+    with pytest.raises(dg.MissingRuleError, match="with respect to the order v.*hold the order v constant"):
+        sp.pbdv(dual([1.5, 2.5]), np.array([0.2, 0.4]))
+    d, dp = sp.pbdv(1.5, dual([0.2, 0.4]))
+    np.testing.assert_allclose(d.tangent, dual([0.2, 0.4]).tangent * sp.pbdv(1.5, np.array([0.2, 0.4]))[1])

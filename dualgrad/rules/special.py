@@ -124,19 +124,26 @@ def in_last(name, slope, *, constants, note="", ufunc=None, numpy=None, complex=
                 complex=complex, note=note or f"derivative in the last operand; {', '.join(constants)} constant")
 
 
-def multi_output(name, slopes, *, note=""):
-    """Register ``scipy.special.<name>(x)`` with several outputs; ``slopes(sp, x, outs)`` gives each one's slope."""
+def multi_output(name, slopes, *, constants=(), note=""):
+    """Register ``scipy.special.<name>(*constants, x)`` with several outputs; ``slopes(sp, *operands, outs)`` gives
+    each one's slope in x, the last operand (a tangent on one of the ``constants`` raises ``MissingRuleError``)."""
     def rule(primals, tangents):
-        (x,), (t,) = primals, tangents
-        sp = _sp(x)
-        outs = getattr(sp, name)(x)
-        return outs, None if t is None else tuple(t * slope for slope in slopes(sp, x, outs))
+        operands = [sequence_as_array(x) for x in primals]
+        for arg, tangent in zip(constants, tangents):
+            if tangent is not None:
+                raise _no_closed_form(name, arg)
+        sp, t = _sp(*operands), tangents[-1]
+        outs = getattr(sp, name)(*operands)
+        if t is None:
+            return outs, None
+        t = lift(t, np.ndim(outs[0]))
+        return outs, tuple(fit(t * slope, np.shape(out)) for slope, out in zip(slopes(sp, *operands, outs), outs))
 
     prim = defprimitive(f"special.{name}", rule, family="special", kind="elementwise",
                         numpy=(f"scipy.special.{name}",), note=note)
 
-    def fn(x):
-        return bind(prim, x)
+    def fn(*operands):
+        return bind(prim, *operands)
     fn.__name__ = fn.__qualname__ = name
     implements(f"scipy.special.{name}")(fn)
     return fn
@@ -788,3 +795,13 @@ nrdtrisd = nary("nrdtrisd", lambda sp, mn, p, x, out: -1 / sp.ndtri(p),
                 lambda sp, mn, p, x, out: -out * SQRT_2PI * np.exp(0.5 * sp.ndtri(p) ** 2) / sp.ndtri(p),
                 lambda sp, mn, p, x, out: 1 / sp.ndtri(p), args=("mn", "p", "x"),
                 note="the normal standard deviation (x − mn)/Φ⁻¹(p)")
+
+
+# ----- parabolic cylinder functions: SciPy returns (y, y'); y'' from Weber's equation, the order v constant ----------
+# D_v and V_v solve y'' = (x²/4 − v − 1/2) y; W(a, x) solves y'' = (a − x²/4) y.
+pbdv = multi_output("pbdv", lambda sp, v, x, outs: (outs[1], (0.25 * x * x - v - 0.5) * outs[0]),
+                    constants=("the order v",), note="(D_v, D_v'): D_v'' = (x²/4 − v − 1/2) D_v; v constant")
+pbvv = multi_output("pbvv", lambda sp, v, x, outs: (outs[1], (0.25 * x * x - v - 0.5) * outs[0]),
+                    constants=("the order v",), note="(V_v, V_v'): V_v'' = (x²/4 − v − 1/2) V_v; v constant")
+pbwa = multi_output("pbwa", lambda sp, a, x, outs: (outs[1], (a - 0.25 * x * x) * outs[0]),
+                    constants=("a",), note="(W, W'): W'' = (a − x²/4) W; a constant (SciPy: accurate for |a|, |x| < 5)")
