@@ -22,6 +22,13 @@ from .harness import spd, well_conditioned
 rng = np.random.default_rng(7)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rng():
+    """Reseed the module's generator for every test: its inputs do not depend on which tests ran before."""
+    global rng
+    rng = np.random.default_rng(7)
+
+
 def symmetric(rng, shape):
     """Symmetric matrices with well-separated eigenvalues 1, 2, ..., n (distinct: eigh is differentiable)."""
     n = shape[-1]
