@@ -82,10 +82,11 @@ def _rvs(name, args, kwds):
 class Continuous:
     """A location-scale family: the standardised distribution's formulas in z = (x − loc)/scale.
 
-    ``logpdf``, ``cdf``, ``sf`` (and the optional ``logcdf``, ``logsf``, ``ppf``, ``isf``) take
-    ``(z, *shapes)``; ``argcheck(*shapes)`` says which plain parameter values are valid; ``support`` is
-    the closed interval of z (``open_lower``: its lower end excluded), and ``interior`` a point inside it,
-    which stands in for z outside the support so that no formula is evaluated where it is undefined.
+    ``logpdf_z``, ``cdf_z``, ``sf_z`` (and the optional ``logcdf_z``, ``logsf_z``, ``ppf_z``, ``isf_z``;
+    the logs of the CDF and SF by default) take ``(z, *shapes)`` (the quantiles ``(q, *shapes)``);
+    ``argcheck(*shapes)`` says which plain parameter values are valid; ``support`` is the closed interval of
+    z (``open_lower``: its lower end excluded), and ``interior`` a point inside it, which stands in for z
+    outside the support so that no formula is evaluated where it is undefined.
     """
 
     name: str
