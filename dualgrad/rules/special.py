@@ -268,10 +268,14 @@ def multigammaln(a, d):
 # ----- distribution functions: derivative in the quantile (probability), the distribution's parameters constant ---
 # A degree of freedom or a count appears inside the incomplete gamma/beta parameters, where SciPy has no closed
 # form; counts (k, n of the binomial and Poisson functions) are floored by SciPy: piecewise constant, slope 0.
+def t_log_density(sp, df, t):
+    """log of the density of Student's t with df degrees of freedom at t (also dualgrad.scipy.stats.t's)."""
+    return (sp.gammaln(0.5 * (df + 1)) - sp.gammaln(0.5 * df) - 0.5 * np.log(df * math.pi)
+            - 0.5 * (df + 1) * np.log1p(t * t / df))
+
+
 def _t_density(sp, df, t):
-    """The density of Student's t with df degrees of freedom at t."""
-    return np.exp(sp.gammaln(0.5 * (df + 1)) - sp.gammaln(0.5 * df) - 0.5 * np.log(df * math.pi)
-                  - 0.5 * (df + 1) * np.log1p(t * t / df))
+    return np.exp(t_log_density(sp, df, t))
 
 
 def _zero(sp, *operands):

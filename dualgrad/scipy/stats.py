@@ -41,6 +41,7 @@ import scipy.special as sc  # ufuncs: a Dual reaches dualgrad's rule for each
 import scipy.stats as scipy_stats
 
 from ..dual import Dual, innermost
+from ..rules.special import t_log_density
 
 __all__ = ["norm", "t", "chi2", "gamma", "beta", "expon", "laplace", "logistic", "cauchy", "uniform", "lognorm",
            "poisson", "bernoulli", "binom", "geom", "multivariate_normal", "dirichlet"]
@@ -58,6 +59,26 @@ def _scalar_out(out):
 def _operand(value):
     """A Dual as it is; anything else (a number, a list) as the array SciPy would make of it."""
     return value if isinstance(value, Dual) else np.asarray(value)
+
+
+def _bind(name, method, first, shapes, optional, args, kwds):
+    """The arguments after the first of ``name.method(first, *shapes, *optional)``, positional or by keyword,
+    as SciPy binds them: {argument name: value}, with SciPy's errors for extra, repeated or missing ones."""
+    names = shapes + optional
+    if len(args) > len(names):
+        raise TypeError(f"{name}.{method}() takes at most {len(names) + 1} positional arguments "
+                        f"({first}, {', '.join(names)})")
+    values = dict(zip(names, args))
+    for key, value in kwds.items():
+        if key not in names:
+            raise TypeError(f"{name}.{method}() got an unexpected keyword argument {key!r}")
+        if key in values:
+            raise TypeError(f"{name}.{method}() got multiple values for argument {key!r}")
+        values[key] = value
+    missing = [s for s in shapes if s not in values]
+    if missing:
+        raise TypeError(f"{name}.{method}() missing required argument(s): {', '.join(missing)}")
+    return values
 
 
 def _valid(checks):
@@ -105,20 +126,7 @@ class Continuous:
 
     # -- arguments: (x, *shapes, loc, scale) positionally or by name, as SciPy --
     def _arguments(self, x, args, kwds, method):
-        names = self.shapes + ("loc", "scale")
-        if len(args) > len(names):
-            raise TypeError(f"{self.name}.{method}() takes at most {len(names) + 1} positional arguments "
-                            f"(x, {', '.join(names)})")
-        values = dict(zip(names, args))
-        for key, value in kwds.items():
-            if key not in names:
-                raise TypeError(f"{self.name}.{method}() got an unexpected keyword argument {key!r}")
-            if key in values:
-                raise TypeError(f"{self.name}.{method}() got multiple values for argument {key!r}")
-            values[key] = value
-        missing = [s for s in self.shapes if s not in values]
-        if missing:
-            raise TypeError(f"{self.name}.{method}() missing required argument(s): {', '.join(missing)}")
+        values = _bind(self.name, method, "x", self.shapes, ("loc", "scale"), args, kwds)
         shapes = tuple(_operand(values[s]) for s in self.shapes)
         x, loc, scale = _operand(x), _operand(values.get("loc", 0.0)), _operand(values.get("scale", 1.0))
         valid = _valid([innermost(scale) > 0, self.argcheck(*map(innermost, shapes))])
@@ -130,10 +138,12 @@ class Continuous:
         return ((zp > lo) if self.open_lower else (zp >= lo)) & (zp <= hi)
 
     def _standardised(self, x, args, kwds, method):
+        """z = (x − loc)/scale with ``interior`` outside the support, its plain values, the shapes, scale, and the
+        masks of z inside the support (with valid parameters) and of valid parameters."""
         x, shapes, loc, scale, valid = self._arguments(x, args, kwds, method)
         z = (x - loc) / scale
         inside = self._inside(z) & valid
-        return np.where(inside, z, self.interior), shapes, scale, inside, valid
+        return np.where(inside, z, self.interior), innermost(z), shapes, scale, inside, valid
 
     def _finish(self, value, inside, valid, outside):
         """``value`` inside the support, ``outside`` (a constant, or an array of them) elsewhere, NaN where the
@@ -142,23 +152,20 @@ class Continuous:
 
     def logpdf(self, x, *args, **kwds):
         with np.errstate(divide="ignore", invalid="ignore"):
-            z, shapes, scale, inside, valid = self._standardised(x, args, kwds, "logpdf")
+            z, _, shapes, scale, inside, valid = self._standardised(x, args, kwds, "logpdf")
             return self._finish(self.logpdf_z(z, *shapes) - np.log(scale), inside, valid, -INF)
 
     def pdf(self, x, *args, **kwds):
         with np.errstate(divide="ignore", invalid="ignore"):
-            z, shapes, scale, inside, valid = self._standardised(x, args, kwds, "pdf")
+            z, _, shapes, scale, inside, valid = self._standardised(x, args, kwds, "pdf")
             return self._finish(np.exp(self.logpdf_z(z, *shapes)) / scale, inside, valid, 0.0)
 
     def _tail(self, x, args, kwds, method, fn, below, above):
         """A CDF-like method: ``fn(z, *shapes)`` inside the support; ``below``/``above`` it outside."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            x, shapes, loc, scale, valid = self._arguments(x, args, kwds, method)
-            z = (x - loc) / scale
-            inside = self._inside(z) & valid
-            value = fn(np.where(inside, z, self.interior), *shapes)
-            outside = np.where(innermost(z) <= self.support[0], below, above)   # z = lo: outside only if open
-            return self._finish(value, inside, valid, outside)
+            z, plain, shapes, _, inside, valid = self._standardised(x, args, kwds, method)
+            outside = np.where(plain <= self.support[0], below, above)       # z = lo: outside only if open
+            return self._finish(fn(z, *shapes), inside, valid, outside)
 
     def cdf(self, x, *args, **kwds):
         return self._tail(x, args, kwds, "cdf", self.cdf_z, 0.0, 1.0)
@@ -199,11 +206,6 @@ class Continuous:
         return f"<dualgrad.scipy.stats.{self.name}>"
 
 
-def _t_logpdf(z, df):
-    return (sc.gammaln(0.5 * (df + 1)) - sc.gammaln(0.5 * df) - 0.5 * np.log(df * math.pi)
-            - 0.5 * (df + 1) * np.log1p(z * z / df))
-
-
 def _laplace_cdf(z):
     return np.where(innermost(z) < 0, 0.5 * np.exp(np.minimum(z, 0)), 1 - 0.5 * np.exp(-np.maximum(z, 0)))
 
@@ -218,7 +220,7 @@ norm = Continuous(
     logcdf_z=lambda z: sc.log_ndtr(z), logsf_z=lambda z: sc.log_ndtr(-z),
     ppf_z=lambda q: sc.ndtri(q), isf_z=lambda q: -sc.ndtri(q))
 t = Continuous(
-    "t", ("df",), _t_logpdf, lambda z, df: sc.stdtr(df, z), lambda z, df: sc.stdtr(df, -z),
+    "t", ("df",), lambda z, df: t_log_density(sc, df, z), lambda z, df: sc.stdtr(df, z), lambda z, df: sc.stdtr(df, -z),
     ppf_z=lambda q, df: sc.stdtrit(df, q), isf_z=lambda q, df: -sc.stdtrit(df, q), argcheck=lambda df: df > 0)
 chi2 = Continuous(
     "chi2", ("df",), lambda z, df: sc.xlogy(0.5 * df - 1, z) - 0.5 * z - sc.gammaln(0.5 * df) - 0.5 * df * LOG_2,
@@ -280,18 +282,7 @@ class Discrete:
     counts: tuple[str, ...] = ()
 
     def _arguments(self, x, args, kwds, method):
-        names = self.shapes + ("loc",)
-        if len(args) > len(names):
-            raise TypeError(f"{self.name}.{method}() takes at most {len(names) + 1} positional arguments "
-                            f"(k, {', '.join(names)})")
-        values = dict(zip(names, args))
-        for key, value in kwds.items():
-            if key not in names or key in values:
-                raise TypeError(f"{self.name}.{method}() got an unexpected or repeated argument {key!r}")
-            values[key] = value
-        missing = [s for s in self.shapes if s not in values]
-        if missing:
-            raise TypeError(f"{self.name}.{method}() missing required argument(s): {', '.join(missing)}")
+        values = _bind(self.name, method, "k", self.shapes, ("loc",), args, kwds)
         shapes = tuple(np.asarray(innermost(values[s])) if s in self.counts else _operand(values[s])
                        for s in self.shapes)
         k = np.asarray(innermost(x)) - np.asarray(innermost(values.get("loc", 0)))   # integer-valued: plain
