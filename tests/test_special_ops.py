@@ -130,7 +130,19 @@ def test_a_scipy_ufunc_without_rule_names_itself_and_the_fix():
         sp.kolmogorov(dual([1.0]))
 
 
-def test_defjvp_registers_a_rule_for_a_scipy_ufunc():
+@pytest.fixture
+def restored_rule_tables():
+    """The rule tables as they were before the test: a rule a test registers does not leak into later tests
+    (test_docs compares docs/ops.md with them)."""
+    from dualgrad.registry import NUMPY_UFUNCS, RULES
+    saved = [(table, dict(table)) for table in (RULES, NUMPY_UFUNCS)]
+    yield
+    for table, before in saved:
+        table.clear()
+        table.update(before)
+
+
+def test_defjvp_registers_a_rule_for_a_scipy_ufunc(restored_rule_tables):
     @dg.defjvp(sp.bei)                            # (not ber: docs/tutorial/02 shows ber without a rule)
     def bei_jvp(primals, tangents):               # the Kelvin function bei: slope beip (SciPy's own)
         (x,), (t,) = primals, tangents
