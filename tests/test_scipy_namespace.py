@@ -70,3 +70,8 @@ def test_scipys_own_functions_refuse_a_dual_and_name_the_counterpart():
         scipy.stats.norm.pdf(x)
     with pytest.raises(TypeError, match=r"dualgrad\.scipy\.special has the counterparts"):
         sp.logsumexp(x)
+
+
+def test_softmax_refuses_an_axis_out_of_bounds():
+    with pytest.raises(np.exceptions.AxisError, match="axis 5 is out of bounds"):
+        special.softmax(np.zeros((3, 4, 2)), axis=(5,))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.special as _sp
 
+from ..rules._util import normalize_axes
 from ..rules.nn import log_softmax as _log_softmax
 from ..rules.nn import softmax as _softmax
 from ..rules.reductions import logsumexp
@@ -26,7 +27,7 @@ def _over(fn, x, axis):
     if isinstance(axis, (int, np.integer)):
         return fn(x, axis=int(axis))
     ndim = np.ndim(x)
-    axes = tuple(range(ndim)) if axis is None else tuple(int(a) % max(ndim, 1) for a in axis)
+    axes = normalize_axes(axis, ndim, fn.__name__)
     rest = [a for a in range(ndim) if a not in axes]
     moved = np.transpose(x, rest + list(axes))                          # (*rest, *axes)
     shape = np.shape(moved)
