@@ -1,10 +1,12 @@
 """The benchmark suite runs, cross-checks its methods and reports every column (timings are not tested)."""
 import json
 
+import numpy as np
 import pytest
 
 import dualgrad as dg
-from dualgrad import bench, cli
+from dualgrad import bench, cli, nn
+from dualgrad.gradients import make_gradient_source
 
 
 @pytest.fixture
@@ -54,6 +56,51 @@ def test_bench_conv_child_sets_its_malloc_and_checks_the_methods(monkeypatch):
     (net, k, results, kinds), = tables
     assert (net, k) == ("lenet5", 2) and kinds["dualgrad jvp"] == "dualgrad"
     assert all(median > 0 and rounds >= 7 for median, _, rounds in results.values())
+
+
+def test_bench_conv_resnet_counts_the_flops_of_its_convs_and_head():
+    """ResNetSmall(width 16) on 3×32×32, per sample: stem 3→16 at 32², stage 1 two 16→16 at 32², stage 2
+    16→32 (stride 2), 32→32 and a 1×1 shortcut at 16², stage 3 the same at 8², the 64→10 head. Every layer's
+    tangent does X·dW and, except the stem (its input x carries none), dX·W."""
+    convs = [(32, 3, 16, 3), (32, 16, 16, 3), (32, 16, 16, 3), (16, 16, 32, 3), (16, 32, 32, 3), (16, 16, 32, 1),
+             (8, 32, 64, 3), (8, 64, 64, 3), (8, 32, 64, 1)]                      # (side, in, out, kernel)
+    primal = sum(2 * side ** 2 * cin * cout * kk ** 2 for side, cin, cout, kk in convs) + 2 * 64 * 10
+    stem = 2 * 32 ** 2 * 3 * 16 * 9
+    assert bench.conv.flops("resnet", 0) == 128 * primal
+    assert bench.conv.flops("resnet", 3) == 128 * (primal + 3 * (2 * primal - stem))
+
+
+@pytest.fixture
+def small_batch(monkeypatch):
+    """The conv suite's problems with 8 samples instead of 128 (the same networks)."""
+    monkeypatch.setattr(bench.conv, "BATCH", 8)
+
+
+def test_bench_conv_resnet_jvp_is_the_exact_gradient_along_each_tangent(small_batch):
+    """dualgrad's k derivatives of the residual net (batch statistics) against the reverse rules of dualgrad.nn:
+    column i is ⟨∇L, tangent i⟩."""
+    model, params, tangents, x, y = bench.conv.make_problem("resnet", 2)
+    assert isinstance(model, nn.ResNetSmall) and x.shape == (8, 3, 32, 32) and x.dtype == np.float32
+    got = bench.conv.methods("resnet", 2, peers=False)["dualgrad jvp"][0]()
+    _, grads = make_gradient_source("exact")(model, dict(zip(model.parameters(), params)), x, y, nn.Context())
+    expect = [sum(float(np.vdot(grads[name], t[i])) for name, t in zip(model.parameters(), tangents))
+              for i in range(2)]
+    np.testing.assert_allclose(got, expect, rtol=1e-3)
+
+
+def test_bench_conv_resnet_peers_compute_the_same_derivatives(small_batch):
+    """The PyTorch twin (functional_call, batch norm on batch statistics) and the JAX version of the module tree
+    with dualgrad's parameters agree with dualgrad's jvp, as the check before timing demands."""
+    methods = bench.conv.methods("resnet", 2)
+    peers = [name for name, (_, kind) in methods.items() if kind == "peer"]
+    if not peers:
+        pytest.skip("neither PyTorch nor JAX is installed (pip install '.[bench]')")
+    assert "hand-written im2col network" not in methods
+    ref = methods["dualgrad jvp"][0]()
+    for name in peers:
+        np.testing.assert_allclose(bench.peers.to_host(methods[name][0]()), ref, rtol=1e-3,
+                                   atol=1e-4 * float(np.abs(ref).max()), err_msg=name)
+    bench._check(methods)
 
 
 def test_bench_on_the_gpu_is_checked_before_anything_runs(tmp_path, capsys):

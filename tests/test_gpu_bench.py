@@ -27,7 +27,7 @@ def test_bench_mlp_and_conv_on_the_gpu(tmp_path, capsys):
         assert all(r["ms"] > 0 for r in g["rows"])
 
 
-@pytest.mark.parametrize("net", ["lenet5", "convnet4"])
+@pytest.mark.parametrize("net", ["lenet5", "convnet4", "resnet"])
 def test_dualgrad_on_cupy_equals_numpy_on_the_conv_nets(net):
     """The same problem on both backends: the k jvps agree to float32 rounding (and come back as CuPy)."""
     import cupy

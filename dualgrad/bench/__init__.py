@@ -1,6 +1,6 @@
 """``dualgrad bench``: the benchmark suite of docs/performance.md, with interleaved timing.
 
-Suites: ``mlp`` (the k-tangent MLP pass), ``conv`` (LeNet-5 and a 4-layer conv net), ``step`` (one
+Suites: ``mlp`` (the k-tangent MLP pass), ``conv`` (LeNet-5, a 4-layer conv net and the residual net), ``step`` (one
 training step of the FCNet, LeNet-5 and the residual net), ``memory`` (peak memory against depth), plus
 the GEMM peak of this machine. Every timing table gives the median ms per call, the ratio to the NumPy
 primal forward, to the hand-written/fused NumPy version, to the best installed peer, GFLOP/s and the

@@ -59,8 +59,10 @@ def _step(model, source, x, y, seed=1):
     return step
 
 
-def _torch_model(net, torch):
-    """The step suite's network in PyTorch (the same architecture; PyTorch's own initialisation)."""
+def torch_model(net, torch, in_channels: int = 1, width: int = 8):
+    """The step suite's network in PyTorch (the same architecture; PyTorch's own initialisation). The residual
+    net takes ``nn.ResNetSmall``'s ``in_channels`` and ``width`` (3 stages, stem stride 1); the conv suite's is
+    wider, on 3×32×32 images (``conv.RESNET``)."""
     t = torch.nn
     if net == "fcnet":
         return t.Sequential(t.Linear(IN, WIDTH), t.ReLU(), t.Linear(WIDTH, WIDTH), t.ReLU(), t.Linear(WIDTH, CLASSES))
@@ -81,8 +83,10 @@ def _torch_model(net, torch):
         def forward(self, x):
             return torch.relu(self.body(x) + self.shortcut(x))
 
-    return t.Sequential(t.Conv2d(1, 8, 3, 1, 1, bias=False), t.BatchNorm2d(8), t.ReLU(), Basic(8, 8, 1),
-                        Basic(8, 16, 2), Basic(16, 32, 2), t.AdaptiveAvgPool2d(1), t.Flatten(), t.Linear(32, CLASSES))
+    w = width
+    return t.Sequential(t.Conv2d(in_channels, w, 3, 1, 1, bias=False), t.BatchNorm2d(w), t.ReLU(), Basic(w, w, 1),
+                        Basic(w, 2 * w, 2), Basic(2 * w, 4 * w, 2), t.AdaptiveAvgPool2d(1), t.Flatten(),
+                        t.Linear(4 * w, CLASSES))
 
 
 def methods(net: str = "fcnet", peers: bool = True):
@@ -99,7 +103,7 @@ def methods(net: str = "fcnet", peers: bool = True):
         (_step(model, make_gradient_source("activity", method="projection", k=K), x, y), "dualgrad")
     torch = torch_or_none() if peers else None
     if torch is not None:
-        module = _torch_model(net, torch)
+        module = torch_model(net, torch)
         opt = torch.optim.SGD(module.parameters(), lr=1e-3)
         tx, ty = torch.from_numpy(x), torch.from_numpy(y)
 
