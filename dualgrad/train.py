@@ -20,6 +20,7 @@ epoch are restored, its commit is left as it was, and the reason is reported. An
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -32,7 +33,7 @@ from .backend import BACKENDS, move, namespace
 from .backend import get as get_backend
 from .data import Dataset, Splits, batches
 from .errors import InvalidArgumentError, NonFiniteError
-from .estimators import check_sampler
+from .estimators import check_sampler, prefetch_tangents
 from .gradients import METHOD_NAMES, SOURCES, make_gradient_source, num_perturbed
 from .nn import Context
 from .optim import OPTIMIZERS, SCHEDULES, schedule
@@ -247,7 +248,9 @@ def fit(model, splits: Splits, cfg: TrainConfig | None = None, *, out=None, resu
 
     BLAS runs with ``cfg.threads`` threads (default 1): the GEMMs of mini-batch training are small, and
     OpenBLAS's spinning worker threads cost far more than they save on them, by a factor of 10 or more
-    when other processes share the cores. Raise it for wide models.
+    when other processes share the cores. Raise it for wide models. Weight perturbation with normal tangents
+    draws each step's tangents during the step before, on the cores BLAS leaves idle
+    (``estimators.prefetch_tangents``: the same numbers, one more k × P array held).
 
     ``parallel=TangentParallel()`` (under ``mpiexec``): the k tangent columns of every step are split over the
     MPI ranks (``dualgrad.parallel``); rank 0 sets the run up and alone writes to ``out`` and shows progress.
@@ -289,7 +292,8 @@ def fit(model, splits: Splits, cfg: TrainConfig | None = None, *, out=None, resu
                                                                                overwrite=overwrite)
         return None if run is None else run.last_commit()
     committed = parallel.from_root(set_up)
-    with threadpool_limits(cfg.threads):
+    prefetch = prefetch_tangents() if cfg.grad == "weight" and cfg.sampler == "normal" else contextlib.nullcontext()
+    with threadpool_limits(cfg.threads), prefetch:
         return _fit(model, splits, cfg, config, opened.get("run"), committed, progress and parallel.is_root,
                     parallel)
 

@@ -4,6 +4,7 @@ Statistical tests use fixed seeds and tolerances of Z standard errors of the Mon
 hand-tuned constant), so a wrong formula or estimator fails them while a correct one passes.
 """
 import math
+import os
 import pathlib
 import warnings
 
@@ -14,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import dualgrad as dg
+from dualgrad import backend
 from dualgrad import estimators as est
 from dualgrad.errors import InvalidArgumentError, NonFiniteError
 from dualgrad.estimators import theory
@@ -186,12 +188,14 @@ def test_float32_normal_tangents_are_standard_normal():
         assert abs(np.corrcoef(a, b)[0, 1]) < Z / math.sqrt(n // 2)
 
 
-def test_float32_normal_tangents_depend_on_the_seed_only_not_on_the_threads():
+def test_float32_normal_tangents_depend_on_the_seed_only_not_on_the_threads(monkeypatch):
+    """However many threads fill the blocks, and whatever BLAS's thread count, the same numbers."""
     from threadpoolctl import threadpool_limits
-    shape = (3, est.tangents.GAUSSIAN_BLOCK + 5)                 # several blocks, an odd last one
+    shape = (3, est.gaussian.GAUSSIAN_BLOCK + 5)                 # several blocks, an odd last one
     draws_ = []
-    for threads in (1, 2, 3):
-        with threadpool_limits(threads):
+    for workers, blas in ((1, 1), (2, 1), (3, 2), (8, 1)):
+        monkeypatch.setattr(est.gaussian, "draw_workers", lambda workers=workers: workers)
+        with threadpool_limits(blas):
             draws_.append(est.sample_tangents(*shape, "normal", np.random.default_rng(11), dtype=np.float32))
     for other in draws_[1:]:
         np.testing.assert_array_equal(other, draws_[0])
@@ -202,16 +206,27 @@ def test_float32_normal_tangents_depend_on_the_seed_only_not_on_the_threads():
     np.testing.assert_array_equal(small, np.random.default_rng(11).standard_normal((3, 10), dtype=np.float32))
 
 
+def test_the_draw_workers_do_not_follow_blas():
+    """One-threaded BLAS (as fit runs) leaves the draw all the cores this process may use."""
+    from threadpoolctl import threadpool_limits
+    counts = []
+    for blas in (1, 2):
+        with threadpool_limits(blas):
+            counts.append(est.gaussian.draw_workers())
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert counts == [min(backend.MAX_WORKERS, cores)] * 2
+
+
 @pytest.mark.parametrize("size", [7, 8, 1 << 10])
 def test_box_muller_numbers_do_not_depend_on_its_pass_size(monkeypatch, size):
     """The arithmetic runs BOX_MULLER_PAIRS pairs at a time; the numbers must be those of one pass over the
     whole block (odd and even lengths: the second half is one shorter for an odd one)."""
     for m in (1, 2, 15, 16, 2049):
         whole = np.empty(m, np.float32)
-        est.tangents._box_muller(np.random.Generator(np.random.SFC64(m)), whole)
-        monkeypatch.setattr(est.tangents, "BOX_MULLER_PAIRS", size)
+        est.gaussian._box_muller(np.random.Generator(np.random.SFC64(m)), whole)
+        monkeypatch.setattr(est.gaussian, "BOX_MULLER_PAIRS", size)
         passes = np.empty(m, np.float32)
-        est.tangents._box_muller(np.random.Generator(np.random.SFC64(m)), passes)
+        est.gaussian._box_muller(np.random.Generator(np.random.SFC64(m)), passes)
         monkeypatch.undo()
         np.testing.assert_array_equal(passes, whole)
         assert np.all(np.isfinite(whole))

@@ -26,8 +26,9 @@ parameters of the 784-1024-1024-10 net), so the two common samplers draw fast on
   beyond 8σ) and u₂ 24 (the resolution of a float32). The numbers are drawn in blocks of
   ``GAUSSIAN_BLOCK``, each from its own SFC64 generator seeded by ``rng``, on worker threads: the
   result is a deterministic function of ``rng``'s state and the shape, whatever the number of
-  threads. Smaller draws (activity perturbation's, the test functions') and float64 keep
-  ``rng.standard_normal``, so their numbers for a seed are NumPy's own.
+  threads; inside ``prefetch_tangents`` the next draw is made ahead, on a background thread, with the
+  same numbers (``estimators/gaussian.py``). Smaller draws (activity perturbation's, the test
+  functions') and float64 keep ``rng.standard_normal``, so their numbers for a seed are NumPy's own.
 * "rademacher" takes one random bit per entry (``rng.bytes``) instead of one 64-bit integer.
 
 Both are exact in distribution; for a given seed they give other numbers than NumPy's
@@ -41,14 +42,8 @@ import sys
 
 import numpy as np
 
-from ..backend import kernel_workers, run_parallel
 from ..errors import InvalidArgumentError
-
-#: numbers per block of the float32 Gaussian sampler (one child generator per block); smaller draws
-#: take NumPy's ziggurat
-GAUSSIAN_BLOCK = 1 << 20
-#: pairs per pass of the Box–Muller arithmetic (two float32 buffers of 64 KiB: within a core's L2 cache)
-BOX_MULLER_PAIRS = 1 << 14
+from .gaussian import GAUSSIAN_BLOCK, standard_normal_float32
 
 
 def _namespace(rng):
@@ -64,55 +59,6 @@ def _check_rng(rng):
                         "takes a Generator, so that the same seed gives the same run")
     if not hasattr(rng, "standard_normal") or isinstance(rng, np.random.RandomState):
         raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
-
-
-def _box_muller(rng, out):
-    """Fill the float32 vector ``out`` with independent N(0, 1) numbers: pairs r cos θ, r sin θ with
-    r = √(−2 ln u₁), u₁ ∈ (0, 1] on a 2⁻⁵³ grid (float64 draws, rounded to float32 after the subtraction:
-    small u₁, the tail, keep their precision), and θ = 2π u₂ with a float32 draw u₂.
-
-    The uniforms are drawn for the whole vector (all u₁, then all u₂); the arithmetic runs over
-    ``BOX_MULLER_PAIRS`` pairs at a time on two reused buffers that stay in the core's cache (20% faster
-    than whole-vector passes; the same numbers)."""
-    m = out.size
-    half = (m + 1) // 2
-    u1 = rng.random(half)
-    u2 = rng.random(half, dtype=np.float32)
-    size = min(half, BOX_MULLER_PAIRS)
-    radius, angle = np.empty(size, np.float32), np.empty(size, np.float32)
-    for lo in range(0, half, size):
-        hi = min(half, lo + size)
-        r, a = radius[:hi - lo], angle[:hi - lo]
-        np.subtract(1.0, u1[lo:hi], out=r, casting="same_kind")
-        np.log(r, out=r)
-        r *= np.float32(-2)
-        np.sqrt(r, out=r)
-        np.multiply(u2[lo:hi], np.float32(2 * math.pi), out=a)
-        z1 = out[lo:hi]                                       # first halves: r cos θ
-        np.cos(a, out=z1)
-        z1 *= r
-        top = min(hi, m - half)                               # second halves: r sin θ (one fewer if m is odd)
-        if top > lo:
-            z2 = out[half + lo:half + top]
-            np.sin(a[:top - lo], out=z2)
-            z2 *= r[:top - lo]
-
-
-def standard_normal_float32(rng, shape):
-    """A float32 array of independent N(0, 1) numbers, drawn block by block (``GAUSSIAN_BLOCK``) by
-    ``_box_muller`` from SFC64 generators seeded by ``rng``, the blocks on worker threads."""
-    out = np.empty(shape, np.float32)
-    flat = out.reshape(-1)
-    starts = range(0, flat.size, GAUSSIAN_BLOCK)
-    blocks = list(zip(starts, rng.integers(0, 2 ** 63, size=len(starts))))
-
-    def fill(share):
-        for start, seed in share:
-            _box_muller(np.random.Generator(np.random.SFC64(int(seed))), flat[start:start + GAUSSIAN_BLOCK])
-
-    workers = max(1, min(kernel_workers(np), len(blocks)))
-    run_parallel([lambda share=blocks[i::workers]: fill(share) for i in range(workers)])
-    return out
 
 
 def normal(k, n, rng, xp, dtype):
