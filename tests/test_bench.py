@@ -121,3 +121,12 @@ def test_bench_step_and_memory(capsys):
     text = capsys.readouterr().out
     assert "activity perturbation step" in text and "weight, beyond its tangents" in text
     assert "LeNet-5" in text and "ResNetSmall" in text and "tangents alone" in text
+    assert "fit's loop" in text and "the training thread waits" in text
+
+
+def test_the_weight_loop_reports_its_steps_and_the_time_spent_waiting_for_tangents():
+    from dualgrad.bench import training
+    loop = training.weight_loop(budget=0.01, steps=1)
+    assert set(loop["results"]) == {training.LOOP_PREFETCH, training.LOOP_PLAIN}
+    assert [r[2] for r in loop["results"].values()] == [2, 2]                # 2 rounds of 1 step each
+    assert loop["wait"]["steps"] == 2 and 0 < loop["wait"]["share"] < 1 and loop["wait"]["median_ms"] > 0

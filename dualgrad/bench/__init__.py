@@ -144,11 +144,11 @@ def run(suites=SUITES, ks=(1, 4, 16, 64), budget: float = 1.0, print_fn=print, *
     print_fn(f"peers: torch {report['peers']['torch']}; jax {report['peers']['jax']}")
     print_fn(f"float32 GEMM peak ({'8192³, cuBLAS' if gpu else '2048³'}): {peak:.1f} GFLOP/s")
 
-    def table(title, results, kinds, flop, key):
+    def table(title, results, kinds, flop, key, extra=None):
         kinds = {primal_name(backend): "primal"} | kinds
         text, rows = _table(title, results[primal_name(backend)][0], results, kinds, flop, peak)
         print_fn(text)
-        report["groups"].append({"group": key, "title": title, "rows": rows})
+        report["groups"].append({"group": key, "title": title, "rows": rows} | (extra or {}))
         if on_table is not None:
             on_table(report)
 
@@ -181,8 +181,22 @@ def run(suites=SUITES, ks=(1, 4, 16, 64), budget: float = 1.0, print_fn=print, *
                       {"suite": "conv", "net": net, "k": k, "malloc": setting})
     if "step" in suites:
         for net, (title, _, _) in training.STEP_NETS.items():
-            group(f"one training step, {title}, batch {training.BATCH}, float32 (frog k = {training.K})",
-                  training.primal(net), training.methods(net, peers), None, {"suite": "step", "net": net})
+            methods = training.methods(net, peers)
+            results = interleaved({primal_name(backend): training.primal(net)}
+                                  | {n: f for n, (f, _) in methods.items()}, budget)
+            kinds = {n: kind for n, (_, kind) in methods.items()}
+            loop = training.weight_loop(budget) if net == "fcnet" else None
+            if loop:
+                results |= loop["results"]
+                kinds |= dict.fromkeys(loop["results"], "dualgrad")
+            table(f"one training step, {title}, batch {training.BATCH}, float32 (frog k = {training.K})", results,
+                  kinds, None, {"suite": "step", "net": net}, loop and {"tangent_wait": loop["wait"]})
+            if loop:
+                wait = loop["wait"]
+                print_fn(f"{training.LOOP_PREFETCH.strip()}: the training thread waits {wait['median_ms']:.1f} ms of "
+                         f"a {1e3 * loop['results'][training.LOOP_PREFETCH][0]:.1f} ms step for its tangents "
+                         f"({100 * wait['share']:.0f}% of the loop's wall time, {wait['steps']} steps); the "
+                         "draw itself runs on the core that one-threaded BLAS leaves idle")
     if "memory" in suites:
         rows = training.peak_memory()
         print_fn("\npeak memory of one step (MiB of NumPy allocations), MLP width 256, batch 64, k = 16")

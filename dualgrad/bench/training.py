@@ -3,7 +3,11 @@
 Step, batch 64, float32, forward gradients with the projection ("frog") and k = 16:
 
 * FCNet 784-1024-1024-10: weight and activity perturbation, and — the part of the weight step that
-  grows with the parameter count — drawing its k × P tangents alone;
+  grows with the parameter count — drawing its k × P tangents alone, on ``draw_workers()`` threads and
+  on one; then the weight step as ``fit`` runs it (``weight_loop``): consecutive steps with one BLAS
+  thread, each step's tangents drawn during the step before by ``prefetch_tangents``'s background
+  thread on the core BLAS leaves idle, beside the same loop without prefetching — and the share of the
+  step's wall time that the training thread spends waiting for (or helping to draw) its tangents;
 * LeNet-5 (the paper's, with batch norm) and the residual net ``ResNetSmall`` (width 8, 3 stages) on
   1×28×28 images: activity perturbation, the paper's default for networks;
 
@@ -19,12 +23,17 @@ parameter count; the last column removes it.
 """
 from __future__ import annotations
 
+import statistics
+import time
 import tracemalloc
+from contextlib import nullcontext
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .. import nn
-from ..estimators import sample_tangents
+from ..estimators import prefetch_tangents, sample_tangents
+from ..estimators.gaussian import _Draw, _seeds, draw_workers
 from ..gradients import make_gradient_source
 from ..optim import SGD
 from .peers import torch_or_none
@@ -97,8 +106,10 @@ def methods(net: str = "fcnet", peers: bool = True):
         out[f"dualgrad weight perturbation step (frog k={K})"] = \
             (_step(model, make_gradient_source("weight", method="projection", k=K), x, y), "dualgrad")
         rng, size = np.random.default_rng(2), model.num_parameters()
-        out[f"  its k×P = {K}×{size} float32 tangents alone"] = \
+        out[f"  its k×P = {K}×{size} float32 tangents alone ({draw_workers()} threads)"] = \
             (lambda: sample_tangents(K, size, "normal", rng, dtype=np.float32), "dualgrad")
+        out["  the same tangents on one thread"] = \
+            (lambda: _Draw(_seeds(rng, K * size), (K, size)).result(), "dualgrad")       # the caller fills every block
     out[f"dualgrad activity perturbation step (frog k={K})"] = \
         (_step(model, make_gradient_source("activity", method="projection", k=K), x, y), "dualgrad")
     torch = torch_or_none() if peers else None
@@ -113,6 +124,49 @@ def methods(net: str = "fcnet", peers: bool = True):
             opt.step()
         out["torch backprop step"] = (torch_step, "peer")
     return out
+
+
+#: the rows of ``weight_loop``
+LOOP_PREFETCH = "dualgrad weight perturbation, fit's loop (1 BLAS thread, tangents prefetched)"
+LOOP_PLAIN = "  the same loop, not prefetched"
+
+
+def weight_loop(budget: float = 1.0, steps: int = 6) -> dict:
+    """The FCNet weight-perturbation step in a training loop as ``fit`` runs it: one BLAS thread, and within
+    ``prefetch_tangents`` — beside the same loop without prefetching. Blocks of ``steps`` consecutive steps
+    of each alternate (about ``budget`` seconds of each in all); the first step of a prefetching block has
+    nothing prefetched yet (in ``fit`` that is the first step of the run) and is left out.
+
+    Returns ``{"results": {row: (median s, min s, steps)}, "wait": {...}}``: per step of the prefetching loop,
+    the median time its training thread spent inside the draw (``Prefetch.waited_seconds``: waiting for
+    blocks or filling them), and that time's share of the loop's wall time."""
+    model, x, y = _problem()
+    params, optimizer, rng = model.parameters(), SGD(1e-3), np.random.default_rng(1)
+    source = make_gradient_source("weight", method="projection", k=K)
+    times = {LOOP_PREFETCH: [], LOOP_PLAIN: []}
+    waits = []
+
+    def block(name):
+        with threadpool_limits(1), (prefetch_tangents() if name == LOOP_PREFETCH else nullcontext()) as prefetch:
+            for i in range(steps + 1):
+                t0, waited = time.perf_counter(), prefetch.waited_seconds if prefetch else 0.0
+                _, grads = source(model, params, x, y, nn.Context(rng=rng), rng)
+                optimizer.step(params, grads)
+                if i > 0:                                       # the cold first step (or the warm-up) left out
+                    times[name].append(time.perf_counter() - t0)
+                    if prefetch:
+                        waits.append(prefetch.waited_seconds - waited)
+
+    block(LOOP_PLAIN)                                           # warm-up
+    times[LOOP_PLAIN].clear()
+    rounds = max(2, round(budget / (steps * 0.15)))
+    for _ in range(rounds):
+        for name in (LOOP_PREFETCH, LOOP_PLAIN):
+            block(name)
+    results = {name: (statistics.median(ts), min(ts), len(ts)) for name, ts in times.items()}
+    return {"results": results, "wait": {"median_ms": 1e3 * statistics.median(waits),
+                                         "share": sum(waits) / sum(times[LOOP_PREFETCH]),
+                                         "steps": len(waits)}}
 
 
 def primal(net: str = "fcnet"):
