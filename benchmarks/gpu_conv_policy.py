@@ -1,5 +1,5 @@
 """The conv rule's two choices on a GPU, measured: the chunk budget (``_conv_kernels.GPU_CHUNK_BYTES``) and
-whether Winograd F(2×2, 3×3) pays there (``winograd_eligible``; on the CPU it does from 16 channels).
+whether Winograd F(4×4, 3×3) pays there (``winograd_eligible``; on the CPU it does from 16 channels).
 
     python benchmarks/gpu_conv_policy.py [--k 16] [--budget 0.3] [--json out.json]
 

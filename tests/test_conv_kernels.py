@@ -1,11 +1,13 @@
 """The k-tangent conv2d kernels (rules/_conv_kernels.py) against naive loops over output positions.
 
-Both algorithms — the stacked im2col GEMM (any geometry) and Winograd F(2×2, 3×3) (3×3, stride 1) —
-for every combination of tangents on x, w and b, k ∈ {1, 3}, chunks from part of one position's batch
-to many whole rows, and inputs in any memory layout. References in float64: the primal, and each
+Both algorithms — the stacked im2col GEMM (any geometry) and Winograd F(m×m, 3×3) (3×3, stride 1; every
+tile size of the table: the rule's F(4×4, 3×3) and F(2×2, 3×3)) — for every combination of tangents on
+x, w and b, k ∈ {1, 3}, chunks from part of one position's batch to many whole rows, and inputs in any
+memory layout. References in float64: the primal, and each
 tangent column i as conv(dx_i, w) + conv(x, dw_i) + db_i (the conv is bilinear in x and w).
 """
 import itertools
+from functools import partial
 
 import numpy as np
 import pytest
@@ -44,6 +46,9 @@ WINOGRAD_GEOMETRIES = [
     ((1, 2, 4, 5), (3, 2, 3, 3), dict(padding="same")),
 ]
 TANGENTS = [which for r in (1, 2, 3) for which in itertools.combinations("xwb", r)]
+# Winograd with each tile size of the table
+WINOGRAD = [pytest.param(partial(kernels.conv2d_winograd, m=m), id=f"winograd-F{m}") for m in kernels.WINOGRAD]
+KERNELS = [pytest.param(kernels.conv2d_im2col, id="im2col")] + WINOGRAD
 
 
 def _params(x, w, b, kwargs):
@@ -76,7 +81,7 @@ def _problem(x_shape, w_shape, k, which, bias=True):
 
 
 def _run(kernel, x, w, b, tangents, params):
-    if kernel is kernels.conv2d_winograd:
+    if getattr(kernel, "func", kernel) is kernels.conv2d_winograd:
         out, t = kernel(x, w, b, *tangents, params["padding"])
     else:
         out, t = kernel(x, w, b, *tangents, params["stride"], params["padding"], params["dilation"], params["groups"])
@@ -102,11 +107,24 @@ def test_im2col_kernel_matches_the_naive_loops(x_shape, w_shape, kwargs, k, whic
 @pytest.mark.parametrize("which", TANGENTS, ids="".join)
 @pytest.mark.parametrize("k", [1, 3])
 @pytest.mark.parametrize("x_shape, w_shape, kwargs", WINOGRAD_GEOMETRIES)
-def test_winograd_kernel_matches_the_naive_loops(x_shape, w_shape, kwargs, k, which):
-    _check(kernels.conv2d_winograd, x_shape, w_shape, kwargs, k, which)
+@pytest.mark.parametrize("kernel", WINOGRAD)
+def test_winograd_kernel_matches_the_naive_loops(kernel, x_shape, w_shape, kwargs, k, which):
+    _check(kernel, x_shape, w_shape, kwargs, k, which)
 
 
-@pytest.mark.parametrize("kernel", [kernels.conv2d_im2col, kernels.conv2d_winograd])
+@pytest.mark.parametrize("m", list(kernels.WINOGRAD))
+def test_each_winograd_table_entry_is_a_1d_correlation(m):
+    """Aᵀ [(G g) ⊙ (Bᵀ d)] is the m outputs of correlating the m + 2 inputs d with the 3 taps g, and the
+    bias position is where Aᵀ e_u e_uᵀ A is the all-ones tile."""
+    bt, g, at = kernels.WINOGRAD[m]
+    d, taps = RNG.standard_normal(m + 2), RNG.standard_normal(3)
+    np.testing.assert_allclose(at @ ((g @ taps) * (bt @ d)), np.correlate(d, taps, "valid"), rtol=1e-13, atol=1e-13)
+    u, alpha = divmod(kernels._bias_position(at), m + 2)
+    assert u == alpha and np.array_equal(np.outer(at[:, u], at[:, u]), np.ones((m, m)))
+    assert kernels.WINOGRAD_TILE in kernels.WINOGRAD
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
 def test_without_bias_and_without_tangents(kernel):
     x, w = RNG.standard_normal((2, 3, 6, 5)), RNG.standard_normal((4, 3, 3, 3))
     params = _params(x, w, None, dict(padding=1))
@@ -123,10 +141,11 @@ def test_every_chunking_gives_the_same_result(monkeypatch, chunk_bytes, which):
     monkeypatch.setattr(kernels, "CHUNK_BYTES", chunk_bytes)
     _check(kernels.conv2d_im2col, (5, 4, 7, 6), (6, 2, 3, 2), dict(stride=(2, 1), padding=1, dilation=(1, 2),
                                                                     groups=2), 3, which)
-    _check(kernels.conv2d_winograd, (5, 3, 9, 7), (4, 3, 3, 3), dict(padding=1), 3, which)
+    for m in kernels.WINOGRAD:
+        _check(partial(kernels.conv2d_winograd, m=m), (5, 3, 9, 7), (4, 3, 3, 3), dict(padding=1), 3, which)
 
 
-@pytest.mark.parametrize("kernel", [kernels.conv2d_im2col, kernels.conv2d_winograd])
+@pytest.mark.parametrize("kernel", KERNELS)
 def test_worker_threads_give_the_same_bits_as_one_thread(monkeypatch, kernel):
     """The chunks are split over BLAS's thread count of workers; the result must not depend on it."""
     from threadpoolctl import threadpool_limits
@@ -204,7 +223,7 @@ def test_winograd_is_not_taken_outside_its_domain(w_shape, stride, dilation, gro
     assert kernels.winograd_eligible(x.astype(float), np.ones((16, 16, 3, 3)), (1, 1), (1, 1), 1)
 
 
-@pytest.mark.parametrize("kernel", [kernels.conv2d_im2col, kernels.conv2d_winograd])
+@pytest.mark.parametrize("kernel", KERNELS)
 def test_float32_stays_float32_and_is_accurate(kernel):
     (x, w, b), tangents = _problem((4, 8, 10, 9), (8, 8, 3, 3), 3, "xwb")
     params = _params(x, w, b, dict(padding=1))
@@ -217,7 +236,7 @@ def test_float32_stays_float32_and_is_accurate(kernel):
     np.testing.assert_allclose(t, ref_t, rtol=0, atol=1e-5 * np.abs(ref_t).max())
 
 
-@pytest.mark.parametrize("kernel", [kernels.conv2d_im2col, kernels.conv2d_winograd])
+@pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("which", TANGENTS, ids="".join)
 def test_k_columns_equal_k_single_columns(kernel, which):
     (x, w, b), tangents = _problem((2, 3, 7, 6), (4, 3, 3, 3), 5, which)

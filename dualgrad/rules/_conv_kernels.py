@@ -1,4 +1,4 @@
-"""The k-tangent conv2d kernels: implicit im2col GEMM and Winograd F(2×2, 3×3), on a batch-last layout.
+"""The k-tangent conv2d kernels: implicit im2col GEMM and Winograd F(4×4, 3×3), on a batch-last layout.
 
 **Layout.** Activations keep their logical NCHW shape but are stored *batch-last*: an ``(N, C, H, W)``
 array lives in memory as ``(C, H, W, N)`` (``logical(m)`` of a C-contiguous ``m``) and its tangent
@@ -25,28 +25,35 @@ part of the batch of one position): wide enough that the GEMMs run near their pe
 few NumPy calls. BLAS packs its operands into cache-sized panels itself, so a chunk need not fit in the
 cache whole (docs/performance.md measures the choice).
 
-**Winograd F(2×2, 3×3)** (Lavin & Gray 2016) for 3×3 kernels, stride 1, dilation 1, one group: every
-2×2 output tile is ``Aᵀ [Σ_c (G g_c Gᵀ) ⊙ (Bᵀ d_c B)] A`` with d_c the 4×4 input tile of channel c,
-so the channel sums are 16 GEMMs ``U_ξ · V_ξ`` (ξ the 16 positions of the 4×4 tile) with 16/36 of the
-direct method's multiplications. The stacking above carries over to the transformed operands,
-``[U_w | U_dw_i | db_i e_ξ] · [V(dx_i); V(x); 1]``; a bias enters at ξ = (1, 1) only, because
-``Aᵀ e₁e₁ᵀ A`` is the all-ones 2×2 tile. The transforms have coefficients 0, ±1, ±½ (exact in binary
-floating point); the rounding error stays within a small factor of the direct method's.
+**Winograd F(m×m, 3×3)** (Lavin & Gray 2016; m = ``WINOGRAD_TILE`` = 4) for 3×3 kernels, stride 1,
+dilation 1, one group: every m×m output tile is ``Aᵀ [Σ_c (G g_c Gᵀ) ⊙ (Bᵀ d_c B)] A`` with d_c the
+α×α input tile (α = m + 2) of channel c, so the channel sums are α² GEMMs ``U_ξ · V_ξ`` (ξ the α²
+positions of the tile): for m = 4, 36 multiplications per 16 outputs where the direct method needs 144.
+The stacking above carries over to the transformed operands, ``[U_w | U_dw_i | db_i e_ξ] · [V(dx_i);
+V(x); 1]``; a bias enters at one ξ = (u, u) only, u the column of Aᵀ that is all ones, because
+``Aᵀ e_u e_uᵀ A`` is then the all-ones m×m tile. The transforms are small GEMMs over a band of input
+rows whose tiles' α columns are laid side by side (``_fill_band``): ``Bᵀ`` along the rows, then along
+the columns, ``Aᵀ`` likewise on the way out, each one BLAS call over many tiles. Bᵀ and Aᵀ have
+integer entries; G (fractions such as 1/6 and 1/24) is applied to the filters in float64. The price of
+the larger tile is rounding: in float32 the output's relative error is about 6× the direct method's
+(RMS 1–2·10⁻⁶ against 2–3·10⁻⁷ for 16–64 channels of unit-variance data, largest 6·10⁻⁶), in float64
+about 10⁻¹⁵.
 
 **Threads and memory.** The chunks are independent: ``kernel_workers`` threads (as many as BLAS has)
 each take an interleaved share with its own buffers and one-thread GEMMs (``backend.run_parallel``).
-A worker's buffers hold at most about 1.5 × ``CHUNK_BYTES`` (at least one output position's columns,
-or one tile's for Winograd); beyond them a call allocates its outputs and, for an input that is not
+A worker's buffers hold at most about 1.5 × ``CHUNK_BYTES`` for the im2col GEMM and ``CHUNK_BYTES``
+for Winograd (at least one output position's columns, or one tile's); beyond them a call allocates its outputs and, for an input that is not
 batch-last already, one batch-last copy of it.
 
 The functions here take and return plain arrays; the rule in ``conv.py`` applies them. Their array
-module is the data's (NumPy or CuPy).
+module is the data's (NumPy or CuPy; Winograd runs on NumPy data only).
 """
 from __future__ import annotations
 
 from functools import partial
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from ..backend import kernel_workers, namespace, run_parallel
 
@@ -69,9 +76,24 @@ def chunk_bytes(xp) -> int:
 #: multiplications they save (docs/performance.md).
 WINOGRAD_MIN_CHANNELS = 16
 
-# F(2×2, 3×3): input transform Bᵀ, filter transform G, output transform Aᵀ.
-_WINOGRAD_G = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.0, 0.0, 1.0))
-_BIAS_POSITION = 5                     # ξ = (1, 1) of the 4×4 tile, flattened
+#: Winograd F(m×m, 3×3) by tile size m: (Bᵀ, G, Aᵀ), the input (α×α, α = m + 2), filter (α×3) and
+#: output (m×α) transforms of Lavin & Gray (2016), with the interpolation points 0, ±1 (m = 2) and
+#: 0, ±1, ±2 (m = 4) and ∞. Bᵀ and Aᵀ have integer entries (exact in floating point); G is applied
+#: to the filters in float64.
+WINOGRAD = {
+    2: (np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=float),
+        np.array([[1, 0, 0], [1 / 2, 1 / 2, 1 / 2], [1 / 2, -1 / 2, 1 / 2], [0, 0, 1]]),
+        np.array([[1, 1, 1, 0], [0, 1, -1, -1]], dtype=float)),
+    4: (np.array([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0],
+                  [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]], dtype=float),
+        np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6],
+                  [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]]),
+        np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]], dtype=float)),
+}
+#: the tile size the conv rule uses: F(4×4, 3×3) performs 36/144 = 1/4 of the direct method's
+#: multiplications (F(2×2, 3×3): 16/36), and its transformed operands are 36/16 values per output
+#: (F(2×2, 3×3): 16/4); it was 20–28% faster per layer on the 4-layer conv net (docs/performance.md)
+WINOGRAD_TILE = 4
 
 
 # ----- the batch-last layout ----------------------------------------------------------------------
@@ -260,78 +282,49 @@ def _in_parallel(run, chunks, xp):
     run_parallel([partial(run, chunks[i::workers]) for i in range(workers)])
 
 
-# ----- Winograd F(2×2, 3×3) ------------------------------------------------------------------------
+# ----- Winograd F(m×m, 3×3) ------------------------------------------------------------------------
 def winograd_eligible(x, w, stride, dilation, groups) -> bool:
     """Whether ``conv2d_winograd`` applies and pays: a 3×3 kernel, stride 1, dilation 1, one group,
     floating-point data, at least ``WINOGRAD_MIN_CHANNELS`` input and output channels, and NumPy data. On a
-    GPU its transforms (many small elementwise kernels) cost more than the multiplications they save: the
-    4-layer net's k = 16 pass took 2.5× as long with it on an H200 (docs/performance.md, "On a GPU")."""
+    GPU its transforms (many small kernels) cost more than the multiplications they save: the 4-layer net's
+    k = 16 pass took 2.5× as long with it on an H200 (docs/performance.md, "On a GPU")."""
     return (tuple(w.shape[2:]) == (3, 3) and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1)
             and groups == 1 and min(w.shape[0], w.shape[1]) >= WINOGRAD_MIN_CHANNELS
             and np.result_type(x.dtype, w.dtype).kind == "f" and namespace(x, w) is np)
 
 
-def _filter_transform(g, xp):
-    """U = G g Gᵀ of 3×3 filters g (..., 3, 3), as (16, ...) with ξ = 4u + v first."""
-    gm = xp.asarray(_WINOGRAD_G, dtype=g.dtype)
-    u = xp.matmul(xp.matmul(gm, g), gm.T)                                     # (..., 4, 4)
-    return xp.moveaxis(u.reshape(u.shape[:-2] + (16,)), -1, 0)
+def _bias_position(at: np.ndarray) -> int:
+    """The flattened ξ = (u, u) at which a bias enters the transformed GEMM: u is the column of Aᵀ that is
+    all ones, so that Aᵀ e_u e_uᵀ A is the all-ones m×m tile."""
+    u = next(u for u in range(at.shape[1]) if (at[:, u] == 1).all())
+    return u * at.shape[1] + u
 
 
-def _input_transform(z, out, tmp, xp):
-    """V = Bᵀ d B for every 4×4 tile (stride 2) of a band z (C, 2na+2, 2, nb+1, N) whose columns are
-    stored by parity (z[:, r, p, q] is column 2q + p): out (16, C, na, nb, N). Bᵀ = [[1, 0, −1, 0],
-    [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]] along the rows, then along the columns, where the
-    parity layout makes tile columns 2b, 2b + 1, 2b + 2, 2b + 3 contiguous runs over (b, n)."""
-    na, nb = out.shape[2:4]
-    d0, d1, d2, d3 = (z[:, i:i + 2 * na:2] for i in range(4))                 # tile rows 2a + i
-    xp.subtract(d0, d2, out=tmp[0])
-    xp.add(d1, d2, out=tmp[1])
-    xp.subtract(d2, d1, out=tmp[2])
-    xp.subtract(d1, d3, out=tmp[3])
-    for u in range(4):
-        e0, e1, e2, e3 = tmp[u][:, :, 0, :nb], tmp[u][:, :, 1, :nb], tmp[u][:, :, 0, 1:], tmp[u][:, :, 1, 1:]
-        xp.subtract(e0, e2, out=out[4 * u])
-        xp.add(e1, e2, out=out[4 * u + 1])
-        xp.subtract(e2, e1, out=out[4 * u + 2])
-        xp.subtract(e1, e3, out=out[4 * u + 3])
+def _filter_transform(g, gm):
+    """U = G g Gᵀ of 3×3 filters g (..., 3, 3), in float64, as (α², ...) with ξ = α·u + v first."""
+    u = np.matmul(np.matmul(gm, g.astype(np.float64)), gm.T)                 # (..., α, α)
+    return np.moveaxis(u.reshape(u.shape[:-2] + (u.shape[-1] ** 2,)), -1, 0)
 
 
-def _output_transform(m, y, rows, cols, r, s, xp):
-    """Y = Aᵀ M A, Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]], of M (16, O, na, nb, N) into y (O, 2na, 2nb, N)
-    (a view of the output); ``rows``/``cols``: the tiles whose second output row/column exists (the
-    last tile of an odd size is cut). ``r`` (8, O, na, nb, N), ``s`` (O, na, nb, N): workspaces."""
-    for v in range(4):                                                        # along the tile's rows
-        xp.add(m[4 + v], m[8 + v], out=s)
-        xp.add(m[v], s, out=r[v])                                             # R_0v = M_0v + M_1v + M_2v
-        xp.subtract(m[4 + v], m[8 + v], out=s)
-        xp.subtract(s, m[12 + v], out=r[4 + v])                               # R_1v = M_1v − M_2v − M_3v
-    na, nb = m.shape[2:4]
-    for i, ni in ((0, na), (1, rows)):                                        # then along its columns
-        ri = r[4 * i:4 * i + 4, :, :ni]
-        xp.add(ri[1], ri[2], out=s[:, :ni])
-        xp.add(ri[0], s[:, :ni], out=y[:, i:2 * ni:2, 0:2 * nb:2])            # Y_i0 = R_i0 + R_i1 + R_i2
-        xp.subtract(ri[1, :, :, :cols], ri[2, :, :, :cols], out=s[:, :ni, :cols])
-        xp.subtract(s[:, :ni, :cols], ri[3, :, :, :cols], out=y[:, i:2 * ni:2, 1:2 * cols:2])
-
-
-def _fill_band(z, src, a0, b0, pads):
-    """z (C, 2na+2, 2, nb+1, N) = the rows 2a0 + r − top and the columns 2b0 + 2q + p − left of src
-    (C, H, W, N) (column parity p, see ``_input_transform``), zero outside src."""
-    rows, half = z.shape[1], z.shape[3]
+def _fill_band(z, src, a0, b0, m, pads):
+    """z (C, m·ca + 2, α, cb, N) = the input under the tiles a0 … a0+ca−1, b0 … b0+cb−1, each tile's α
+    columns side by side: z[c, r, j, b] = src[c, m·a0 + r − top, m·(b0 + b) + j − left] (src (C, H, W, N)),
+    zero outside src. Neighbouring tiles share α − m columns, which the band stores twice, so that column
+    j of every tile is one (cb, N) block and the column transform is one small GEMM per row."""
+    rows, alpha, cb = z.shape[1:4]
     h, w = src.shape[1:3]
     top, left = pads
-    r0 = 2 * a0 - top                                                        # source row of band row 0
+    r0 = m * a0 - top                                                         # source row of band row 0
     i0, i1 = _valid(0, rows, r0, 1, h)
     z[:, :i0] = 0
     z[:, i1:] = 0
-    for p in range(2):
-        c0 = 2 * b0 + p - left                                                # source column of q = 0
-        q0, q1 = _valid(0, half, c0, 2, w)
-        z[:, i0:i1, p, :q0] = 0
-        z[:, i0:i1, p, q1:] = 0
+    for j in range(alpha):
+        c0 = m * b0 + j - left                                                # source column of tile b0's column j
+        q0, q1 = _valid(0, cb, c0, m, w)
+        z[:, i0:i1, j, :q0] = 0
+        z[:, i0:i1, j, q1:] = 0
         if i0 < i1 and q0 < q1:
-            z[:, i0:i1, p, q0:q1] = src[:, r0 + i0:r0 + i1, c0 + 2 * q0:c0 + 2 * q1 - 1:2]
+            z[:, i0:i1, j, q0:q1] = src[:, r0 + i0:r0 + i1, c0 + m * q0:c0 + m * (q1 - 1) + 1:m]
 
 
 def _tile_chunks(th: int, tw: int, n: int, max_cols: int):
@@ -343,64 +336,84 @@ def _tile_chunks(th: int, tw: int, n: int, max_cols: int):
     return [(a, a + 1, b, min(tw, b + tiles)) for a in range(th) for b in range(0, tw, tiles)]
 
 
-def conv2d_winograd(x, w, b, tx, tw, tb, padding):
-    """As ``conv2d_im2col`` for a 3×3, stride-1 conv (``winograd_eligible``), by Winograd F(2×2, 3×3)."""
-    xp = namespace(x, w)
-    dtype = xp.result_type(x, w)
+def conv2d_winograd(x, w, b, tx, tw, tb, padding, m: int = WINOGRAD_TILE):
+    """As ``conv2d_im2col`` for a 3×3, stride-1 conv (``winograd_eligible``), by Winograd F(m×m, 3×3),
+    m a key of ``WINOGRAD`` (NumPy data only)."""
+    bt, gm, at = WINOGRAD[m]
+    alpha, xi = m + 2, (m + 2) ** 2
+    dtype = np.result_type(x, w)
+    item = np.dtype(dtype).itemsize
+    bt, at = bt.astype(dtype), at.astype(dtype)
     n, c, o = x.shape[0], x.shape[1], w.shape[0]
     oh, ow = _shapes(x.shape, w.shape, padding)
-    th, tw_ = (oh + 1) // 2, (ow + 1) // 2
+    th, tw_ = -(-oh // m), -(-ow // m)                                        # tiles; the last ones may be cut
     k = _tangent_columns(tx, tw, tb)
 
-    def bias_column(bias):                                   # (..., 16, O): zero but at ξ = (1, 1)
-        column = xp.zeros(bias.shape[:-1] + (16, o), dtype=dtype)
-        column[..., _BIAS_POSITION, :] = bias
+    def bias_column(bias):                                   # (..., α², O): zero but at the bias position
+        column = np.zeros(bias.shape[:-1] + (xi, o), dtype=dtype)
+        column[..., _bias_position(at), :] = bias
         return column
 
     a_primal, primal_rows, a_tangent, tangent_rows = _stacked_operands(
-        _filter_transform(w.astype(dtype, copy=False), xp), None if b is None else bias_column(b), tx,
-        None if tw is None else xp.moveaxis(_filter_transform(tw.astype(dtype, copy=False), xp), 0, 1),
-        None if tb is None else bias_column(tb), k, c, xp, dtype)
+        _filter_transform(w, gm).astype(dtype), None if b is None else bias_column(b), tx,
+        None if tw is None else np.moveaxis(_filter_transform(tw, gm), 0, 1).astype(dtype),
+        None if tb is None else bias_column(tb), k, c, np, dtype)
     base = min(primal_rows[0], tangent_rows[0]) if k else primal_rows[0]
     rows = 2 * c + 1 - base
-    chunks = _tile_chunks(th, tw_, n, max(1, chunk_bytes(xp) // (16 * (rows + o) * np.dtype(dtype).itemsize)))
-    src = batch_last(x, xp)                                                   # (C, H, W, N)
-    dsrc = None if tx is None else batch_last(tx, xp)                         # (k, C, H, W, N)
-    out = xp.empty((o, oh, ow, n), dtype=dtype)
-    t = xp.empty((k, o, oh, ow, n), dtype=dtype) if k else None
+    # a worker's buffers per column (tile · sample), run's v, mm, rowed, band, r and y: CHUNK_BYTES in all
+    per_column = xi * (rows + o + c) + c * alpha * (m + 2) + m * alpha * o + m * m * o
+    chunks = _tile_chunks(th, tw_, n, max(1, chunk_bytes(np) // (per_column * item)))
+    src = batch_last(x, np)                                                   # (C, H, W, N)
+    dsrc = None if tx is None else batch_last(tx, np)                         # (k, C, H, W, N)
+    out = np.empty((o, oh, ow, n), dtype=dtype)
+    t = np.empty((k, o, oh, ow, n), dtype=dtype) if k else None
+    targets = [out] + [t[i] for i in range(k)]
     pads = (padding[0][0], padding[1][0])
 
     def run(share):
-        """One worker's chunks, with its own buffers: the transformed operands v = [V(dx_i); V(x); 1], the
-        GEMM output m, an input band z (columns by parity) and the transforms' workspaces."""
-        na = max(a1 - a0 for a0, a1, _, _ in share)
-        nb = max(b1 - b0 for _, _, b0, b1 in share)
-        v = xp.empty((16, rows, na * nb * n), dtype=dtype)
+        """One worker's chunks, with its own buffers (flat, so that every chunk's views are contiguous)."""
+        cap = max((a1 - a0) * (b1 - b0) for a0, a1, b0, b1 in share) * n       # columns of the largest chunk
+        v = np.empty((xi, rows, cap), dtype=dtype)            # [V(dx_i); V(x); 1] for each ξ
         v[:, -1] = 1
-        m = xp.empty((16, o, na * nb * n), dtype=dtype)
-        z = xp.empty((c, 2 * na + 2, 2, nb + 1, n), dtype=dtype)
-        tmp = xp.empty((4, c, na, 2, nb + 1, n), dtype=dtype)
-        r = xp.empty((8, o, na, nb, n), dtype=dtype)
-        s = xp.empty((o, na, nb, n), dtype=dtype)
+        band = np.empty(c * alpha * (m + 2) * cap, dtype=dtype)                 # (m·ca + 2)·cb·N ≤ (m + 2)·cap
+        rowed, mm = np.empty(c * xi * cap, dtype=dtype), np.empty(xi * o * cap, dtype=dtype)
+        r, y = np.empty(m * alpha * o * cap, dtype=dtype), np.empty(m * m * o * cap, dtype=dtype)
         for a0, a1, b0, b1 in share:
             ca, cb = a1 - a0, b1 - b0
-            cols, tiles = ca * cb * n, (ca, cb, n)
-            tiles_out = (min(a1, oh // 2) - a0, min(b1, ow // 2) - b0)       # tiles with a 2nd output row/col
-            band, work = z[:, :2 * ca + 2, :, :cb + 1], tmp[:, :, :ca, :, :cb + 1]
-            mm, workspaces = m[:, :, :cols], (r[:, :, :ca, :cb], s[:, :ca, :cb])
-            targets = (out[:, 2 * a0:2 * a1, 2 * b0:2 * b1],) + tuple(t[i, :, 2 * a0:2 * a1, 2 * b0:2 * b1]
-                                                                      for i in range(k))
-            _fill_band(band, src, a0, b0, pads)
-            _input_transform(band, v[:, c - base:2 * c - base, :cols].reshape((16, c) + tiles), work, xp)
+            cols = ca * cb * n
+            z = band[:c * (m * ca + 2) * alpha * cb * n].reshape(c, m * ca + 2, alpha, cb, n)
+            # the α band rows under each tile row, (C, ca, α, α·cb·N), read in place (tile rows overlap)
+            z_tiles = as_strided(z, (c, ca, alpha, alpha * cb * n),
+                                 (z.strides[0], m * z.strides[1], z.strides[1], item))
+            zr = rowed[:c * ca * xi * cb * n].reshape(c, ca, alpha, alpha, cb * n)      # Bᵀ along the rows
+            mc = mm[:xi * o * cols].reshape(xi, o, cols)
+            rc = r[:m * alpha * o * cols].reshape(m, alpha, o * cols)                # Aᵀ along the rows
+            yc = y[:m * m * o * cols].reshape(m, m, o, ca, cb, n)                    # and the columns
+
+            def transform(src_, first):
+                """V = Bᵀ d B of every tile of src_ into v's rows first … first + C (two small GEMMs)."""
+                _fill_band(z, src_, a0, b0, m, pads)
+                np.matmul(bt, z_tiles, out=zr.reshape(c, ca, alpha, alpha * cb * n))
+                vs = v.strides                                                # V[(u, v), c, (a, b, n)]
+                np.matmul(bt, zr, out=as_strided(v[:, first:], (c, ca, alpha, alpha, cb * n),
+                                                  (vs[1], cb * n * item, alpha * vs[0], vs[0], item)))
+
+            transform(src, c - base)
             for i, (a, (first, stop)) in enumerate([(a_primal, primal_rows)] + [(a_tangent[i], tangent_rows)
                                                                                 for i in range(k)]):
                 if i and dsrc is not None:
-                    _fill_band(band, dsrc[i - 1], a0, b0, pads)
-                    _input_transform(band, v[:, :c, :cols].reshape((16, c) + tiles), work, xp)
-                xp.matmul(a, v[:, first - base:stop - base, :cols], out=mm)
-                _output_transform(mm.reshape((16, o) + tiles), targets[i], *tiles_out, *workspaces, xp)
+                    transform(dsrc[i - 1], 0)
+                np.matmul(a, v[:, first - base:stop - base, :cols], out=mc)
+                np.matmul(at, mc.reshape(alpha, alpha * o * cols), out=rc.reshape(m, alpha * o * cols))  # Aᵀ M
+                np.matmul(at, rc, out=yc.reshape(m, m, o * cols))                                       # (Aᵀ M) A
+                for p in range(m):                            # output row m·a + p, column m·b + q, of the tiles
+                    na = min(ca, -(-(oh - p) // m) - a0)      # the tiles whose row p exists
+                    for q in range(m):
+                        nb = min(cb, -(-(ow - q) // m) - b0)
+                        targets[i][:, m * a0 + p:m * (a0 + na - 1) + p + 1:m,
+                                   m * b0 + q:m * (b0 + nb - 1) + q + 1:m] = yc[p, q, :, :na, :nb]
 
-    _in_parallel(run, chunks, xp)
+    _in_parallel(run, chunks, np)
     return out, t
 
 

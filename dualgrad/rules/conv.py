@@ -8,7 +8,7 @@ Conv2d is the second hot path after matmul, and it has one fused rule: per tange
 computed by the kernels of ``_conv_kernels.py``: each column's three terms are ONE GEMM with the
 operands stacked along the inner dimension, ``[w | dw_i | db_i] · [cols(dx_i); cols(x); 1]``, where
 ``cols`` is the im2col matrix of a chunk of output positions (``CHUNK_BYTES``) — or, for 3×3 stride-1
-convolutions with enough channels, its Winograd F(2×2, 3×3) transform (16/36 of the multiplications).
+convolutions with enough channels, its Winograd F(4×4, 3×3) transform (1/4 of the multiplications).
 The GEMMs write their outputs in place in a *batch-last* memory layout (the logical shape stays
 ``(N, O, OH, OW)``; the memory is ``(O, OH, OW, N)``), which the next layer reads without a copy; the
 chunks run on worker threads. Conv1d is conv2d with a unit height.
@@ -180,7 +180,7 @@ def _conv2d_rule(primals, tangents, stride, padding, dilation, groups):
 
 
 _conv2d = defprimitive("conv2d", _conv2d_rule, family="conv", kind="fused",
-                       note="per column one GEMM [w | dw_i | db_i]·[cols(dx_i); cols(x); 1] (Winograd F(2×2,3×3) "
+                       note="per column one GEMM [w | dw_i | db_i]·[cols(dx_i); cols(x); 1] (Winograd F(4×4,3×3) "
                             "for 3×3 stride 1); output stored batch-last")
 
 
