@@ -235,3 +235,33 @@ def multiply_blocks(t, factor):
     run_parallel([lambda lo=lo, hi=hi: xp.multiply(t[lo:hi], factor, out=out[lo:hi])
                   for lo, hi in zip(bounds[:-1], bounds[1:])])
     return out
+
+
+#: GEMMs of fewer FLOPs than this each are run on the kernel workers, one-thread each (``matmul_blocks``)
+SMALL_GEMM_FLOPS = 1 << 25
+
+
+def matmul_blocks(a, b):
+    """``np.matmul(a, b)`` whose result's leading axis is the k tangent columns (a tangent block times a
+    matrix, or a matrix times a tangent block): k GEMMs. When they are small (``SMALL_GEMM_FLOPS``) and BLAS
+    has several threads, the k GEMMs are split over ``kernel_workers`` threads with one-thread GEMMs:
+    each of NumPy's batched calls otherwise wakes and synchronises BLAS's threads once per GEMM, which on
+    a loaded 2-core machine cost up to 40× the GEMMs themselves (the conv net's FC layer, k = 16 GEMMs
+    (128, 4096) @ (4096, 10): 5 ms on one thread, 12–190 ms on BLAS's two; docs/performance.md). The
+    values are the same GEMMs'; a Dual or CuPy operand goes through ``matmul`` unchanged."""
+    xp = namespace(a, b)
+    if xp is not np or not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray) or min(a.ndim, b.ndim) < 2:
+        return xp.matmul(a, b)
+    shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
+    workers = min(kernel_workers(np), shape[0])
+    if workers < 2 or 2 * a.shape[-2] * a.shape[-1] * b.shape[-1] >= SMALL_GEMM_FLOPS:
+        return np.matmul(a, b)
+    out = np.empty(shape, dtype=np.result_type(a, b))
+
+    def rows(x, lo, hi):                                     # x's share of the leading axis (unless broadcast)
+        return x[lo:hi] if x.ndim == len(shape) and x.shape[0] == shape[0] else x
+
+    bounds = [shape[0] * i // workers for i in range(workers + 1)]
+    run_parallel([lambda lo=lo, hi=hi: np.matmul(rows(a, lo, hi), rows(b, lo, hi), out=out[lo:hi])
+                  for lo, hi in zip(bounds[:-1], bounds[1:])])
+    return out

@@ -71,6 +71,36 @@ def test_multiply_blocks_equals_the_product_and_keeps_the_layout(monkeypatch, k)
     assert got.dtype == np.float64 and got.strides == t.strides
 
 
+@pytest.mark.parametrize("k", [1, 2, 5])
+def test_matmul_blocks_splits_small_gemms_over_the_workers_with_the_same_values(monkeypatch, k):
+    """Both tangent terms of matmul: a block (k, ..., B, I) in any layout times a matrix (I, O), and a
+    matrix times a block (k, 1, I, O) broadcasting against a batch; the split runs on 3 workers, each
+    calling BLAS with one thread."""
+    rng = np.random.default_rng(1)
+    block = rng.standard_normal((k, 3, 4, 6)).transpose(0, 1, 3, 2)       # (k, 3, 6, 4), not C-contiguous
+    matrix, stack = rng.standard_normal((4, 5)), rng.standard_normal((2, 6, 4))
+    dw = rng.standard_normal((k, 1, 4, 5)).astype(np.float32)
+    seen = []
+    run_parallel = backend.run_parallel
+    monkeypatch.setattr(backend, "run_parallel", lambda tasks: seen.append(len(tasks)) or run_parallel(tasks))
+    with threadpool_limits(3):
+        for a, b in ((block, matrix), (stack, dw)):
+            got = backend.matmul_blocks(a, b)
+            np.testing.assert_allclose(got, np.matmul(a, b), rtol=1e-6)
+            assert got.dtype == np.result_type(a, b) and got.flags.c_contiguous
+    assert seen == ([] if k == 1 else [min(k, 3)] * 2)
+    with threadpool_limits(3):                                          # large GEMMs keep BLAS's threads
+        monkeypatch.setattr(backend, "SMALL_GEMM_FLOPS", 10)
+        np.testing.assert_array_equal(backend.matmul_blocks(block, matrix), np.matmul(block, matrix))
+    assert len(seen) == (0 if k == 1 else 2)
+
+
+def test_matmul_blocks_leaves_duals_to_matmul():
+    x = dg.Dual(np.ones((2, 3, 4)), np.ones((1, 2, 3, 4)))
+    got = backend.matmul_blocks(x, np.ones((4, 2)))
+    assert isinstance(got, dg.Dual) and got.shape == (2, 3, 2)
+
+
 # ----- the host/device boundary (the CuPy path itself: tests/test_fakecupy.py and, on a GPU, the cupy tests) -----
 def test_is_array_tells_arrays_from_numbers_lists_and_scalars():
     assert backend.is_array(np.zeros(3)) and backend.is_array(np.zeros(())) and backend.is_array(np.float64(2.0))

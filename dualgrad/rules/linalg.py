@@ -30,7 +30,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..backend import namespace
+from ..backend import matmul_blocks, namespace
 from ..dual import Dual
 from ..registry import bind, defprimitive, implements
 from ._util import (
@@ -79,7 +79,7 @@ def _tangent_left(ta, a, b):
         rows = xp.matmul(ta.reshape(-1, a.shape[-1]), b)
         return rows.reshape((k,) + a.shape[:-1] + b.shape[-1:])
     if b.ndim == 2:                                    # k GEMMs reading dA in its own layout (no copy)
-        return xp.matmul(ta, b)
+        return matmul_blocks(ta, b)
     if b.ndim == 1:
         return xp.matmul(ta, b)
     if a.ndim == 1:                                    # a row vector against a stack of matrices
@@ -100,7 +100,7 @@ def _tangent_right(tb, a, b):
         return xp.matmul(a, col)[..., 0]
     if a.ndim == 1:
         return xp.matmul(a, tb)
-    return xp.matmul(a, lift(tb, max(a.ndim, b.ndim)))
+    return matmul_blocks(a, lift(tb, max(a.ndim, b.ndim)))
 
 
 def _matmul_shape_message(sa, sb):
