@@ -42,8 +42,8 @@ about 10⁻¹⁵.
 **Threads and memory.** The chunks are independent: ``kernel_workers`` threads (as many as BLAS has)
 each take an interleaved share with its own buffers and one-thread GEMMs (``backend.run_parallel``).
 A worker's buffers hold at most about 1.5 × ``CHUNK_BYTES`` for the im2col GEMM and ``CHUNK_BYTES``
-for Winograd (at least one output position's columns, or one tile's); beyond them a call allocates its outputs and, for an input that is not
-batch-last already, one batch-last copy of it.
+for Winograd (at least one output position's columns, or one tile's); beyond them a call allocates its
+outputs and, for an input that is not batch-last already, one batch-last copy of it.
 
 The functions here take and return plain arrays; the rule in ``conv.py`` applies them. Their array
 module is the data's (NumPy or CuPy; Winograd runs on NumPy data only).
