@@ -250,6 +250,26 @@ def test_batch_norm_matches_the_direct_formula(shape, seed):
     np.testing.assert_allclose(dg.batch_norm(x, w, b), ref, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("bias_dtype", [np.float32, np.float64])
+def test_batch_norm_tangent_columns_match_central_differences(bias_dtype):
+    """Tangents on x, weight and bias at once, k = 3, float32 x and weight: with a float32 bias the terms are
+    summed into the rule's own block in place; a float64 bias upcasts the tangent, as an expression. Each column
+    against a central difference of the direct formula in float64."""
+    r = np.random.default_rng(5)
+    x, w, b = (r.standard_normal(s).astype(d) for s, d in (((6, 3, 4, 5), np.float32), ((3,), np.float32),
+                                                            ((3,), bias_dtype)))
+    tangents = tuple(r.standard_normal((3,) + p.shape).astype(p.dtype) for p in (x, w, b))
+    _, t = dg.jvp(dg.batch_norm, (x, w, b), tangents)
+    assert t.dtype == bias_dtype
+
+    def f(h, i):
+        a, c, d = (np.float64(p) + h * np.float64(v[i]) for p, v in zip((x, w, b), tangents))
+        return direct_norm(a, (0, 2, 3), c.reshape(3, 1, 1), d.reshape(3, 1, 1), 1e-5)
+    for i in range(3):
+        fd = (f(1e-6, i) - f(-1e-6, i)) / 2e-6
+        np.testing.assert_allclose(t[i], fd, rtol=1e-4, atol=1e-4 * np.abs(fd).max())
+
+
 def test_layer_norm_integer_normalized_shape_means_the_last_axis():
     x = rng.standard_normal((2, 3, 4))
     np.testing.assert_array_equal(dg.layer_norm(x, 4), dg.layer_norm(x, (4,)))

@@ -323,7 +323,10 @@ def _norm_rule(primals, tangents, axes, param_shape, eps):
     """x̂ = (x − μ)/σ with μ, σ² = mean, biased variance over ``axes`` and σ = √(σ² + eps); y = x̂·w + b,
     w and b reshaped to ``param_shape`` to broadcast against x.
 
-    dy = dx̂·w + x̂·dw + db with the closed form dx̂ = (dx − mean(dx) − x̂·mean(x̂·dx))/σ (means over ``axes``).
+    dy = dx̂·w + x̂·dw + db with the closed form dx̂ = (dx − mean(dx) − x̂·mean(x̂·dx))/σ (means over ``axes``),
+    evaluated as dy = dx·s + x̂·β + γ with s = w/σ and, per tangent column, coefficients of the reduced shape
+    β = dw − s·mean(x̂·dx) and γ = db − s·mean(dx): two passes over dx for the means and three over the output
+    block (the product x̂·dx is the one temporary block; ``_accumulate`` adds x̂·β a column at a time).
     """
     (x, w, b), (tx, tw, tb) = primals, tangents
     xp = namespace(x)
@@ -333,16 +336,39 @@ def _norm_rule(primals, tangents, axes, param_shape, eps):
     y = xhat if w is None else xhat * w.reshape(param_shape)
     if b is not None:
         y = y + b.reshape(param_shape)
+    s = inv_sigma if w is None else inv_sigma * w.reshape(param_shape)
+    beta = None if tw is None else lift(tw.reshape(tw.shape[:1] + param_shape), x.ndim)
+    gamma = None if tb is None else lift(tb.reshape(tb.shape[:1] + param_shape), x.ndim)
     t = None
     if tx is not None:
         ta = tangent_axes(axes)
-        t = (tx - tx.mean(axis=ta, keepdims=True) - xhat * (xhat * tx).mean(axis=ta, keepdims=True)) * inv_sigma
-        t = t if w is None else t * w.reshape(param_shape)
-    if tw is not None:
-        t = add_terms(t, xhat * lift(tw.reshape(tw.shape[:1] + param_shape), x.ndim))
-    if tb is not None:
-        t = add_terms(t, lift(tb.reshape(tb.shape[:1] + param_shape), x.ndim))
+        beta = add_terms(beta, -s * (tx * xhat).mean(axis=ta, keepdims=True))
+        gamma = add_terms(gamma, -s * tx.mean(axis=ta, keepdims=True))
+        t = tx * s
+    if beta is not None:
+        t = _accumulate(t, beta, xhat)
+    if gamma is not None:
+        t = _accumulate(t, gamma)
     return y, None if t is None else fit(t, x.shape)
+
+
+def _accumulate(t, coef, xhat=None):
+    """t + x̂·coef (t + coef without x̂) for t None or a tangent block (k, *x.shape) the rule made, and
+    coefficients (k, …) that broadcast against x. Into t when every operand is a plain array and the sum keeps
+    t's dtype — x̂·coef one column at a time, so the temporaries are of one column, not of the block; else as an
+    expression (Duals of an outer derivative)."""
+    if t is None:
+        return coef if xhat is None else xhat * coef
+    factors = (coef,) if xhat is None else (xhat, coef)
+    xp = namespace(t)
+    if not all(isinstance(v, xp.ndarray) for v in (t, *factors)) or xp.result_type(t, *factors) != t.dtype:
+        return t + (coef if xhat is None else xhat * coef)
+    if xhat is None:
+        t += coef
+    else:
+        for i in range(t.shape[0]):
+            t[i] += xhat * coef[i]
+    return t
 
 
 _layer_norm = defprimitive("layer_norm", _norm_rule, family="nn",
