@@ -219,6 +219,16 @@ def run_parallel(tasks: list) -> list:
 SPLIT_BYTES = 4 << 20
 
 
+def column_shares(t) -> list[tuple[int, int]]:
+    """How a kernel splits the k columns of a tangent block t (k, ...) over ``kernel_workers`` threads:
+    ``(lo, hi)`` ranges, one per worker; one range for a block under ``SPLIT_BYTES``, a Dual or CuPy data."""
+    xp = namespace(t)
+    k = t.shape[0]
+    workers = 1 if not isinstance(t, np.ndarray) or t.nbytes < SPLIT_BYTES else min(kernel_workers(xp), k)
+    bounds = [k * i // workers for i in range(workers + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
 def multiply_blocks(t, factor):
     """``t * factor`` for a tangent block t (k, ...) and a factor that broadcasts against ``t[0]``: for a
     large NumPy block, the k columns are split over ``kernel_workers`` threads (an elementwise pass runs
@@ -228,12 +238,8 @@ def multiply_blocks(t, factor):
     if not isinstance(t, xp.ndarray) or not isinstance(factor, xp.ndarray | np.generic | float | int):
         return t * factor
     out = xp.empty_like(t, dtype=xp.result_type(t, factor))
-    if t.nbytes < SPLIT_BYTES:
-        return xp.multiply(t, factor, out=out)
-    workers = min(kernel_workers(xp), t.shape[0])
-    bounds = [t.shape[0] * i // workers for i in range(workers + 1)]
     run_parallel([lambda lo=lo, hi=hi: xp.multiply(t[lo:hi], factor, out=out[lo:hi])
-                  for lo, hi in zip(bounds[:-1], bounds[1:])])
+                  for lo, hi in column_shares(t)])
     return out
 
 
