@@ -1,15 +1,15 @@
-"""Where the time of a conv net's k-tangent pass goes: dualgrad's by primitive, torch.func's by ATen operator.
+"""Where the time of a conv net's k-tangent pass goes: dualgrad's pass by primitive, beside the peers' whole pass.
 
     python benchmarks/conv_profile.py [--net resnet] [--k 16] [--reps 5] [--retain]
 
 The problem is that of ``dualgrad bench --suite conv`` (``dualgrad.bench.conv.methods``: batch 128, float32,
 tangents on every weight and bias). dualgrad: every outermost call of a primitive (``registry.bind``, wrapped
 for this run in the modules that call it) is timed with ``perf_counter`` and summed per primitive, the
-median over ``--reps`` passes; conv2d calls are told apart by their input and weight shapes. torch.func
-``vmap(jvp)``: ``torch.profiler`` over ``--reps`` passes, the self CPU time per ATen operator (what vmap and
-jvp decompose the pass into; convolutions by shape) divided by the reps. ``--retain`` keeps freed memory
-mapped (``backend.retain_freed_memory``) as ``dualgrad bench --malloc retain`` does; both libraries run in
-this one process, under the same setting.
+median over ``--reps`` passes; conv2d calls are told apart by their input and weight shapes. The peers
+installed (torch.func ``vmap(jvp)``, JAX ``jit(vmap(jvp))``) give their whole pass, timed alike. (PyTorch's
+profiler is not used: over this vmap-of-jvp pass it held on to memory until the machine ran out.)
+``--retain`` keeps freed memory mapped (``backend.retain_freed_memory``) as ``dualgrad bench --malloc retain``
+does; every method runs in this one process, under the same setting.
 """
 from __future__ import annotations
 
@@ -64,23 +64,15 @@ def dualgrad_by_primitive(f, reps: int) -> tuple[float, dict]:
     return statistics.median(totals), {n: statistics.median(rep.get(n, 0.0) for rep in per_rep) for n in names}
 
 
-def torch_by_operator(f, reps: int) -> tuple[float, dict]:
-    """(median seconds per pass, {ATen operator: self CPU seconds per pass}) of the torch pass ``f``."""
-    from torch.profiler import ProfilerActivity, profile
+def median_time(f, reps: int) -> float:
+    """Median seconds per call of ``f`` over ``reps`` calls, after one warm-up call."""
     f()
     totals = []
     for _ in range(reps):
         start = time.perf_counter()
         f()
         totals.append(time.perf_counter() - start)
-    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
-        for _ in range(reps):
-            f()
-    parts: dict = collections.defaultdict(float)
-    for e in prof.key_averages(group_by_input_shape=True):       # convolutions by their input and weight shapes
-        key = f"{e.key} {e.input_shapes[0][1:]} * {e.input_shapes[1]}" if "convolution" in e.key else e.key
-        parts[key] += e.self_cpu_time_total / 1e6 / reps
-    return statistics.median(totals), dict(parts)
+    return statistics.median(totals)
 
 
 def main(argv=None) -> None:
@@ -101,12 +93,9 @@ def main(argv=None) -> None:
     print(f"\ndualgrad jvp: {1e3 * total:.0f} ms per pass; by primitive (ms per pass, share)")
     for name, s in sorted(parts.items(), key=lambda kv: -kv[1])[:args.top]:
         print(f"  {name:60s} {1e3 * s:8.1f} {100 * s / total:5.0f}%")
-    if "torch.func vmap(jvp)" in methods:
-        total, parts = torch_by_operator(methods["torch.func vmap(jvp)"][0], args.reps)
-        print(f"\ntorch.func vmap(jvp): {1e3 * total:.0f} ms per pass; by ATen operator, self CPU "
-              "(ms per pass, share of the pass)")
-        for name, s in sorted(parts.items(), key=lambda kv: -kv[1])[:args.top]:
-            print(f"  {name:60s} {1e3 * s:8.1f} {100 * s / total:5.0f}%")
+    for name in ("torch.func vmap(jvp)", "jax jit(vmap(jvp))"):
+        if name in methods:
+            print(f"{name}: {1e3 * median_time(methods[name][0], args.reps):.0f} ms per pass")
 
 
 if __name__ == "__main__":

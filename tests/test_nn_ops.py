@@ -252,9 +252,9 @@ def test_batch_norm_matches_the_direct_formula(shape, seed):
 
 @pytest.mark.parametrize("bias_dtype", [np.float32, np.float64])
 def test_batch_norm_tangent_columns_match_central_differences(bias_dtype):
-    """Tangents on x, weight and bias at once, k = 3, float32 x and weight: with a float32 bias the terms are
-    summed into the rule's own block in place; a float64 bias upcasts the tangent, as an expression. Each column
-    against a central difference of the direct formula in float64."""
+    """Tangents on x, weight and bias at once, k = 3, float32 x and weight, written column by column into the
+    rule's own block: a float64 bias makes that block float64 (nothing is rounded to float32 on the way). Each
+    column against a central difference of the direct formula in float64."""
     r = np.random.default_rng(5)
     x, w, b = (r.standard_normal(s).astype(d) for s, d in (((6, 3, 4, 5), np.float32), ((3,), np.float32),
                                                             ((3,), bias_dtype)))

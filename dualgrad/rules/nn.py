@@ -325,8 +325,8 @@ def _norm_rule(primals, tangents, axes, param_shape, eps):
 
     dy = dx̂·w + x̂·dw + db with the closed form dx̂ = (dx − mean(dx) − x̂·mean(x̂·dx))/σ (means over ``axes``),
     evaluated as dy = dx·s + x̂·β + γ with s = w/σ and, per tangent column, coefficients of the reduced shape
-    β = dw − s·mean(x̂·dx) and γ = db − s·mean(dx): two passes over dx for the means and three over the output
-    block (the product x̂·dx is the one temporary block; ``_accumulate`` adds x̂·β a column at a time).
+    β = dw − s·mean(x̂·dx) and γ = db − s·mean(dx). On plain arrays ``_norm_columns`` builds dy a column at a
+    time; Duals of an outer derivative take the same formula on whole blocks.
     """
     (x, w, b), (tx, tw, tb) = primals, tangents
     xp = namespace(x)
@@ -337,37 +337,39 @@ def _norm_rule(primals, tangents, axes, param_shape, eps):
     if b is not None:
         y = y + b.reshape(param_shape)
     s = inv_sigma if w is None else inv_sigma * w.reshape(param_shape)
-    beta = None if tw is None else lift(tw.reshape(tw.shape[:1] + param_shape), x.ndim)
-    gamma = None if tb is None else lift(tb.reshape(tb.shape[:1] + param_shape), x.ndim)
-    t = None
-    if tx is not None:
-        ta = tangent_axes(axes)
-        beta = add_terms(beta, -s * (tx * xhat).mean(axis=ta, keepdims=True))
-        gamma = add_terms(gamma, -s * tx.mean(axis=ta, keepdims=True))
-        t = tx * s
-    if beta is not None:
-        t = _accumulate(t, beta, xhat)
-    if gamma is not None:
-        t = _accumulate(t, gamma)
-    return y, None if t is None else fit(t, x.shape)
+    dw = None if tw is None else lift(tw.reshape(tw.shape[:1] + param_shape), x.ndim)
+    db = None if tb is None else lift(tb.reshape(tb.shape[:1] + param_shape), x.ndim)
+    if tx is None:
+        t = add_terms(None if dw is None else xhat * dw, db)
+        return y, None if t is None else fit(t, x.shape)
+    if all(isinstance(v, xp.ndarray) for v in (tx, xhat, s, dw, db) if v is not None):
+        return y, _norm_columns(tx, xhat, s, dw, db, axes)
+    ta = tangent_axes(axes)
+    beta = add_terms(dw, -s * (tx * xhat).mean(axis=ta, keepdims=True))
+    gamma = add_terms(db, -s * tx.mean(axis=ta, keepdims=True))
+    return y, tx * s + xhat * beta + gamma
 
 
-def _accumulate(t, coef, xhat=None):
-    """t + x̂·coef (t + coef without x̂) for t None or a tangent block (k, *x.shape) the rule made, and
-    coefficients (k, …) that broadcast against x. Into t when every operand is a plain array and the sum keeps
-    t's dtype — x̂·coef one column at a time, so the temporaries are of one column, not of the block; else as an
-    expression (Duals of an outer derivative)."""
-    if t is None:
-        return coef if xhat is None else xhat * coef
-    factors = (coef,) if xhat is None else (xhat, coef)
-    xp = namespace(t)
-    if not all(isinstance(v, xp.ndarray) for v in (t, *factors)) or xp.result_type(t, *factors) != t.dtype:
-        return t + (coef if xhat is None else xhat * coef)
-    if xhat is None:
-        t += coef
-    else:
-        for i in range(t.shape[0]):
-            t[i] += xhat * coef[i]
+def _norm_columns(tx, xhat, s, dw, db, axes):
+    """dy_i = dx_i·s + x̂·β_i + γ_i of ``_norm_rule`` for plain arrays, one column at a time, into a block laid
+    out as tx (k, *x.shape): the two means read the column twice (the product x̂·dx_i goes to a buffer of x's
+    size), then one product and two sums write dy_i; no temporary of the block's size. dw, db: None or lifted
+    (k, 1, …) blocks of the parameters' tangents."""
+    xp = namespace(tx)
+    dtype = xp.result_type(*(v for v in (tx, xhat, s, dw, db) if v is not None))
+    t = xp.empty_like(tx, dtype=dtype)
+    buf = xp.empty_like(xhat, dtype=dtype)
+    for i in range(tx.shape[0]):
+        d = tx[i]
+        xp.multiply(d, xhat, out=buf)
+        beta = -s * buf.mean(axis=axes, keepdims=True)
+        gamma = -s * d.mean(axis=axes, keepdims=True)
+        beta = beta if dw is None else beta + dw[i]
+        gamma = gamma if db is None else gamma + db[i]
+        xp.multiply(d, s, out=t[i])
+        xp.multiply(xhat, beta, out=buf)
+        t[i] += buf
+        t[i] += gamma
     return t
 
 
