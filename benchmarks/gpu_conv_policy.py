@@ -3,8 +3,8 @@ whether Winograd F(4×4, 3×3) pays there (``winograd_eligible``; on the CPU it 
 
     python benchmarks/gpu_conv_policy.py [--k 16] [--budget 0.3] [--json out.json]
 
-Times the k-tangent pass of the bench's conv nets (``dualgrad.bench.conv``: LeNet-5 and the 4-layer net,
-batch 128, float32) with dualgrad on CuPy, for each chunk budget with Winograd on and off, interleaved and
+Times the k-tangent pass of the bench's conv nets (``dualgrad.bench.conv``: LeNet-5, the 4-layer net and the
+residual net, batch 128, float32) with dualgrad on CuPy, for each chunk budget with Winograd on and off, interleaved and
 synchronised after every call. Needs CuPy and a CUDA device.
 """
 from __future__ import annotations
