@@ -325,8 +325,9 @@ def _norm_rule(primals, tangents, axes, param_shape, eps):
 
     dy = dx̂·w + x̂·dw + db with the closed form dx̂ = (dx − mean(dx) − x̂·mean(x̂·dx))/σ (means over ``axes``),
     evaluated as dy = dx·s + x̂·β + γ with s = w/σ and, per tangent column, coefficients of the reduced shape
-    β = dw − s·mean(x̂·dx) and γ = db − s·mean(dx). On plain arrays ``_norm_columns`` builds dy a column at a
-    time; Duals of an outer derivative take the same formula on whole blocks.
+    β = dw − s·mean(x̂·dx) and γ = db − s·mean(dx). On NumPy arrays ``_norm_columns`` builds dy a column at a
+    time; CuPy arrays (a few kernels on whole blocks rather than seven per column) and Duals of an outer
+    derivative take the same formula on whole blocks.
     """
     (x, w, b), (tx, tw, tb) = primals, tangents
     xp = namespace(x)
@@ -342,7 +343,7 @@ def _norm_rule(primals, tangents, axes, param_shape, eps):
     if tx is None:
         t = add_terms(None if dw is None else xhat * dw, db)
         return y, None if t is None else fit(t, x.shape)
-    if all(isinstance(v, xp.ndarray) for v in (tx, xhat, s, dw, db) if v is not None):
+    if all(isinstance(v, np.ndarray) for v in (tx, xhat, s, dw, db) if v is not None):
         return y, _norm_columns(tx, xhat, s, dw, db, axes)
     ta = tangent_axes(axes)
     beta = add_terms(dw, -s * (tx * xhat).mean(axis=ta, keepdims=True))
@@ -351,7 +352,7 @@ def _norm_rule(primals, tangents, axes, param_shape, eps):
 
 
 def _norm_columns(tx, xhat, s, dw, db, axes):
-    """dy_i = dx_i·s + x̂·β_i + γ_i of ``_norm_rule`` for plain arrays, one column at a time, into a block laid
+    """dy_i = dx_i·s + x̂·β_i + γ_i of ``_norm_rule`` for NumPy arrays, one column at a time, into a block laid
     out as tx (k, *x.shape): the two means read the column twice (the product x̂·dx_i goes to a buffer of x's
     size), then one product and two sums write dy_i; no temporary of the block's size. dw, db: None or lifted
     (k, 1, …) blocks of the parameters' tangents."""
