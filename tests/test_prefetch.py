@@ -19,7 +19,6 @@ BLOCK = 256          # GAUSSIAN_BLOCK for these tests: small draws take the bloc
 @pytest.fixture(autouse=True)
 def small_blocks(monkeypatch):
     monkeypatch.setattr(est.gaussian, "GAUSSIAN_BLOCK", BLOCK)
-    monkeypatch.setattr(est.tangents, "GAUSSIAN_BLOCK", BLOCK)
 
 
 def prefetch_threads():
@@ -28,29 +27,34 @@ def prefetch_threads():
 
 def session(rng, prefetch):
     """A sequence of draws as a caller may make them: repeated shapes (the guess holds), a new shape, a draw
-    from rng between two (the guess misses), small and float64 draws (not the block sampler)."""
+    from rng between two (the guess misses), a small draw (not prefetched), float64 draws (NumPy's stream,
+    prefetched too; 2100 numbers: not a whole number of GAUSSIAN_BLOCK)."""
     out = []
     for shape, between in [((4, 1000), 0), ((4, 1000), 0), ((4, 1000), 0), ((3, 700), 0), ((3, 700), 1),
                            ((3, 700), 0), ((2, 10), 0), ((3, 700), 0), ((4, 1000), 0), ((4, 1000), 0)]:
         if between:
             out.append(rng.random(between))
         out.append(est.sample_tangents(shape[0], shape[1], "normal", rng, dtype=np.float32))
-    out.append(est.sample_tangents(3, 700, "normal", rng))                     # float64: NumPy's own
+    for _ in range(3):
+        out.append(est.sample_tangents(3, 700, "normal", rng))                 # float64: NumPy's own numbers
+    out.append(rng.random(2))
+    out.append(est.sample_tangents(3, 700, "normal", rng))
     out.append(est.sample_tangents(3, 700, "normal", rng, dtype=np.float32))
     return out, rng.bit_generator.state
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_prefetched_draws_are_the_draws_without_prefetching(seed):
-    plain, plain_state = session(np.random.default_rng(seed), None)
+@pytest.mark.parametrize("seed, bit_generator", [(0, np.random.PCG64), (1, np.random.PCG64), (2, np.random.MT19937),
+                                                 (3, np.random.SFC64)])
+def test_prefetched_draws_are_the_draws_without_prefetching(seed, bit_generator):
+    plain, plain_state = session(np.random.Generator(bit_generator(seed)), None)
     with est.prefetch_tangents() as prefetch:
-        got, state = session(np.random.default_rng(seed), prefetch)
+        got, state = session(np.random.Generator(bit_generator(seed)), prefetch)
     assert len(got) == len(plain)
     for a, b in zip(got, plain):
         assert a.dtype == b.dtype
         np.testing.assert_array_equal(a, b)
-    assert state == plain_state                          # the Generator advanced exactly as far
-    assert prefetch.draws == 10 and prefetch.prefetched == 4       # the guesses that held were used
+    assert est.gaussian._same(state, plain_state)         # the Generator advanced exactly as far
+    assert prefetch.draws == 14 and prefetch.prefetched == 6       # the guesses that held were used
     assert prefetch_threads() == [] and prefetch._next is None
 
 
@@ -169,8 +173,8 @@ def digits():
     return data.load("digits")
 
 
-def model():
-    return nn.FCNet(64, 12, 2, 10, rng=np.random.default_rng(0)).astype(np.float32)
+def model(dtype=np.float32, seed=0):
+    return nn.FCNet(64, 12, 2, 10, rng=np.random.default_rng(seed)).astype(dtype)
 
 
 OPTIONS = dict(grad="weight", method="projection", k=16, lr=0.05, epochs=4, batch_size=128, seed=3)
@@ -198,26 +202,28 @@ def without_seconds(rows):
     return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
 
 
-def test_weight_perturbation_training_prefetches_and_equals_training_without(digits, monkeypatch, prefetches):
-    with_prefetch = model()
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])      # the block sampler; NumPy's stream (the CLI's)
+def test_weight_perturbation_training_prefetches_and_equals_training_without(digits, monkeypatch, prefetches, dtype):
+    with_prefetch = model(dtype)
     history = train.fit(with_prefetch, digits, progress=False, **OPTIONS)
     assert len(prefetches) == 1 and prefetches[0].prefetched >= prefetches[0].draws - 1 > 0
     assert prefetch_threads() == [] and prefetches[0]._next is None
     monkeypatch.setattr(train, "prefetch_tangents", contextlib.nullcontext)
-    without = model()
+    without = model(dtype)
     plain = train.fit(without, digits, progress=False, **OPTIONS)
     assert without_seconds(history.rows) == without_seconds(plain.rows)
     for name, value in parameters(without).items():
         np.testing.assert_array_equal(with_prefetch.parameters()[name], value)
-    moved = [not np.array_equal(a, model().parameters()[n]) for n, a in with_prefetch.parameters().items()]
+    moved = [not np.array_equal(a, model(dtype).parameters()[n]) for n, a in with_prefetch.parameters().items()]
     assert all(moved)                                              # every parameter was trained
 
 
-def test_weight_perturbation_resumed_mid_way_equals_the_uninterrupted_run(digits, tmp_path, prefetches):
-    full_model = model()
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_weight_perturbation_resumed_mid_way_equals_the_uninterrupted_run(digits, tmp_path, prefetches, dtype):
+    full_model = model(dtype)
     full = train.fit(full_model, digits, out=tmp_path / "full", progress=False, **OPTIONS)
-    train.fit(model(), digits, out=tmp_path / "half", progress=False, **OPTIONS | {"epochs": 2})
-    resumed_model = nn.FCNet(64, 12, 2, 10, rng=np.random.default_rng(9)).astype(np.float32)
+    train.fit(model(dtype), digits, out=tmp_path / "half", progress=False, **OPTIONS | {"epochs": 2})
+    resumed_model = model(dtype, seed=9)
     resumed = train.fit(resumed_model, digits, out=tmp_path / "half", resume=True, progress=False,
                         **OPTIONS | {"epochs": 2} | {"epochs": 4})
     assert all(p.prefetched > 0 for p in prefetches) and len(prefetches) == 3

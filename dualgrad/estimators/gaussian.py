@@ -1,24 +1,26 @@
-"""Large float32 draws of N(0, 1) numbers — the k × P tangents of weight perturbation — drawn fast: the
-Box–Muller sampler, block by block on worker threads, and, inside ``prefetch_tangents``, a step ahead.
+"""Large draws of N(0, 1) numbers — weight perturbation's k × P tangents — drawn fast: float32 by the
+Box–Muller sampler, block by block on worker threads; and, inside ``prefetch_tangents``, float32 and
+float64 a step ahead on a background thread.
 
-**The numbers.** A draw of m numbers takes ``ceil(m / GAUSSIAN_BLOCK)`` seeds from the caller's
-Generator (``rng.integers(0, 2⁶³)``, one per block) and nothing else; block i is filled by ``_box_muller``
-from ``SFC64(seed_i)``. So the result is a deterministic function of the Generator's state and the
-shape, whichever threads fill which blocks, and the Generator advances by the seeds alone.
-
-**Threads.** The blocks are handed out one at a time to whichever thread asks next: ``draw_workers()``
-threads (the cores this process may run on, at most ``backend.MAX_WORKERS``, whatever BLAS's thread
-count — the draw runs NumPy ufuncs and bit generators, which release the GIL and do not spin).
+**The float32 numbers.** A draw of m ≥ ``GAUSSIAN_BLOCK`` numbers takes ``ceil(m / GAUSSIAN_BLOCK)`` seeds
+from the caller's Generator (``rng.integers(0, 2⁶³)``, one per block) and nothing else; block i is filled by
+``_box_muller`` from ``SFC64(seed_i)``. So the result is a deterministic function of the Generator's state
+and the shape, whichever threads fill which blocks, and the Generator advances by the seeds alone. The
+blocks are handed out one at a time to whichever thread asks next: ``draw_workers()`` threads (the cores
+this process may run on, at most ``backend.MAX_WORKERS``, whatever BLAS's thread count — the draw runs
+NumPy ufuncs and bit generators, which release the GIL and do not spin). Smaller draws and float64 are
+NumPy's own ``rng.standard_normal`` (its numbers for a seed).
 
 **Prefetching.** ``with prefetch_tangents():`` draws the *next* draw while the caller computes: after
-every draw from ``rng``, a background thread starts drawing the one that the same call would give next
-— from a copy of ``rng``'s state, so ``rng`` itself is untouched. When the next real call takes its
-seeds from ``rng`` and they are the predicted ones (and the shape is the same), it gets the prefetched
-array, helping to fill the blocks not yet done; otherwise the guess is dropped and it draws afresh.
-Either way it returns exactly the numbers it would return without prefetching and advances ``rng``
-exactly as far, so a checkpoint of ``rng`` between two steps, and a run resumed from it, are unchanged.
-A guess costs one more array of the draw's size while it waits. ``fit`` prefetches for weight
-perturbation (docs/training.md).
+every large draw from ``rng``, a background thread starts the draw that the same call would make next —
+from a copy of ``rng``, so ``rng`` itself is untouched. The next real call gets it if it is that call:
+for float32, its seeds (just taken from ``rng``) and shape are the predicted ones; for float64 (one
+sequential NumPy stream, filled by one thread), ``rng``'s state and the shape are those the guess started
+from, and ``rng`` is then set to the state after it. Otherwise the guess is dropped and the call draws
+afresh. Either way the call returns exactly the numbers it would return without prefetching and leaves
+``rng`` exactly where it would, so a checkpoint of ``rng`` between two steps, and a run resumed from it,
+are unchanged. A guess costs one more array of the draw's size while it waits. ``fit`` prefetches for
+weight perturbation (docs/training.md).
 """
 from __future__ import annotations
 
@@ -133,18 +135,85 @@ class _Draw:
         return self.out
 
 
+class _Stream:
+    """NumPy's own ``standard_normal`` of ``shape`` and ``dtype`` from a copy of ``rng``: one sequential stream,
+    so one thread fills it, ``GAUSSIAN_BLOCK`` numbers at a time (the numbers of one call: the ziggurat
+    takes the stream number by number); ``result`` fills it itself if no thread has started."""
+
+    def __init__(self, rng, shape: tuple, dtype):
+        self.state = rng.bit_generator.state                 # the key: rng's state before the draw
+        self.shape, self.dtype = shape, np.dtype(dtype)
+        self._rng = copy.deepcopy(rng)
+        self.out = np.empty(shape, self.dtype)
+        self._started = self._finished = self._stop = False
+        self.error: BaseException | None = None
+        self._cond = threading.Condition()
+
+    def matches(self, rng, shape: tuple, dtype) -> bool:
+        return self.shape == shape and self.dtype == dtype and _same(self.state, rng.bit_generator.state)
+
+    def work(self) -> None:
+        with self._cond:
+            if self._started or self._stop:
+                return
+            self._started = True
+        try:
+            flat = self.out.reshape(-1)
+            for lo in range(0, flat.size, GAUSSIAN_BLOCK):
+                if self._stop:
+                    break
+                self._rng.standard_normal(dtype=self.dtype, out=flat[lo:lo + GAUSSIAN_BLOCK])
+        except BaseException as e:           # noqa: BLE001 — kept for the caller, raised by result()
+            self.error = e
+        finally:
+            with self._cond:
+                self._finished = True
+                self._cond.notify_all()
+
+    def cancel(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.wait_for(lambda: self._finished or not self._started)
+
+    def result(self) -> np.ndarray:
+        self.work()
+        with self._cond:
+            self._cond.wait_for(lambda: self._finished)
+        if self.error is not None:
+            raise self.error
+        return self.out
+
+    def advance(self, rng) -> None:
+        """Leave ``rng`` where the draw would have left it."""
+        rng.bit_generator.state = self._rng.bit_generator.state
+
+
+def _same(a, b) -> bool:
+    """Two bit-generator states (dicts of ints, strings and, for MT19937, an array) are equal."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.array_equal(a, b)
+    return type(a) is type(b) and a == b
+
+
 def _seeds(rng, size: int) -> np.ndarray:
     """The block seeds of a draw of ``size`` numbers: all that the draw takes from ``rng``."""
     return rng.integers(0, 2 ** 63, size=-(-size // GAUSSIAN_BLOCK))
 
 
-def standard_normal_float32(rng, shape) -> np.ndarray:
-    """A float32 array of independent N(0, 1) numbers of ``shape`` (see the module docstring): from the
-    prefetch of this thread's ``prefetch_tangents`` when one is active, else filled now by ``draw_workers``
-    threads."""
-    shape = tuple(shape)
-    seeds = _seeds(rng, math.prod(shape))
+def standard_normal(rng, shape, dtype) -> np.ndarray:
+    """An array of independent N(0, 1) numbers of ``shape`` and ``dtype`` (float32 or float64) from the NumPy
+    Generator ``rng`` (see the module docstring): small draws and float64 NumPy's own, large float32 draws
+    the block sampler's; large ones from the guess of this thread's ``prefetch_tangents`` when it holds."""
+    shape, dtype = tuple(shape), np.dtype(dtype)
+    size = math.prod(shape)
     prefetch = getattr(_active, "prefetch", None)
+    if size < GAUSSIAN_BLOCK:
+        return rng.standard_normal(shape, dtype=dtype)
+    if dtype != np.float32:
+        return rng.standard_normal(shape, dtype=dtype) if prefetch is None else prefetch.stream(rng, shape, dtype)
+    seeds = _seeds(rng, size)
     if prefetch is not None:
         return prefetch.draw(rng, seeds, shape)
     draw = _Draw(seeds, shape)
@@ -164,7 +233,7 @@ class Prefetch:
     def __init__(self, workers: int):
         self.draws = self.prefetched = 0
         self.waited_seconds = 0.0
-        self._next: _Draw | None = None
+        self._next: _Draw | _Stream | None = None          # the guess at the next draw
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._threads = [threading.Thread(target=self._serve, name=f"dualgrad-tangents-{i}", daemon=True)
                          for i in range(workers)]
@@ -175,7 +244,7 @@ class Prefetch:
         while (draw := self._jobs.get()) is not None:
             draw.work()
 
-    def _start(self, draw: _Draw) -> _Draw:
+    def _start(self, draw):
         for _ in self._threads:
             self._jobs.put(draw)
         return draw
@@ -189,9 +258,9 @@ class Prefetch:
                 raise guess.error
 
     def draw(self, rng, seeds: np.ndarray, shape: tuple) -> np.ndarray:
-        """The draw of ``seeds`` (just taken from ``rng``), then a guess at the next one started."""
+        """The float32 draw of ``seeds`` (just taken from ``rng``), then a guess at the next one started."""
         t0 = time.perf_counter()
-        if self._next is not None and self._next.matches(seeds, shape):
+        if isinstance(self._next, _Draw) and self._next.matches(seeds, shape):
             draw, self._next = self._next, None
             self.prefetched += 1
         else:
@@ -207,6 +276,28 @@ class Prefetch:
             self.waited_seconds += time.perf_counter() - t0
         ahead = copy.deepcopy(rng)                   # rng's state now: the next call's seeds, rng untouched
         self._next = self._start(_Draw(_seeds(ahead, math.prod(shape)), shape))
+        return out
+
+    def stream(self, rng, shape: tuple, dtype) -> np.ndarray:
+        """NumPy's own draw from ``rng`` (float64), then a guess at the next one started."""
+        t0 = time.perf_counter()
+        guess = self._next
+        if isinstance(guess, _Stream) and guess.matches(rng, shape, dtype):
+            self._next = None
+            self.prefetched += 1
+        else:
+            self._drop_guess()
+            guess = None
+        try:
+            if guess is None:
+                out = rng.standard_normal(shape, dtype=dtype)
+            else:
+                out = guess.result()
+                guess.advance(rng)
+        finally:
+            self.draws += 1
+            self.waited_seconds += time.perf_counter() - t0
+        self._next = self._start(_Stream(rng, shape, dtype))
         return out
 
     def close(self, raise_errors: bool) -> None:

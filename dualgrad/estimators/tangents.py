@@ -26,9 +26,10 @@ parameters of the 784-1024-1024-10 net), so the two common samplers draw fast on
   beyond 8σ) and u₂ 24 (the resolution of a float32). The numbers are drawn in blocks of
   ``GAUSSIAN_BLOCK``, each from its own SFC64 generator seeded by ``rng``, on worker threads: the
   result is a deterministic function of ``rng``'s state and the shape, whatever the number of
-  threads; inside ``prefetch_tangents`` the next draw is made ahead, on a background thread, with the
-  same numbers (``estimators/gaussian.py``). Smaller draws (activity perturbation's, the test
-  functions') and float64 keep ``rng.standard_normal``, so their numbers for a seed are NumPy's own.
+  threads (``estimators/gaussian.py``). Smaller draws (activity perturbation's, the test functions')
+  and float64 keep ``rng.standard_normal``, so their numbers for a seed are NumPy's own. Inside
+  ``prefetch_tangents`` large draws of either dtype are made a step ahead on a background thread, with
+  the same numbers.
 * "rademacher" takes one random bit per entry (``rng.bytes``) instead of one 64-bit integer.
 
 Both are exact in distribution; for a given seed they give other numbers than NumPy's
@@ -43,7 +44,7 @@ import sys
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from .gaussian import GAUSSIAN_BLOCK, standard_normal_float32
+from .gaussian import standard_normal
 
 
 def _namespace(rng):
@@ -62,8 +63,8 @@ def _check_rng(rng):
 
 
 def normal(k, n, rng, xp, dtype):
-    if xp is np and np.dtype(dtype) == np.float32 and k * n >= GAUSSIAN_BLOCK:
-        return standard_normal_float32(rng, (k, n))
+    if xp is np:
+        return standard_normal(rng, (k, n), dtype)             # large float32 draws: the block sampler
     return rng.standard_normal((k, n), dtype=dtype)
 
 
