@@ -129,4 +129,5 @@ def test_the_weight_loop_reports_its_steps_and_the_time_spent_waiting_for_tangen
     loop = training.weight_loop(budget=0.01, steps=1)
     assert set(loop["results"]) == {training.LOOP_PREFETCH, training.LOOP_PLAIN}
     assert [r[2] for r in loop["results"].values()] == [2, 2]                # 2 rounds of 1 step each
-    assert loop["wait"]["steps"] == 2 and 0 < loop["wait"]["share"] < 1 and loop["wait"]["median_ms"] > 0
+    wait = loop["wait"]
+    assert wait["steps"] == 2 and 0 < wait["share"] < 1 and 0 < wait["median_share"] < 1 and wait["median_ms"] > 0

@@ -193,10 +193,11 @@ def run(suites=SUITES, ks=(1, 4, 16, 64), budget: float = 1.0, print_fn=print, *
                   kinds, None, {"suite": "step", "net": net}, loop and {"tangent_wait": loop["wait"]})
             if loop:
                 wait = loop["wait"]
-                print_fn(f"{training.LOOP_PREFETCH.strip()}: the training thread waits {wait['median_ms']:.1f} ms of "
-                         f"a {1e3 * loop['results'][training.LOOP_PREFETCH][0]:.1f} ms step for its tangents "
-                         f"({100 * wait['share']:.0f}% of the loop's wall time, {wait['steps']} steps); the "
-                         "draw itself runs on the core that one-threaded BLAS leaves idle")
+                print_fn(f"{training.LOOP_PREFETCH}: the training thread waits a median {wait['median_ms']:.1f} "
+                         f"ms of a median {1e3 * loop['results'][training.LOOP_PREFETCH][0]:.1f} ms step for its "
+                         f"tangents ({100 * wait['median_share']:.0f}%; {100 * wait['share']:.0f}% of the loop's wall "
+                         f"time over {wait['steps']} steps); meanwhile the draw runs on a background thread, on the "
+                         "core that one-threaded BLAS leaves idle")
     if "memory" in suites:
         rows = training.peak_memory()
         print_fn("\npeak memory of one step (MiB of NumPy allocations), MLP width 256, batch 64, k = 16")
