@@ -162,6 +162,18 @@ def test_worker_threads_give_the_same_bits_as_one_thread(monkeypatch, kernel):
             np.testing.assert_array_equal(got, ref)
 
 
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_a_small_conv_still_gives_every_worker_a_chunk(monkeypatch, kernel):
+    """A conv whose columns fit one chunk is split into a chunk per worker (not run on one thread)."""
+    from threadpoolctl import threadpool_limits
+    tasks = []
+    run_parallel = kernels.run_parallel
+    monkeypatch.setattr(kernels, "run_parallel", lambda t: tasks.append(len(t)) or run_parallel(t))
+    with threadpool_limits(2):
+        _check(kernel, (4, 3, 8, 8), (4, 3, 3, 3), dict(padding=1), 2, "xwb")
+    assert tasks == [2]
+
+
 def test_chunks_tile_the_output_positions_once():
     """Each chunk is a contiguous range of the flattened (OH, OW, N) index; together they cover it once."""
     for max_cols in (1, 3, 5, 7, 8, 15, 16, 40, 41, 1000):

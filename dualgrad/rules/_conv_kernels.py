@@ -234,7 +234,7 @@ def conv2d_im2col(x, w, b, tx, tw, tb, stride, padding, dilation, groups):
         k, width, xp, dtype)
     base = 0 if tx is not None else min(primal_rows[0], tangent_rows[0]) if k else primal_rows[0]
     rows = 2 * width + 1 - base                                               # buffer row 0 is row `base`
-    chunks = _position_chunks(oh, ow, n, max(1, chunk_bytes(xp) // (rows * np.dtype(dtype).itemsize)))
+    chunks = _position_chunks(oh, ow, n, _chunk_columns(rows * np.dtype(dtype).itemsize, oh * ow * n, xp))
     src = batch_last(x, xp).reshape(g, cg, h, wd, n)                          # (G, Cg, H, W, N)
     dsrc = None if tx is None else batch_last(tx, xp).reshape(k, g, cg, h, wd, n)
     out = xp.empty((o, oh, ow, n), dtype=dtype)
@@ -274,6 +274,14 @@ def conv2d_im2col(x, w, b, tx, tw, tb, stride, padding, dilation, groups):
 
     _in_parallel(run, chunks, xp)
     return out, t
+
+
+def _chunk_columns(column_bytes: int, columns: int, xp) -> int:
+    """Columns per chunk: as many as ``chunk_bytes`` holds, but no more than a worker's share of all
+    ``columns``, so that every worker has a chunk. A small conv (the residual net's 1×1 shortcuts) in one
+    chunk ran on one thread with BLAS's two threads synchronised per GEMM: 10–15 ms on a quiet machine,
+    280–430 ms at load average 4–7."""
+    return max(1, min(chunk_bytes(xp) // column_bytes, -(-columns // kernel_workers(xp))))
 
 
 def _in_parallel(run, chunks, xp):
@@ -362,7 +370,7 @@ def conv2d_winograd(x, w, b, tx, tw, tb, padding, m: int = WINOGRAD_TILE):
     rows = 2 * c + 1 - base
     # a worker's buffers per column (tile · sample), run's v, mm, rowed, band, r and y: CHUNK_BYTES in all
     per_column = xi * (rows + o + c) + c * alpha * (m + 2) + m * alpha * o + m * m * o
-    chunks = _tile_chunks(th, tw_, n, max(1, chunk_bytes(np) // (per_column * item)))
+    chunks = _tile_chunks(th, tw_, n, _chunk_columns(per_column * item, th * tw_ * n, np))
     src = batch_last(x, np)                                                   # (C, H, W, N)
     dsrc = None if tx is None else batch_last(tx, np)                         # (k, C, H, W, N)
     out = np.empty((o, oh, ow, n), dtype=dtype)
