@@ -219,14 +219,18 @@ def run_parallel(tasks: list) -> list:
 SPLIT_BYTES = 4 << 20
 
 
+def _shares(k: int, workers: int) -> list[tuple[int, int]]:
+    """``workers`` contiguous ``(lo, hi)`` ranges of sizes as equal as can be, covering range(k)."""
+    bounds = [k * i // workers for i in range(workers + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
 def column_shares(t) -> list[tuple[int, int]]:
     """How a kernel splits the k columns of a tangent block t (k, ...) over ``kernel_workers`` threads:
     ``(lo, hi)`` ranges, one per worker; one range for a block under ``SPLIT_BYTES``, a Dual or CuPy data."""
-    xp = namespace(t)
     k = t.shape[0]
-    workers = 1 if not isinstance(t, np.ndarray) or t.nbytes < SPLIT_BYTES else min(kernel_workers(xp), k)
-    bounds = [k * i // workers for i in range(workers + 1)]
-    return list(zip(bounds[:-1], bounds[1:]))
+    workers = 1 if not isinstance(t, np.ndarray) or t.nbytes < SPLIT_BYTES else min(kernel_workers(np), k)
+    return _shares(k, workers)
 
 
 def multiply_blocks(t, factor):
@@ -267,7 +271,6 @@ def matmul_blocks(a, b):
     def rows(x, lo, hi):                                     # x's share of the leading axis (unless broadcast)
         return x[lo:hi] if x.ndim == len(shape) and x.shape[0] == shape[0] else x
 
-    bounds = [shape[0] * i // workers for i in range(workers + 1)]
     run_parallel([lambda lo=lo, hi=hi: np.matmul(rows(a, lo, hi), rows(b, lo, hi), out=out[lo:hi])
-                  for lo, hi in zip(bounds[:-1], bounds[1:])])
+                  for lo, hi in _shares(shape[0], workers)])
     return out
